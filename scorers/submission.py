@@ -1,0 +1,86 @@
+"""Starting and stopping the submitted server (start.sh) for scoring."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from backbench.processes import kill_group
+from scorers.runtime import ScoringRuntime
+
+READY_TIMEOUT = 30.0
+
+
+@dataclass
+class RunningSubmission:
+    """A started submission: its process, port, environment and log."""
+
+    proc: asyncio.subprocess.Process
+    env: dict[str, str]
+    log: Path
+    ready: bool = False
+    ready_seconds: float = 0.0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['PORT']}"
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.returncode is None
+
+    def log_tail(self, size: int = 1500) -> str:
+        if not self.log.exists():
+            return ""
+        return self.log.read_bytes()[-size:].decode(errors="replace")
+
+
+def start_script_problem(workspace: Path) -> str | None:
+    """Why start.sh cannot be run, or None."""
+    script = workspace / "start.sh"
+    if not script.is_file():
+        return "no start.sh at the workspace root"
+    if not os.access(script, os.X_OK):
+        return "start.sh is not executable"
+    return None
+
+
+async def start_submission(runtime: ScoringRuntime, tool_env: dict[str, str]) -> RunningSubmission:
+    """Run ./start.sh with the scoring environment; wait up to 30 s for its port."""
+    env = await runtime.submission_env()
+    log = runtime.private / "server.log"
+    proc = await runtime.spawn_submission(["./start.sh"], env=env, log=log)
+    running = RunningSubmission(proc=proc, env=env, log=log)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    waiter = asyncio.create_task(
+        runtime.run_tool(
+            [sys.executable, "-I", "-m", "scorers.netprobe", "wait", "--url", running.base_url,
+             "--timeout", str(READY_TIMEOUT)],
+            env=tool_env, cwd=runtime.private, timeout=READY_TIMEOUT + 15,
+        )
+    )  # fmt: skip
+    exited = asyncio.create_task(proc.wait())
+    done, _ = await asyncio.wait({waiter, exited}, return_when=asyncio.FIRST_COMPLETED)
+    if waiter in done:
+        running.ready = waiter.result().returncode == 0 and running.alive
+    else:
+        waiter.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await waiter
+    if not exited.done():
+        exited.cancel()
+    running.ready_seconds = round(loop.time() - start, 2)
+    return running
+
+
+async def stop_submission(running: RunningSubmission) -> None:
+    """Kill the submission's whole process group."""
+    kill_group(running.proc.pid)
+    with contextlib.suppress(ProcessLookupError):
+        running.proc.kill()
+    await running.proc.wait()
