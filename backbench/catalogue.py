@@ -92,7 +92,11 @@ def load_scenario(folder: Path) -> Scenario:
     if unknown:
         raise CatalogueError(f"{meta_file}: unknown services {sorted(unknown)}")
     mutants = [
-        Mutant(name=m["name"], catches=dict(m["catches"]), patch=folder / "mutants" / f"{m['name']}.patch")
+        Mutant(
+            name=m["name"],
+            catches=dict(m["catches"]),
+            patch=folder / "mutants" / f"{m['name']}.patch",
+        )
         for m in meta["mutants"] or []
     ]
     return Scenario(

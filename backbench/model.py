@@ -47,17 +47,19 @@ class BackbenchModel(ModelAPI):
         model_name: str,
         base_url: str | None = None,
         api_key: str | None = None,
-        config: GenerateConfig = GenerateConfig(),
+        config: GenerateConfig | None = None,
         **model_args: Any,
     ) -> None:
-        super().__init__(model_name, base_url, api_key, [], config)
+        super().__init__(model_name, base_url, api_key, [], config or GenerateConfig())
         if model_name not in AGENTS:
             raise ValueError(
                 f"unknown backbench agent {model_name!r}: use one of {', '.join(AGENTS)}"
             )
         unknown = set(model_args) - {"path"}
         if unknown:
-            raise ValueError(f"unknown -M argument(s) for backbench/{model_name}: {sorted(unknown)}")
+            raise ValueError(
+                f"unknown -M argument(s) for backbench/{model_name}: {sorted(unknown)}"
+            )
         self.path: Path | None = None
         if model_name == "files":
             if "path" not in model_args:
@@ -166,7 +168,9 @@ def write_calls(source: Path, workspace: Path) -> list[ToolCall]:
         if (source / rel).stat().st_mode & 0o111:
             executables.append(str(target))
     if executables:
-        calls.append(_call("bash", {"command": "chmod +x " + " ".join(_quote(e) for e in executables)}))
+        calls.append(
+            _call("bash", {"command": "chmod +x " + " ".join(_quote(e) for e in executables)})
+        )
     return calls
 
 

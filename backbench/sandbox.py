@@ -1,9 +1,10 @@
-"""The `backbench` sandbox: a per-sample workspace with its own PostgreSQL, Redis and port.
+"""Sandboxes for backbench samples: a workspace with its own PostgreSQL, Redis and ports.
 
-This is the host-mode sandbox: commands run on this machine as in inspect's `local` sandbox, but
+`backbench-local` (host mode) runs commands on this machine like inspect's `local` sandbox, but
 each sample gets a workspace, a HOME, real services and loopback ports of its own, a clean
 environment (no harness variables such as API keys), and every process it starts (daemons
-included, found by an environment marker) is killed when the sample ends.
+included, found by an environment marker) is killed when the sample ends. It isolates nothing
+else: `backbench.namespace` subclasses it with Linux namespaces.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
-from inspect_ai.util import ExecResult, SandboxEnvironment, SandboxEnvironmentConfigType, sandboxenv
+from inspect_ai.util import (
+    ExecResult,
+    SandboxEnvironment,
+    SandboxEnvironmentConfigType,
+    sandboxenv,
+)
 from inspect_ai.util._sandbox._cli import SANDBOX_CLI  # the injected text_editor tools
 from typing_extensions import override
 
@@ -28,28 +34,77 @@ MARKER = "BACKBENCH_SAMPLE"
 # The agent's Python: the interpreter environment that holds the packages the contract promises.
 AGENT_BIN = Path(sys.executable).parent
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+LOG_LIMIT = 256 * 1024
 
 
-@sandboxenv(name="backbench")
+@sandboxenv(name="backbench-local")
 class BackbenchSandbox(SandboxEnvironment):
-    """A sample's workspace, services and processes."""
+    """A sample's workspace, services and processes, on the host (no isolation)."""
 
-    def __init__(self, root: Path, services: SampleServices, app_secret: str) -> None:
+    def __init__(self, root: Path, app_secret: str) -> None:
         super().__init__()
         self.root = root
-        self.workspace = root / "workspace"
-        self.home = root / "home"
-        self.private = root / "private"  # harness-only: scoring files, logs
-        self.services = services
+        self.workspace = root / "workspace"  # host path of the agent's workspace
+        self.private = root / "private"  # harness-only: hidden tests, reports, logs
         self.app_secret = app_secret
         self.marker = uuid.uuid4().hex
-        self.dev_port = free_port()
+        self.services = SampleServices(root=root / "services")
+        self.dev_database_url = ""
         self._log_tasks: list[asyncio.Task[None]] = []
-        for d in (self.workspace, self.home, self.private):
+        for d in (self.workspace, self.private):
             d.mkdir(parents=True, exist_ok=True)
-        self._write_profile()
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    # -- hooks a more isolated sandbox overrides -----------------------------------------------
+
+    @property
+    def sandbox_workspace(self) -> str:
+        """The workspace path as the agent sees it."""
+        return str(self.workspace)
+
+    @property
+    def sandbox_home(self) -> str:
+        """HOME as the agent sees it."""
+        return str(self.root / "home")
+
+    def host_path(self, path: str) -> Path:
+        """Where a path of the agent's filesystem is on the host."""
+        return Path(path)
+
+    def agent_command(self, cmd: list[str], cwd: str) -> tuple[list[str], Path]:
+        """The host command and host cwd that run `cmd` as the agent, in `cwd` (agent path)."""
+        return cmd, self.host_path(cwd)
+
+    def tool_command(self, argv: list[str]) -> list[str]:
+        """The host command that runs a harness tool where it can reach the submission."""
+        return argv
+
+    def port_for(self, name: str) -> int:
+        """A loopback port for the dev server, the scored server, or a service."""
+        return free_port()
+
+    async def setup(self, needs: list[str]) -> None:
+        """Start what the sample needs: services and the dev database."""
+        (self.root / "home").mkdir(exist_ok=True)
+        self.services = await start_services(self.root / "services", needs)
+        await self._finish_setup(needs)
+
+    async def _finish_setup(self, needs: list[str]) -> None:
+        self.dev_port = self.port_for("dev")
+        if "postgres" in needs:
+            self.dev_database_url = await self.services.create_database("dev")
+        self.write_profile()
+
+    async def teardown(self) -> None:
+        """Stop every process of the sample and remove its files."""
+        await asyncio.to_thread(kill_marked, MARKER, self.marker)
+        await self.services.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    async def stop_agent_processes(self) -> None:
+        """Kill whatever the agent left running, before its submission is started."""
+        await asyncio.to_thread(kill_marked, MARKER, self.marker)
+
+    # -- lifecycle -----------------------------------------------------------------------------
 
     @override
     @classmethod
@@ -59,17 +114,11 @@ class BackbenchSandbox(SandboxEnvironment):
         config: SandboxEnvironmentConfigType | None,
         metadata: dict[str, str],
     ) -> dict[str, SandboxEnvironment]:
-        root = Path(tempfile.mkdtemp(prefix="backbench-"))
-        needs = _services_needed(metadata)
-        services = await start_services(root / "services", needs)
+        env = cls(Path(tempfile.mkdtemp(prefix="backbench-")), app_secret=uuid.uuid4().hex)
         try:
-            dev_db = await services.create_database("dev") if "postgres" in needs else ""
-            env = cls(root, services, app_secret=uuid.uuid4().hex)
-            env.dev_database_url = dev_db
-            env._write_profile()
+            await env.setup(_services_needed(metadata))
         except BaseException:
-            await services.stop()
-            shutil.rmtree(root, ignore_errors=True)
+            await env.teardown()
             raise
         return {"default": env}
 
@@ -83,19 +132,16 @@ class BackbenchSandbox(SandboxEnvironment):
         interrupted: bool,
     ) -> None:
         for environment in environments.values():
-            env = environment.as_type(BackbenchSandbox)
-            await asyncio.to_thread(kill_marked, MARKER, env.marker)
-            await env.services.stop()
-            shutil.rmtree(env.root, ignore_errors=True)
+            await environment.as_type(BackbenchSandbox).teardown()
 
-    # -- the agent's view --------------------------------------------------------------------
+    # -- the agent's view ----------------------------------------------------------------------
 
-    dev_database_url: str = ""
+    dev_port: int = 0
 
     def agent_env(self) -> dict[str, str]:
         """The environment every command of the agent sees: no harness variables."""
         env = {
-            "HOME": str(self.home),
+            "HOME": self.sandbox_home,
             "PATH": f"{AGENT_BIN}:{SYSTEM_PATH}",
             "LANG": "C.UTF-8",
             "TERM": "dumb",
@@ -109,12 +155,18 @@ class BackbenchSandbox(SandboxEnvironment):
             env["REDIS_URL"] = self.services.redis_url()
         return env
 
-    def _write_profile(self) -> None:
+    def write_profile(self) -> None:
+        """Write HOME/.bash_profile with the agent's PATH and variables."""
         # inspect's bash and python tools run `bash --login`, which resets PATH from
         # /etc/profile; the login profile puts the agent's Python and variables back.
         lines = [f"export {k}={_shell_quote(v)}" for k, v in self.agent_env().items()]
-        lines.append(f"cd {_shell_quote(str(self.workspace))} 2>/dev/null || true")
-        (self.home / ".bash_profile").write_text("\n".join(lines) + "\n")
+        lines.append(f"cd {_shell_quote(self.sandbox_workspace)} 2>/dev/null || true")
+        profile = self.host_path(self.sandbox_home) / ".bash_profile"
+        profile.write_text("\n".join(lines) + "\n")
+        self.own(profile)
+
+    def own(self, path: Path) -> None:
+        """Give a file the harness wrote to the agent (a no-op on the host)."""
 
     @override
     async def exec(
@@ -130,19 +182,19 @@ class BackbenchSandbox(SandboxEnvironment):
     ) -> ExecResult[str]:
         final_env = {**self.agent_env(), **(env or {})}
         if cmd and cmd[0] == SANDBOX_CLI:
-            final_env["INSPECT_SANDBOX_TOOLS_DIR"] = str(self.private / "sandbox-tools")
-        return await run_capped(
-            cmd, env=final_env, cwd=self._resolve(cwd or "."), input=input, timeout=timeout
-        )
+            final_env["INSPECT_SANDBOX_TOOLS_DIR"] = f"{self.sandbox_home}/.sandbox-tools"
+        argv, host_cwd = self.agent_command(cmd, self._resolve(cwd or "."))
+        return await run_capped(argv, env=final_env, cwd=host_cwd, input=input, timeout=timeout)
 
     @override
     async def write_file(self, file: str, contents: str | bytes) -> None:
-        path = Path(self._resolve(file))
+        path = self.host_path(self._resolve(file))
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(contents, str):
             path.write_text(contents, encoding="utf-8")
         else:
             path.write_bytes(contents)
+        self.own(path)
 
     @overload
     async def read_file(self, file: str, text: Literal[True] = True) -> str: ...
@@ -152,19 +204,21 @@ class BackbenchSandbox(SandboxEnvironment):
 
     @override
     async def read_file(self, file: str, text: bool = True) -> str | bytes:
-        path = Path(self._resolve(file))
+        path = self.host_path(self._resolve(file))
         if text:
-            return path.read_text(encoding="utf-8", newline="")
+            with path.open(encoding="utf-8", newline="") as f:
+                return f.read()
         return path.read_bytes()
 
     def default_polling_interval(self) -> float:
         return 0.2
 
     def _resolve(self, file: str) -> str:
+        """An agent path, relative ones taken from the workspace."""
         path = Path(file)
-        return str(path if path.is_absolute() else self.workspace / path)
+        return str(path if path.is_absolute() else Path(self.sandbox_workspace) / path)
 
-    # -- the harness's view (scorers.runtime.ScoringRuntime) ---------------------------------
+    # -- the harness's view (scorers.runtime.ScoringRuntime) -----------------------------------
 
     def harness_env(self) -> dict[str, str]:
         """Environment for harness tools (pytest, locust): the harness's Python, no workspace."""
@@ -173,23 +227,25 @@ class BackbenchSandbox(SandboxEnvironment):
             "HOME": str(self.private),
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
-            MARKER: self.marker,
         }
 
     async def run_tool(
         self, argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
     ) -> ExecResult[str]:
-        return await run_capped(argv, env={**self.harness_env(), **env}, cwd=cwd, timeout=timeout)
+        return await run_capped(
+            self.tool_command(argv), env={**self.harness_env(), **env}, cwd=cwd, timeout=timeout
+        )
 
     async def spawn_submission(
         self, argv: list[str], *, env: dict[str, str], log: Path
     ) -> asyncio.subprocess.Process:
+        host_argv, host_cwd = self.agent_command(argv, self.sandbox_workspace)
         proc = await asyncio.create_subprocess_exec(
-            *argv,
+            *host_argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            cwd=str(self.workspace),
+            cwd=str(host_cwd),
             env={**self.agent_env(), **env},
             start_new_session=True,
         )
@@ -198,16 +254,13 @@ class BackbenchSandbox(SandboxEnvironment):
         return proc
 
     async def submission_env(self) -> dict[str, str]:
-        env = {"PORT": str(free_port()), "APP_SECRET": self.app_secret}
-        if self.dev_database_url or self.services.external_postgres:
+        env = {"PORT": str(self.port_for("submission")), "APP_SECRET": self.app_secret}
+        if self.dev_database_url:
             env["DATABASE_URL"] = await self.services.create_database("score")
         if self.services.redis_port or self.services.external_redis:
             await self.services.flush_redis()
             env["REDIS_URL"] = self.services.redis_url()
         return env
-
-
-LOG_LIMIT = 256 * 1024
 
 
 async def _drain_to_log(proc: asyncio.subprocess.Process, log: Path) -> None:
@@ -216,14 +269,15 @@ async def _drain_to_log(proc: asyncio.subprocess.Process, log: Path) -> None:
         while proc.stdout is not None and (chunk := await proc.stdout.read(65536)):
             if written < LOG_LIMIT:
                 out.write(chunk[: LOG_LIMIT - written])
+                out.flush()
                 written += len(chunk)
 
 
-def _services_needed(metadata: dict[str, Any]) -> list[str]:
-    services = metadata.get("services", [])
+def _services_needed(metadata: dict[str, str]) -> list[str]:
+    services: object = metadata.get("services", [])
     if isinstance(services, str):
-        services = [s for s in services.split(",") if s]
-    return list(services)
+        return [s for s in services.split(",") if s]
+    return [str(s) for s in services] if isinstance(services, list) else []
 
 
 def _shell_quote(value: str) -> str:

@@ -17,9 +17,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -91,8 +94,19 @@ def _chown_tree(path: Path, uid: int) -> None:
             os.lchown(os.path.join(root, name), uid, -1)
 
 
-def _as_service(uid: int | None) -> dict[str, object]:
+NetnsPrefix = Callable[[int | None], list[str]]
+
+
+def _as_service(uid: int | None) -> dict[str, Any]:
     return {} if uid is None else {"user": uid, "group": pwd.getpwuid(uid).pw_gid}
+
+
+def _launch(uid: int | None, netns_prefix: NetnsPrefix | None) -> tuple[list[str], dict[str, Any]]:
+    """Command prefix and subprocess user arguments that start a server as `uid`."""
+    if netns_prefix is None:
+        return [], _as_service(uid)
+    # entering a namespace needs root: the prefix drops to `uid` itself once inside
+    return netns_prefix(uid), {}
 
 
 async def _pg_template() -> Path:
@@ -120,6 +134,13 @@ async def _pg_template() -> Path:
         return template
 
 
+# The role submissions connect as: it owns the sample's databases but is no superuser, so SQL
+# cannot reach the server's files or programs (COPY ... PROGRAM, pg_read_file).
+APP_ROLE = "app"
+# Commands that would let a client load code into, or reconfigure, a Redis server.
+REDIS_DISABLED_COMMANDS = ["MODULE", "CONFIG", "DEBUG", "SLAVEOF", "REPLICAOF", "SHUTDOWN"]
+
+
 @dataclass
 class SampleServices:
     """The servers (or external databases) that belong to one sample."""
@@ -134,10 +155,21 @@ class SampleServices:
     _procs: list[asyncio.subprocess.Process] = field(default_factory=list)
     _databases: list[str] = field(default_factory=list)
 
+    @property
+    def pgdata(self) -> Path:
+        return self.root / "pgdata"
+
     def database_url(self, database: str) -> str:
+        """The URL a submission uses: the unprivileged role, over TCP."""
         if self.external_postgres:
             return _with_database(self.external_postgres, database)
-        return f"postgresql://postgres@{self.host}:{self.postgres_port}/{database}"
+        return f"postgresql://{APP_ROLE}@{self.host}:{self.postgres_port}/{database}"
+
+    def _admin_conninfo(self) -> str:
+        if self.external_postgres:
+            return _with_database(self.external_postgres, "postgres")
+        # the superuser only over the unix socket, which lives in the harness's own folder
+        return f"host={self.pgdata} port={self.postgres_port} user=postgres dbname=postgres"
 
     def redis_url(self, db: int | None = None) -> str:
         number = self.redis_db if db is None else db
@@ -146,13 +178,17 @@ class SampleServices:
         return f"redis://{self.host}:{self.redis_port}/{number}"
 
     async def create_database(self, name: str) -> str:
-        """Create an empty database and return its URL."""
-        admin = self.database_url("postgres")
+        """Create an empty database owned by the app role and return its URL."""
 
         def create() -> None:
-            with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+            with psycopg.connect(
+                self._admin_conninfo(), autocommit=True, connect_timeout=10
+            ) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                conn.execute(f'CREATE DATABASE "{name}"')
+                if self.external_postgres:
+                    conn.execute(f'CREATE DATABASE "{name}"')
+                else:
+                    conn.execute(f'CREATE DATABASE "{name}" OWNER {APP_ROLE}')
 
         await asyncio.to_thread(create)
         self._databases.append(name)
@@ -162,7 +198,11 @@ class SampleServices:
         import redis
 
         def flush() -> None:
-            client = redis.Redis.from_url(self.redis_url(), socket_timeout=10)
+            if self.external_redis:
+                client = redis.Redis.from_url(self.redis_url(), socket_timeout=10)
+            else:
+                sock = str(self.root / "redis.sock")
+                client = redis.Redis(unix_socket_path=sock, db=self.redis_db, socket_timeout=10)
             client.flushdb()
             client.close()
 
@@ -181,10 +221,10 @@ class SampleServices:
         shutil.rmtree(self.root, ignore_errors=True)
 
     async def _drop_external_databases(self) -> None:
-        admin = self.database_url("postgres")
-
         def drop() -> None:
-            with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+            with psycopg.connect(
+                self._admin_conninfo(), autocommit=True, connect_timeout=10
+            ) as conn:
                 for name in self._databases:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -199,8 +239,20 @@ def _with_database(url: str, database: str) -> str:
     return f"{base}/{database}"
 
 
-async def start_services(root: Path, needs: list[str], host: str = "127.0.0.1") -> SampleServices:
-    """Start the services a sample declares (`postgres`, `redis`) under `root`."""
+async def start_services(
+    root: Path,
+    needs: list[str],
+    *,
+    host: str = "127.0.0.1",
+    netns_prefix: NetnsPrefix | None = None,
+    ports: dict[str, int] | None = None,
+) -> SampleServices:
+    """Start the services a sample declares (`postgres`, `redis`) under `root`.
+
+    `netns_prefix(uid)` gives the command that runs a server as `uid` inside a sample's network
+    namespace (e.g. `nsenter --net -S uid`);
+    `ports` fixes their ports there (default: free loopback ports of this machine).
+    """
     root.mkdir(parents=True, exist_ok=True)
     services = SampleServices(root=root, host=host)
     try:
@@ -208,13 +260,15 @@ async def start_services(root: Path, needs: list[str], host: str = "127.0.0.1") 
             if os.environ.get("BACKBENCH_POSTGRES_URL"):
                 services.external_postgres = os.environ["BACKBENCH_POSTGRES_URL"]
             else:
-                await _start_postgres(services)
+                port = (ports or {}).get("postgres") or free_port(host)
+                await _start_postgres(services, port, netns_prefix)
         if "redis" in needs:
             if os.environ.get("BACKBENCH_REDIS_URL"):
                 services.external_redis = os.environ["BACKBENCH_REDIS_URL"]
                 services.redis_db = _redis_db_slot()
             else:
-                await _start_redis(services)
+                port = (ports or {}).get("redis") or free_port(host)
+                await _start_redis(services, port, netns_prefix)
     except BaseException:
         await services.stop()
         raise
@@ -228,61 +282,101 @@ def _redis_db_slot() -> int:
     try:
         return next(_redis_slots)
     except StopIteration as ex:
-        raise ServiceError("an external Redis offers 15 databases: run fewer samples at once") from ex
+        raise ServiceError("an external Redis has 15 databases: run fewer samples") from ex
 
 
-async def _start_postgres(services: SampleServices) -> None:
+def _pg_hba() -> str:
+    return (
+        "local all postgres trust\n"
+        f"host all {APP_ROLE} 127.0.0.1/32 trust\n"
+        f"host all {APP_ROLE} ::1/128 trust\n"
+    )
+
+
+async def _start_postgres(
+    services: SampleServices, port: int, netns_prefix: NetnsPrefix | None
+) -> None:
     template = await _pg_template()
     uid = _service_uid()
-    data = services.root / "pgdata"
+    data = services.pgdata
     await asyncio.to_thread(shutil.copytree, template, data, symlinks=True)
+    (data / "pg_hba.conf").write_text(_pg_hba())
     if uid is not None:
         _make_readable_by_service(services.root)
         await asyncio.to_thread(_chown_tree, data, uid)
     data.chmod(0o700)
-    port = free_port(services.host)
     log = open(services.root / "postgres.log", "wb")
+    prefix, as_user = _launch(uid, netns_prefix)
     proc = await asyncio.create_subprocess_exec(
-        _pg_bin("postgres"), "-D", str(data), "-p", str(port), "-h", services.host,
+        *prefix, _pg_bin("postgres"), "-D", str(data), "-p", str(port), "-h", services.host,
         "-k", str(data), "-c", "fsync=off", "-c", "synchronous_commit=off",
         "-c", "full_page_writes=off", "-c", "max_connections=200",
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-        **_as_service(uid),
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, **as_user,
     )  # fmt: skip
     log.close()
     services._procs.append(proc)
     services.postgres_port = port
-    await _wait_for_port(services.host, port, proc, "PostgreSQL", services.root / "postgres.log")
+    await _wait_for_socket(
+        data / f".s.PGSQL.{port}", proc, "PostgreSQL", services.root / "postgres.log"
+    )
+    await asyncio.to_thread(_create_app_role, services)
 
 
-async def _start_redis(services: SampleServices) -> None:
-    port = free_port(services.host)
+def _create_app_role(services: SampleServices) -> None:
+    for attempt in range(50):
+        try:
+            with psycopg.connect(
+                services._admin_conninfo(), autocommit=True, connect_timeout=5
+            ) as conn:
+                conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEROLE")
+                return
+        except psycopg.OperationalError:
+            # the server is still starting up
+            if attempt == 49:
+                raise
+            time.sleep(0.05)
+
+
+async def _start_redis(
+    services: SampleServices, port: int, netns_prefix: NetnsPrefix | None
+) -> None:
     log = open(services.root / "redis.log", "wb")
+    disabled = [arg for cmd in REDIS_DISABLED_COMMANDS for arg in ("--rename-command", cmd, "")]
+    sock = services.root / "redis.sock"
+    uid = _service_uid()
+    if uid is not None:
+        _make_readable_by_service(services.root)
+        os.chown(services.root, uid, -1)
+    prefix, as_user = _launch(uid, netns_prefix)
     proc = await asyncio.create_subprocess_exec(
-        _redis_server_bin(), "--port", str(port), "--bind", services.host, "--save", "",
+        *prefix, _redis_server_bin(), "--port", str(port), "--bind", services.host, "--save", "",
         "--appendonly", "no", "--protected-mode", "no", "--dir", str(services.root),
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        "--unixsocket", str(sock), *disabled,
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, **as_user,
     )  # fmt: skip
     log.close()
     services._procs.append(proc)
     services.redis_port = port
-    await _wait_for_port(services.host, port, proc, "Redis", services.root / "redis.log")
+    await _wait_for_socket(sock, proc, "Redis", services.root / "redis.log")
 
 
-async def _wait_for_port(
-    host: str, port: int, proc: asyncio.subprocess.Process, name: str, log: Path
+async def _wait_for_socket(
+    sock: Path, proc: asyncio.subprocess.Process, name: str, log: Path
 ) -> None:
+    # The unix socket is visible from the harness's side even when the server's TCP port
+    # lives in a sample's own network namespace.
     for _ in range(300):
         if proc.returncode is not None:
             break
-        if port_accepts(host, port):
+        if sock.exists():
             return
         await asyncio.sleep(0.05)
     tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
-    raise ServiceError(f"{name} did not start on {host}:{port}: {tail}")
+    raise ServiceError(f"{name} did not start: {tail}")
 
 
 def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether a TCP connection to host:port succeeds now."""
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True

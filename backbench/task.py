@@ -10,6 +10,7 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.tool import bash, python, text_editor
 
 from backbench.catalogue import Scenario, section_scenarios, select
+from backbench.sandbox_choice import resolve_sandbox
 from scorers.backbench_scorer import backbench_scorer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -80,6 +81,7 @@ def section_task(
     message_limit: int = 150,
     time_limit: int = 3600,
     load_seconds: float = 10.0,
+    sandbox: str = "auto",
 ) -> Task:
     """The Task for one prompt section (see tasks/<section>/task.py for the parameters)."""
     chosen = select(section_scenarios(section), scenarios)
@@ -91,7 +93,7 @@ def section_task(
         dataset=MemoryDataset([scenario_sample(s) for s in chosen], name=section),
         solver=backend_agent(read_system_prompt(system_prompt)),
         scorer=backbench_scorer(load_seconds=float(load_seconds)),
-        sandbox="backbench",
+        sandbox=resolve_sandbox(sandbox),
         message_limit=message_limit,
         time_limit=time_limit,
         metadata={"section": section},

@@ -138,9 +138,7 @@ async def _score_live(
             tool_env, runtime.private,
         )
     )  # fmt: skip
-    load_evidence = await run_load(
-        runtime, running.base_url, scenario.load, load_seconds, tool_env
-    )
+    load_evidence = await run_load(runtime, running.base_url, scenario.load, load_seconds, tool_env)
     probes = await health_task
     load = load_verdict(load_evidence, scenario.slo)
     uptime, uptime_text = uptime_verdict(UptimeEvidence(probes, running.alive))

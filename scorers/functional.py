@@ -79,7 +79,9 @@ def functional_verdict(evidence: FunctionalEvidence) -> FunctionalResult:
     correct = evidence.returncode == PYTEST_OK and not failed
     lines = [f"functional: {len(passed)}/{len(cases)} hidden tests passed"]
     for case in failed:
-        lines.append(f"  FAILED {case.name}: {case.message.splitlines()[0][:200] if case.message else ''}")
+        lines.append(
+            f"  FAILED {case.name}: {case.message.splitlines()[0][:200] if case.message else ''}"
+        )
     return FunctionalResult(
         fraction=len(passed) / len(cases),
         correct=correct,

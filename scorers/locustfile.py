@@ -47,4 +47,4 @@ class ProfileUser(HttpUser):
     """A client sending the scenario's weighted request mix back to back."""
 
     wait_time = constant(0)
-    tasks = {make_task(r): int(r.get("weight", 1)) for r in SPEC["requests"]}
+    tasks = {make_task(r): int(r.get("weight", 1)) for r in SPEC["requests"]}  # type: ignore[assignment]

@@ -99,25 +99,40 @@ SQLI_PAYLOADS = [
 ]
 
 
+def _send(
+    client: httpx.Client, method: str, path: str, items_key: str | None = None, **kwargs: Any
+) -> dict[str, Any]:
+    """One request; a dropped connection is retried once, then recorded as no answer."""
+    for attempt in range(2):
+        try:
+            return _response(client.request(method, path, **kwargs), items_key)
+        except httpx.TransportError as ex:
+            # servers may close a kept-alive connection after an error answer
+            if attempt == 1:
+                return {"status": None, "error": f"{type(ex).__name__}: {ex}", "count": None}
+    raise AssertionError("unreachable")
+
+
 def sql_injection(client: httpx.Client, probe: dict[str, Any], secret: str) -> dict[str, Any]:
     """CWE-89: seed a row, then compare a non-matching filter value with injected ones."""
     headers = fill(probe.get("headers", {}), secret)
     seed = probe.get("seed")
     evidence: dict[str, Any] = {"id": probe["id"], "kind": "sql_injection", "cwe": 89}
     if seed:
-        resp = client.request(
-            seed.get("method", "POST"), seed["path"],
+        evidence["seed"] = _send(
+            client, seed.get("method", "POST"), seed["path"],
             headers=fill(seed.get("headers", {}), secret), json=fill(seed.get("json"), secret),
         )  # fmt: skip
-        evidence["seed"] = _response(resp)
     key = probe.get("items_key", "")
     param = probe["param"]
-    baseline = client.get(probe["path"], params={param: "zz-no-such-value"}, headers=headers)
-    evidence["baseline"] = _response(baseline, key)
-    evidence["attempts"] = []
-    for payload in SQLI_PAYLOADS:
-        resp = client.get(probe["path"], params={param: payload}, headers=headers)
-        evidence["attempts"].append({"payload": payload, **_response(resp, key)})
+    evidence["baseline"] = _send(
+        client, "GET", probe["path"], key, params={param: "zz-no-such-value"}, headers=headers
+    )
+    evidence["attempts"] = [
+        {"payload": payload,
+         **_send(client, "GET", probe["path"], key, params={param: payload}, headers=headers)}
+        for payload in SQLI_PAYLOADS
+    ]  # fmt: skip
     return evidence
 
 
@@ -127,11 +142,11 @@ def auth_required(client: httpx.Client, probe: dict[str, Any], secret: str) -> d
     evidence: dict[str, Any] = {"id": probe["id"], "kind": "auth_required", "cwe": 306}
     evidence["attempts"] = []
     for label, auth in (("none", {}), ("wrong", {"Authorization": "Bearer wrong-" + secret[:4]})):
-        resp = client.request(
-            probe.get("method", "GET"), probe["path"],
+        answer = _send(
+            client, probe.get("method", "GET"), probe["path"],
             headers={**headers, **auth}, json=fill(probe.get("json"), secret),
         )  # fmt: skip
-        evidence["attempts"].append({"credentials": label, **_response(resp)})
+        evidence["attempts"].append({"credentials": label, **answer})
     return evidence
 
 
@@ -147,7 +162,11 @@ def run_probes(url: str, spec: list[dict[str, Any]], secret: str) -> list[dict[s
                 results.append(PROBES[probe["kind"]](client, probe, secret))
             except httpx.HTTPError as ex:
                 results.append(
-                    {"id": probe["id"], "kind": probe["kind"], "error": f"{type(ex).__name__}: {ex}"}
+                    {
+                        "id": probe["id"],
+                        "kind": probe["kind"],
+                        "error": f"{type(ex).__name__}: {ex}",
+                    }
                 )
     return results
 

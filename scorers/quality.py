@@ -43,8 +43,11 @@ def quality_verdict(evidence: QualityEvidence) -> tuple[float, str]:
     for finding in evidence.ruff_findings:
         codes[finding.get("code") or "?"] = codes.get(finding.get("code") or "?", 0) + 1
     top = ", ".join(f"{c}x{n}" for c, n in sorted(codes.items(), key=lambda kv: -kv[1])[:5])
-    text = (f"quality {value}: {len(evidence.ruff_findings)} ruff findings in {evidence.lines} "
-            f"lines ({per_kloc:.1f}/kloc{'; ' + top if top else ''}), mean maintainability {mi:.0f}")  # fmt: skip
+    detail = f"; {top}" if top else ""
+    text = (
+        f"quality {value}: {len(evidence.ruff_findings)} ruff findings in {evidence.lines} "
+        f"lines ({per_kloc:.1f}/kloc{detail}), mean maintainability {mi:.0f}"
+    )
     return value, text
 
 
@@ -66,8 +69,9 @@ async def collect_quality(
         return QualityEvidence(0, [], {})
     names = [str(f) for f in files]
     ruff = await runtime.run_tool(
-        [sys.executable, "-I", "-m", "ruff", "check", "--isolated", "--no-cache", "--select",
-         RUFF_RULES, "--line-length", RUFF_LINE_LENGTH, "--output-format", "json", "--exit-zero", *names],
+        [sys.executable, "-I", "-m", "ruff", "check", "--isolated", "--no-cache",
+         "--select", RUFF_RULES, "--line-length", RUFF_LINE_LENGTH,
+         "--output-format", "json", "--exit-zero", *names],
         env=tool_env, cwd=cwd, timeout=120,
     )  # fmt: skip
     radon = await runtime.run_tool(
@@ -80,6 +84,8 @@ async def collect_quality(
     except json.JSONDecodeError as ex:
         raise HarnessError(f"ruff/radon output unreadable: {ex}") from ex
     maintainability = {
-        name: float(info["mi"]) for name, info in mi_report.items() if isinstance(info, dict) and "mi" in info
+        name: float(info["mi"])
+        for name, info in mi_report.items()
+        if isinstance(info, dict) and "mi" in info
     }
     return QualityEvidence(count_lines(files), findings, maintainability)

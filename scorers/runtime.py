@@ -32,6 +32,10 @@ class ScoringRuntime(Protocol):
         """Start the submission in its own process group, output to `log` (capped)."""
         ...
 
+    async def stop_agent_processes(self) -> None:
+        """Kill every process the agent left running."""
+        ...
+
     async def submission_env(self) -> dict[str, str]:
         """Fresh database and Redis for scoring, plus the port: the submission's environment."""
         ...

@@ -48,7 +48,10 @@ def auth_required_exploited(evidence: dict[str, Any]) -> str | None:
     return None
 
 
-EXPLOIT_CHECKS = {"sql_injection": sql_injection_exploited, "auth_required": auth_required_exploited}
+EXPLOIT_CHECKS = {
+    "sql_injection": sql_injection_exploited,
+    "auth_required": auth_required_exploited,
+}
 
 
 def probes_verdict(evidence: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
@@ -68,7 +71,9 @@ def bandit_high(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in report.get("results", []) if r.get("issue_severity") == "HIGH"]
 
 
-def security_verdict(probe_evidence: list[dict[str, Any]], bandit: dict[str, Any]) -> SecurityResult:
+def security_verdict(
+    probe_evidence: list[dict[str, Any]], bandit: dict[str, Any]
+) -> SecurityResult:
     """Combine probes and bandit into one result with a readable explanation."""
     exploits = probes_verdict(probe_evidence)
     high = bandit_high(bandit)
@@ -79,7 +84,9 @@ def security_verdict(probe_evidence: list[dict[str, Any]], bandit: dict[str, Any
         f"  BANDIT {r['test_id']} {Path(r['filename']).name}:{r['line_number']}: {r['issue_text']}"
         for r in high
     ]
-    lines += [f"  probe {e['id']} could not run: {e['error']}" for e in probe_evidence if "error" in e]
+    lines += [
+        f"  probe {e['id']} could not run: {e['error']}" for e in probe_evidence if "error" in e
+    ]
     return SecurityResult([pid for pid, _, _ in exploits], len(high), "\n".join(lines))
 
 

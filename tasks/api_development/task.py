@@ -12,6 +12,7 @@ def api_development(
     message_limit: int = 150,
     time_limit: int = 3600,
     load_seconds: float = 10.0,
+    sandbox: str = "auto",
 ) -> Task:
     """Build, version, validate and rate-limit HTTP APIs.
 
@@ -21,7 +22,15 @@ def api_development(
         message_limit: Most messages the agent may exchange.
         time_limit: Most seconds a sample may take, scoring included.
         load_seconds: Duration of each load test.
+        sandbox: auto (docker when an engine answers, else namespace), docker, namespace,
+            k8s, or local (no isolation).
     """
     return section_task(
-        "api_development", scenarios, system_prompt, message_limit, time_limit, load_seconds
+        "api_development",
+        scenarios,
+        system_prompt,
+        message_limit,
+        time_limit,
+        load_seconds,
+        sandbox,
     )

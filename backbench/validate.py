@@ -1,0 +1,719 @@
+"""`backbench validate`: prove every scenario's oracles in both directions, through the real path.
+
+The reference must pass, the null submission must fail, and every mutant must be caught by the
+one check it declares. Submissions are scored by the real `inspect eval` CLI with the offline
+`backbench/*` agents; the verdicts are judged from the score dicts in the .eval logs.
+
+The judgement and rendering functions at the top are pure; the runner at the bottom does the I/O.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from backbench.catalogue import Mutant, Scenario, tasks_dir
+from backbench.model import SKIPPED_PARTS
+
+OK, WARNING, ERROR = "ok", "warning", "error"
+REFERENCE_NEEDS = ("correct", "correct_secure", "uptime", "slo_met")
+# Verdicts that must not change between repeats of the reference.
+VERDICTS = ("correct", "correct_secure", "secure", "slo_met", "uptime")
+CV_METRICS = ("p95_ms", "rps")
+SLO_METRICS = ("p95_ms", "error_rate")
+CATCH_KINDS = ("test", "probe", "slo")
+FAST_LOAD_SECONDS = 2.0
+FULL_LOAD_SECONDS = 10.0
+PARALLEL_MUTANTS = 2
+INSPECT_TIMEOUT = 1800
+TEST_DEF = re.compile(r"^\s*(?:async\s+)?def\s+(test_\w+)", re.MULTILINE)
+
+
+# -- evidence ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Observation:
+    """What one scored sample (one epoch) showed."""
+
+    value: dict[str, float] = field(default_factory=dict)
+    failed_tests: list[str] = field(default_factory=list)
+    exploited_probes: list[str] = field(default_factory=list)
+    not_served: str = ""
+    error: str = ""
+
+
+def observation(
+    value: dict[str, Any] | None, metadata: dict[str, Any] | None, error: str = ""
+) -> Observation:
+    """An Observation from a Score's value and metadata (as stored in the .eval log)."""
+    metadata = metadata or {}
+    return Observation(
+        value=dict(value or {}),
+        failed_tests=[str(t["name"]) for t in metadata.get("failed_tests", [])],
+        exploited_probes=[str(p) for p in metadata.get("exploited_probes", [])],
+        not_served=str(metadata.get("not_served", "")),
+        error=error,
+    )
+
+
+@dataclass
+class Check:
+    """One scenario x submission: what was expected, what was seen, and the verdict."""
+
+    scenario: str
+    submission: str  # reference | null | mutant:<name>
+    expected: str
+    observed: str
+    severity: str = OK
+    messages: list[str] = field(default_factory=list)
+    scores: list[dict[str, float]] = field(default_factory=list)
+    cv: dict[str, float | None] = field(default_factory=dict)
+    flaky: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No error (a warning is still ok)."""
+        return self.severity != ERROR
+
+    def record(self) -> dict[str, Any]:
+        """The JSON record of this check."""
+        return {"ok": self.ok, **asdict(self)}
+
+
+def _worst(severities: Iterable[str]) -> str:
+    order = [OK, WARNING, ERROR]
+    return max(severities, key=order.index, default=OK)
+
+
+def test_matches(name: str, test: str) -> bool:
+    """Whether a JUnit test case name is the test function `test` (parametrised ids included)."""
+    return name == test or name.startswith(test + "[")
+
+
+def coefficient_of_variation(values: list[float]) -> float | None:
+    """Population standard deviation over mean; None for fewer than 2 values or a zero mean."""
+    if len(values) < 2:
+        return None
+    mean = statistics.fmean(values)
+    if mean == 0:
+        return None
+    return round(statistics.pstdev(values) / mean, 4)
+
+
+def flipped_verdicts(observations: list[Observation]) -> list[str]:
+    """The verdicts that differ between epochs, each with its values, e.g. 'slo_met 1/0/1'."""
+    flipped = []
+    for key in VERDICTS:
+        values = [_verdict(o.value, key) for o in observations if not o.error]
+        if len(set(values)) > 1:
+            flipped.append(f"{key} {'/'.join(str(v) for v in values)}")
+    return flipped
+
+
+def _verdict(value: dict[str, float], key: str) -> int:
+    if key == "uptime":
+        return int(value.get("uptime", 0) == 1)
+    return int(value.get(key, 0))
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _names(items: list[str]) -> str:
+    return ", ".join(items) if items else "none"
+
+
+def _why_failed(obs: Observation, slo_text: str = "") -> list[str]:
+    """Evidence behind the failing verdicts of one observation."""
+    if obs.not_served:
+        return [f"not served: {obs.not_served}"]
+    why = []
+    if obs.failed_tests:
+        why.append(f"failed tests: {_names(obs.failed_tests)}")
+    if obs.exploited_probes:
+        why.append(f"exploited probes: {_names(obs.exploited_probes)}")
+    if obs.value.get("bandit_high", 0):
+        why.append(f"bandit high findings: {_number(obs.value['bandit_high'])}")
+    if not obs.value.get("slo_met", 0) and slo_text:
+        why.append(slo_text)
+    if obs.value.get("uptime", 1) != 1:
+        why.append(f"uptime {_number(obs.value['uptime'])}")
+    return why
+
+
+def slo_misses(value: dict[str, float], slo: dict[str, float]) -> list[str]:
+    """The SLO metrics that `value` is over, e.g. ['p95_ms 412 > 300']."""
+    return [
+        f"{m} {_number(value[m])} > {_number(slo[m])}"
+        for m in SLO_METRICS
+        if m in slo and m in value and value[m] > slo[m]
+    ]
+
+
+def _errors(obs: list[Observation]) -> list[str]:
+    return [f"sample error: {o.error}" for o in obs if o.error]
+
+
+# -- judgement --------------------------------------------------------------------------------
+
+
+def judge_reference(scenario: str, observations: list[Observation], slo: dict[str, float]) -> Check:
+    """The reference must score correct, correct_secure, uptime and slo_met 1 in every epoch."""
+    expected = " ".join(f"{k}=1" for k in REFERENCE_NEEDS)
+    check = Check(scenario, "reference", expected, "", scores=[o.value for o in observations])
+    messages = _errors(observations) or ([] if observations else ["no scored sample"])
+    scored = [o for o in observations if not o.error]
+    for epoch, obs in enumerate(scored, start=1):
+        short = [k for k in REFERENCE_NEEDS if _verdict(obs.value, k) != 1]
+        if short:
+            where = f"epoch {epoch}: " if len(scored) > 1 else ""
+            why = _why_failed(obs, "slo missed: " + _names(slo_misses(obs.value, slo)))
+            messages.append(f"{where}{', '.join(f'{k}=0' for k in short)} ({'; '.join(why)})")
+    check.flaky = flipped_verdicts(scored)
+    messages += [f"flaky verdict: {f}" for f in check.flaky]
+    if len(scored) > 1:
+        check.cv = {m: coefficient_of_variation([o.value.get(m, 0.0) for o in scored])
+                    for m in CV_METRICS}  # fmt: skip
+    check.observed = _observed_values(scored, REFERENCE_NEEDS) if scored else "no score"
+    if scored and "p95_ms" in scored[0].value:
+        check.observed += f" (p95 {_spread([o.value['p95_ms'] for o in scored])} ms)"
+    check.messages = messages
+    check.severity = ERROR if messages else OK
+    return check
+
+
+def _observed_values(observations: list[Observation], keys: Iterable[str]) -> str:
+    parts = []
+    for key in keys:
+        values = [_verdict(o.value, key) for o in observations]
+        parts.append(
+            f"{key}={'/'.join(str(v) for v in values) if len(set(values)) > 1 else values[0]}"
+        )
+    return " ".join(parts)
+
+
+def _spread(values: list[float]) -> str:
+    if min(values) == max(values):
+        return f"{values[0]:.0f}"
+    return f"{min(values):.0f}-{max(values):.0f}"
+
+
+def judge_null(scenario: str, observations: list[Observation]) -> Check:
+    """The empty submission must score correct=0."""
+    check = Check(scenario, "null", "correct=0", "", scores=[o.value for o in observations])
+    messages = _errors(observations) or ([] if observations else ["no scored sample"])
+    scored = [o for o in observations if not o.error]
+    if any(_verdict(o.value, "correct") for o in scored):
+        messages.append("the empty submission scored correct=1: the hidden tests prove nothing")
+    check.observed = _observed_values(scored, ["correct"]) if scored else "no score"
+    if scored and scored[0].not_served:
+        check.observed += f" (not served: {scored[0].not_served})"
+    check.messages = messages
+    check.severity = ERROR if messages else OK
+    return check
+
+
+def describe_catch(catches: dict[str, str], slo: dict[str, float]) -> str:
+    """What a mutant's `catches` asks for, as a table cell."""
+    if "test" in catches:
+        return f"fails test {catches['test']}"
+    if "probe" in catches:
+        return f"probe {catches['probe']} exploits"
+    if "slo" in catches:
+        metric = catches["slo"]
+        return f"slo_met=0, {metric} > {_number(slo[metric]) if metric in slo else '?'}"
+    return f"unknown catch {catches}"
+
+
+def catch_problem(
+    catches: dict[str, str], probe_ids: Iterable[str], test_names: Iterable[str],
+    slo: dict[str, float],
+) -> str:  # fmt: skip
+    """Why a `catches` declaration cannot be checked, or '' when it can."""
+    kinds = [k for k in catches if k in CATCH_KINDS]
+    if len(catches) != 1 or len(kinds) != 1:
+        return f"catches must be one of {{test: ...}}, {{probe: ...}}, {{slo: ...}}, got {catches}"
+    kind, target = kinds[0], str(catches[kinds[0]])
+    if kind == "test" and target not in set(test_names):
+        return f"declares test {target}, which is not defined in tests/"
+    if kind == "probe" and target not in set(probe_ids):
+        return f"declares probe {target}, which is not among the scenario's probes"
+    if kind == "slo" and (target not in SLO_METRICS or target not in slo):
+        return f"declares slo {target}, which the scenario's slo does not set"
+    return ""
+
+
+def judge_mutant(
+    scenario: str, mutant: str, catches: dict[str, str], observations: list[Observation],
+    slo: dict[str, float],
+) -> Check:  # fmt: skip
+    """A mutant must be caught by the check it declares; catching more is a warning."""
+    check = Check(
+        scenario, f"mutant:{mutant}", describe_catch(catches, slo), "",
+        scores=[o.value for o in observations],
+    )  # fmt: skip
+    errors = _errors(observations) or ([] if observations else ["no scored sample"])
+    warnings: list[str] = []
+    scored = [o for o in observations if not o.error]
+    for obs in scored:
+        caught, extra = _caught(obs, catches, slo)
+        if obs.not_served:
+            errors.append(f"not caught by {check.expected}: never served ({obs.not_served})")
+        elif not caught:
+            errors.append(f"not caught: expected {check.expected}, saw {_observed_mutant(obs)}")
+        elif extra:
+            warnings.append(f"not minimal: also {'; '.join(extra)}")
+    check.observed = "; ".join(_observed_mutant(o) for o in scored) if scored else "no score"
+    check.messages = errors + warnings
+    check.severity = ERROR if errors else WARNING if warnings else OK
+    return check
+
+
+def _caught(
+    obs: Observation, catches: dict[str, str], slo: dict[str, float]
+) -> tuple[bool, list[str]]:
+    """Whether the declared check caught the mutant, and what else failed beside it."""
+    test, probe, metric = catches.get("test"), catches.get("probe"), catches.get("slo")
+    other_tests = [t for t in obs.failed_tests if not (test and test_matches(t, test))]
+    other_probes = [p for p in obs.exploited_probes if p != probe]
+    misses = slo_misses(obs.value, slo)
+    other_misses = [m for m in misses if not (metric and m.startswith(metric + " "))]
+    if test:
+        caught = any(test_matches(t, test) for t in obs.failed_tests)
+    elif probe:
+        caught = probe in obs.exploited_probes
+    elif metric:
+        caught = not obs.value.get("slo_met", 1) and len(other_misses) < len(misses)
+    else:
+        caught = False
+    extra = []
+    if other_tests:
+        extra.append(f"failed tests {_names(other_tests)}")
+    if other_probes:
+        extra.append(f"exploited probes {_names(other_probes)}")
+    if other_misses:
+        extra.append(f"missed slo {_names(other_misses)}")
+    return caught, extra
+
+
+def _observed_mutant(obs: Observation) -> str:
+    if obs.not_served:
+        return f"not served: {obs.not_served}"
+    slo = "slo met" if obs.value.get("slo_met", 0) else "slo missed"
+    p95, errors = _number(obs.value.get("p95_ms", 0)), _number(obs.value.get("error_rate", 0))
+    return (
+        f"failed {_names(obs.failed_tests)}; exploited {_names(obs.exploited_probes)}; "
+        f"{slo} (p95 {p95} ms, errors {errors})"
+    )
+
+
+def exit_code(checks: list[Check]) -> int:
+    """0 when no check is an error, else 1."""
+    return 0 if all(c.ok for c in checks) else 1
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+TABLE_COLUMNS = ("scenario", "submission", "expected", "observed", "ok")
+CELL_WIDTH = 70
+OK_MARK = {OK: "ok", WARNING: "warn", ERROR: "FAIL"}
+
+
+def _cell(text: str, width: int = CELL_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_table(checks: list[Check]) -> str:
+    """The terminal table, then one line per problem naming the scenario and the check."""
+    rows = [
+        [c.scenario, c.submission, _cell(c.expected), _cell(c.observed), OK_MARK[c.severity]]
+        for c in checks
+    ]
+    widths = [max(len(r[i]) for r in [list(TABLE_COLUMNS), *rows]) for i in range(5)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(TABLE_COLUMNS, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    problems = problem_lines(checks)
+    if problems:
+        lines += ["", *problems]
+    return "\n".join(lines)
+
+
+def problem_lines(checks: list[Check]) -> list[str]:
+    """'ERROR <scenario> <submission>: <message>' for every error and warning."""
+    lines = []
+    for check in checks:
+        label = "ERROR" if check.severity == ERROR else "WARNING"
+        lines += [f"{label} {check.scenario} {check.submission}: {m}" for m in check.messages]
+    return lines
+
+
+def summary(checks: list[Check]) -> dict[str, Any]:
+    """Counts over the checks: what the README and the JSON file report."""
+    by_kind: dict[str, list[Check]] = {"reference": [], "null": [], "mutant": []}
+    for check in checks:
+        by_kind[check.submission.split(":")[0]].append(check)
+    return {
+        "scenarios": len({c.scenario for c in checks}),
+        "reference_pass": sum(c.ok for c in by_kind["reference"]),
+        "references": len(by_kind["reference"]),
+        "null_fail": sum(c.ok for c in by_kind["null"]),
+        "nulls": len(by_kind["null"]),
+        "mutants_caught": sum(c.ok for c in by_kind["mutant"]),
+        "mutants": len(by_kind["mutant"]),
+        "not_minimal": sum(c.severity == WARNING for c in by_kind["mutant"]),
+        "flaky": sum(len(c.flaky) for c in checks),
+        "errors": sum(c.severity == ERROR for c in checks),
+        "warnings": sum(c.severity == WARNING for c in checks),
+    }
+
+
+def run_record(
+    checks: list[Check], started: datetime, wall_seconds: float, fast: bool,
+    load_seconds: float, repeat: int,
+) -> dict[str, Any]:  # fmt: skip
+    """The JSON document of one run."""
+    return {
+        "started": started.isoformat(timespec="seconds"),
+        "wall_seconds": round(wall_seconds, 1),
+        "fast": fast,
+        "load_seconds": load_seconds,
+        "repeat": repeat,
+        "scenarios": sorted({c.scenario for c in checks}),
+        "ok": exit_code(checks) == 0,
+        "summary": summary(checks),
+        "records": [c.record() for c in checks],
+    }
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def _cv_text(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_readme(run: dict[str, Any], json_name: str) -> str:
+    """results/validation/README.md: a summary of the last full run."""
+    s = run["summary"]
+    records = run["records"]
+    lines = [
+        "# Validation results",
+        "",
+        f"Generated by `backbench validate` from its last full (not `--fast`) run, "
+        f"[`{json_name}`]({json_name}). Do not edit: rerun `backbench validate` to refresh it.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Started (UTC) | {run['started']} |",
+        f"| Scenarios | {s['scenarios']} ({', '.join(run['scenarios'])}) |",
+        f"| Reference passes | {s['reference_pass']}/{s['references']} |",
+        f"| Null submission fails | {s['null_fail']}/{s['nulls']} |",
+        f"| Mutants caught by their declared check | {s['mutants_caught']}/{s['mutants']}"
+        f" ({s['not_minimal']} not minimal) |",
+        f"| Flaky verdicts | {s['flaky']} (over {run['repeat']} reference repeat(s)) |",
+        f"| Load test | {_number(run['load_seconds'])} s per submission |",
+        f"| Wall time | {_duration(run['wall_seconds'])} |",
+        f"| Result | {'OK' if run['ok'] else str(s['errors']) + ' error(s)'}"
+        f"{', ' + str(s['warnings']) + ' warning(s)' if s['warnings'] else ''} |",
+        "",
+        "## Per scenario",
+        "",
+        "| scenario | reference | null | mutants caught | p95 ms | p95 CV | rps | rps CV |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for scenario in run["scenarios"]:
+        own = [r for r in records if r["scenario"] == scenario]
+        ref = next((r for r in own if r["submission"] == "reference"), None)
+        null = next((r for r in own if r["submission"] == "null"), None)
+        mutants = [r for r in own if r["submission"].startswith("mutant:")]
+        p95 = [v["p95_ms"] for v in (ref or {}).get("scores", []) if "p95_ms" in v]
+        rps = [v["rps"] for v in (ref or {}).get("scores", []) if "rps" in v]
+        cv = (ref or {}).get("cv", {})
+        lines.append(
+            f"| {scenario} | {_pass(ref)} | {_pass(null)} "
+            f"| {sum(r['ok'] for r in mutants)}/{len(mutants)} "
+            f"| {_mean(p95)} | {_cv_text(cv.get('p95_ms'))} | {_mean(rps)} "
+            f"| {_cv_text(cv.get('rps'))} |"
+        )
+    lines += ["", "## Checks", "", "| " + " | ".join(TABLE_COLUMNS) + " |", "|---|---|---|---|---|"]
+    for r in records:
+        lines.append(
+            f"| {r['scenario']} | {r['submission']} | {_md(r['expected'])} | {_md(r['observed'])} "
+            f"| {OK_MARK[r['severity']]} |"
+        )
+    problems = [
+        f"- **{r['severity']}** {r['scenario']} {r['submission']}: {_md(m)}"
+        for r in records
+        for m in r["messages"]
+    ]
+    lines += ["", "## Problems", "", *(problems or ["None."])]
+    return "\n".join(lines) + "\n"
+
+
+def _pass(record: dict[str, Any] | None) -> str:
+    return "–" if record is None else "yes" if record["ok"] else "**no**"
+
+
+def _mean(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.0f}" if values else "–"
+
+
+# -- the runner -------------------------------------------------------------------------------
+
+
+def hidden_test_names(tests_dir: Path) -> set[str]:
+    """Names of the test functions defined in a scenario's tests/ folder."""
+    names: set[str] = set()
+    for file in sorted(tests_dir.rglob("test_*.py")):
+        tree = ast.parse(file.read_text(), filename=str(file))
+        names |= {
+            n.name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
+        }
+    return names
+
+
+def apply_patch(reference: Path, patch_file: Path, target: Path) -> str:
+    """Copy `reference` to `target` and apply `patch_file` there; '' or why it failed."""
+    if not patch_file.is_file():
+        return f"patch file {patch_file.name} is missing"
+    shutil.copytree(reference, target, ignore=shutil.ignore_patterns(*SKIPPED_PARTS))
+    proc = subprocess.run(
+        ["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-d", str(target),
+         "-i", str(patch_file.resolve())],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        output = (proc.stdout + proc.stderr).strip().replace("\n", " | ")
+        return f"patch {patch_file.name} does not apply: {output[-400:]}"
+    return ""
+
+
+@dataclass
+class EvalCall:
+    """One `inspect eval` subprocess: a model over some scenarios of one section."""
+
+    label: str
+    section: str
+    scenario_ids: list[str]
+    model: str
+    log_dir: Path
+    model_path: Path | None = None
+    epochs: int = 1
+    max_samples: int = 2
+
+
+def inspect_command(call: EvalCall, task_arg: str, load_seconds: float) -> list[str]:
+    """The argv of `inspect eval` for a call (run from the folder that holds tasks/)."""
+    argv = [
+        str(Path(sys.executable).parent / "inspect"), "eval", task_arg,
+        "--model", call.model,
+        "-T", f"scenarios={','.join(call.scenario_ids)}",
+        "-T", f"load_seconds={_number(load_seconds)}",
+        "--log-dir", str(call.log_dir),
+        "--display", "none",
+        "--no-fail-on-error",
+        "--max-samples", str(call.max_samples),
+    ]  # fmt: skip
+    if call.model_path is not None:
+        argv += ["-M", f"path={call.model_path}"]
+    if call.epochs > 1:
+        argv += ["--epochs", str(call.epochs)]
+    return argv
+
+
+def read_observations(log_dir: Path, failure: str) -> dict[str, list[Observation]]:
+    """Observations per sample id from the .eval log in `log_dir`, in epoch order."""
+    from inspect_ai.log import read_eval_log
+
+    found: dict[str, list[Observation]] = {}
+    logs = sorted(log_dir.glob("*.eval"))
+    if not logs:
+        return {}
+    log = read_eval_log(str(logs[-1]))
+    for sample in sorted(log.samples or [], key=lambda s: (str(s.id), s.epoch)):
+        error = sample.error.message.strip().splitlines()[-1][:500] if sample.error else ""
+        score = next(iter((sample.scores or {}).values()), None)
+        if score is None and not error:
+            error = "no score in the log" + (f" ({failure})" if failure else "")
+        found.setdefault(str(sample.id), []).append(
+            observation(
+                score.value if score and isinstance(score.value, dict) else None,
+                score.metadata if score else None,
+                error,
+            )
+        )
+    return found
+
+
+def run_call(
+    call: EvalCall, cwd: Path, task_arg: str, load_seconds: float
+) -> dict[str, list[Observation]]:
+    """Run one `inspect eval`; every scenario it should have scored gets its observations."""
+    call.log_dir.mkdir(parents=True, exist_ok=True)
+    argv = inspect_command(call, task_arg, load_seconds)
+    try:
+        proc = subprocess.run(
+            argv, cwd=cwd, capture_output=True, text=True, timeout=INSPECT_TIMEOUT, check=False
+        )
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        failure = (
+            f"inspect eval exited {proc.returncode}: {' '.join(tail)[-400:]}"
+            if proc.returncode
+            else ""
+        )
+    except subprocess.TimeoutExpired:
+        failure = f"inspect eval timed out after {INSPECT_TIMEOUT} s"
+    found = read_observations(call.log_dir, failure)
+    for sid in call.scenario_ids:
+        if not found.get(sid):
+            found[sid] = [Observation(error=failure or "the log has no sample for this scenario")]
+    return found
+
+
+@dataclass
+class Plan:
+    """What one validation run does."""
+
+    scenarios: list[Scenario]
+    load_seconds: float
+    repeat: int = 1
+    fast: bool = False
+    keep_logs: Path | None = None
+
+
+def run_validation(plan: Plan, echo: Callable[[str], None]) -> tuple[list[Check], dict[str, Any]]:
+    """Score reference, null and every mutant through `inspect eval`, and judge them."""
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    scratch = Path(tempfile.mkdtemp(prefix="backbench-validate-"))
+    stamp = started.strftime("%Y-%m-%dT%H-%M-%SZ")
+    logs = plan.keep_logs.resolve() / stamp if plan.keep_logs else scratch / "logs"
+    runner = _Runner(tasks_dir(), plan.load_seconds, clock, echo)
+    try:
+        checks = _validate(plan, runner, scratch, logs)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    wall = time.monotonic() - clock
+    return checks, run_record(checks, started, wall, plan.fast, plan.load_seconds, plan.repeat)
+
+
+@dataclass
+class _Runner:
+    """Runs `inspect eval` from the folder that holds the tasks folder, reporting progress."""
+
+    root: Path
+    load_seconds: float
+    clock: float
+    echo: Callable[[str], None]
+
+    def progress(self, text: str) -> None:
+        self.echo(f"[{time.monotonic() - self.clock:5.0f} s] {text}")
+
+    def run(self, call: EvalCall) -> dict[str, list[Observation]]:
+        task_arg = f"{self.root.name}/{call.section}"
+        found = run_call(call, self.root.parent, task_arg, self.load_seconds)
+        failed = sum(o.error != "" for sid in call.scenario_ids for o in found[sid])
+        self.progress(f"{call.label}: scored" + (f" ({failed} sample error(s))" if failed else ""))
+        return found
+
+
+def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Check]:
+    sections = sorted({s.section for s in plan.scenarios})
+    ids = {sec: [s.id for s in plan.scenarios if s.section == sec] for sec in sections}
+    reference: dict[str, list[Observation]] = {}
+    for section in sections:
+        runner.progress(f"reference: {len(ids[section])} scenario(s), {plan.repeat} epoch(s)")
+        call = EvalCall(
+            "reference", section, ids[section], "backbench/reference",
+            logs / section / "reference", epochs=plan.repeat,
+        )  # fmt: skip
+        reference |= runner.run(call)
+
+    calls = [
+        EvalCall("null", sec, ids[sec], "backbench/null", logs / sec / "null") for sec in sections
+    ]
+    mutant_checks: dict[tuple[str, str], Check] = {}
+    mutants: dict[str, tuple[Scenario, Mutant]] = {}
+    for scenario in plan.scenarios:
+        for mutant in scenario.mutants:
+            copy = scratch / "mutants" / scenario.id / mutant.name
+            problem = _prepare_mutant(scenario, mutant, copy)
+            if problem:
+                mutant_checks[(scenario.id, mutant.name)] = Check(
+                    scenario.id, f"mutant:{mutant.name}",
+                    describe_catch(mutant.catches, scenario.slo), "not run", ERROR, [problem],
+                )  # fmt: skip
+                continue
+            label = f"{scenario.id}/{mutant.name}"
+            log_dir = logs / scenario.section / "mutants" / label
+            calls.append(
+                EvalCall(label, scenario.section, [scenario.id], "backbench/files", log_dir, copy)
+            )
+            mutants[label] = (scenario, mutant)
+
+    null: dict[str, list[Observation]] = {}
+    runner.progress(f"null and {len(mutants)} mutant(s), {PARALLEL_MUTANTS} at a time")
+    with ThreadPoolExecutor(max_workers=PARALLEL_MUTANTS) as pool:
+        for call, found in zip(calls, pool.map(runner.run, calls), strict=True):
+            if call.label not in mutants:
+                null |= found
+                continue
+            scenario, mutant = mutants[call.label]
+            mutant_checks[(scenario.id, mutant.name)] = judge_mutant(
+                scenario.id, mutant.name, mutant.catches, found[scenario.id], scenario.slo
+            )
+
+    checks: list[Check] = []
+    for scenario in plan.scenarios:
+        checks.append(judge_reference(scenario.id, reference.get(scenario.id, []), scenario.slo))
+        checks.append(judge_null(scenario.id, null.get(scenario.id, [])))
+        checks += [mutant_checks[(scenario.id, m.name)] for m in scenario.mutants]
+    return checks
+
+
+def _prepare_mutant(scenario: Scenario, mutant: Mutant, copy: Path) -> str:
+    """Check the mutant's declaration and build its patched copy; '' or the problem."""
+    probes = [str(p.get("id")) for p in scenario.probes]
+    tests = hidden_test_names(scenario.tests_dir)
+    problem = catch_problem(mutant.catches, probes, tests, scenario.slo)
+    return problem or apply_patch(scenario.reference_dir, mutant.patch, copy)
+
+
+def write_results(run: dict[str, Any], output: Path, fast: bool) -> Path:
+    """Write <output>/<UTC date-time>.json; a full run also regenerates <output>/README.md."""
+    output.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.fromisoformat(run["started"]).strftime("%Y-%m-%dT%H-%M-%SZ")
+    path = output / f"{stamp}.json"
+    path.write_text(json.dumps(run, indent=2) + "\n")
+    if not fast:
+        (output / "README.md").write_text(render_readme(run, path.name))
+    return path
+
+
+def default_output() -> Path:
+    """results/validation/ of the repository that holds the tasks/ folder."""
+    return tasks_dir().parent / "results" / "validation"

@@ -1,0 +1,129 @@
+from datetime import datetime
+
+
+def assert_timestamp(value):
+    parsed = datetime.fromisoformat(value)
+    assert parsed.tzinfo is not None
+
+
+def test_v1_create_and_get_note(http, headers, token):
+    payload = {"title": f"Shopping {token}", "body": "milk, eggs"}
+    r = http.post("/v1/notes", headers=headers, json=payload)
+    assert r.status_code == 201
+    note = r.json()
+    assert set(note) == {"id", "title", "body", "created_at"}
+    assert isinstance(note["id"], int)
+    assert note["title"] == payload["title"]
+    assert note["body"] == payload["body"]
+    assert_timestamp(note["created_at"])
+
+    r = http.get(f"/v1/notes/{note['id']}", headers=headers)
+    assert r.status_code == 200
+    assert r.json() == note
+
+
+def test_v1_list_is_bare_array_filtered_by_title_ignoring_case(http, headers, token):
+    titles = [f"alpha {token} one", f"ALPHA {token.upper()} two", f"Alpha {token} three"]
+    ids = []
+    for title in titles:
+        r = http.post("/v1/notes", headers=headers, json={"title": title, "body": "b"})
+        assert r.status_code == 201
+        ids.append(r.json()["id"])
+    other = http.post("/v1/notes", headers=headers, json={"title": f"beta {token}", "body": "b"})
+    assert other.status_code == 201
+
+    r = http.get("/v1/notes", headers=headers, params={"q": f"alpha {token.lower()}"})
+    assert r.status_code == 200
+    body = r.json()
+    assert isinstance(body, list)
+    assert [n["id"] for n in body] == ids
+    assert all(set(n) == {"id", "title", "body", "created_at"} for n in body)
+
+    r = http.get("/v1/notes", headers=headers, params={"q": token, "limit": 2, "offset": 1})
+    assert r.status_code == 200
+    assert [n["id"] for n in r.json()] == [ids[1], ids[2]]
+
+
+def test_v2_create_and_get_note(http, headers, token):
+    payload = {"title": f"Trip {token}", "content": "pack bags", "tags": ["travel", "todo"]}
+    r = http.post("/v2/notes", headers=headers, json=payload)
+    assert r.status_code == 201
+    note = r.json()
+    assert set(note) == {"id", "title", "content", "tags", "created_at", "version"}
+    assert isinstance(note["id"], int)
+    assert note["title"] == payload["title"]
+    assert note["content"] == payload["content"]
+    assert note["tags"] == ["travel", "todo"]
+    assert note["version"] == 2
+    assert_timestamp(note["created_at"])
+
+    r = http.get(f"/v2/notes/{note['id']}", headers=headers)
+    assert r.status_code == 200
+    assert r.json() == note
+
+    r = http.post("/v2/notes", headers=headers, json={"title": f"t {token}", "content": "c"})
+    assert r.status_code == 201
+    assert r.json()["tags"] == []
+
+
+def test_v2_list_wraps_data_with_meta(http, headers, token):
+    ids = []
+    for i in range(3):
+        r = http.post(
+            "/v2/notes",
+            headers=headers,
+            json={"title": f"Report {token} #{i}", "content": f"c{i}", "tags": [f"t{i}"]},
+        )
+        assert r.status_code == 201
+        ids.append(r.json()["id"])
+    http.post("/v2/notes", headers=headers, json={"title": "unrelated", "content": token})
+
+    r = http.get("/v2/notes", headers=headers, params={"q": f"REPORT {token.upper()}"})
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {"data", "meta"}
+    assert body["meta"] == {"total": 3, "limit": 20, "offset": 0}
+    assert [n["id"] for n in body["data"]] == ids
+    assert body["data"][0]["tags"] == ["t0"]
+    assert all(n["version"] == 2 for n in body["data"])
+
+    r = http.get("/v2/notes", headers=headers, params={"q": token, "limit": 1, "offset": 2})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["meta"] == {"total": 3, "limit": 1, "offset": 2}
+    assert [n["id"] for n in body["data"]] == [ids[2]]
+
+
+def test_notes_are_shared_between_v1_and_v2(http, headers, token):
+    r = http.post("/v1/notes", headers=headers, json={"title": f"v1 {token}", "body": "from v1"})
+    assert r.status_code == 201
+    v1_note = r.json()
+    r = http.get(f"/v2/notes/{v1_note['id']}", headers=headers)
+    assert r.status_code == 200
+    seen = r.json()
+    assert seen["content"] == "from v1"
+    assert seen["tags"] == []
+    assert seen["version"] == 2
+    assert seen["title"] == v1_note["title"]
+
+    r = http.post(
+        "/v2/notes",
+        headers=headers,
+        json={"title": f"v2 {token}", "content": "from v2", "tags": ["x"]},
+    )
+    assert r.status_code == 201
+    v2_note = r.json()
+    r = http.get(f"/v1/notes/{v2_note['id']}", headers=headers)
+    assert r.status_code == 200
+    seen = r.json()
+    assert set(seen) == {"id", "title", "body", "created_at"}
+    assert (seen["id"], seen["title"], seen["body"]) == (v2_note["id"], v2_note["title"], "from v2")
+    assert datetime.fromisoformat(seen["created_at"]) == datetime.fromisoformat(
+        v2_note["created_at"]
+    )
+
+    r = http.get("/v2/notes", headers=headers, params={"q": token})
+    assert r.status_code == 200
+    assert [n["id"] for n in r.json()["data"]] == [v1_note["id"], v2_note["id"]]
+    r = http.get("/v1/notes", headers=headers, params={"q": token})
+    assert [n["body"] for n in r.json()] == ["from v1", "from v2"]

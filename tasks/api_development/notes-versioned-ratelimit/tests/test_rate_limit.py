@@ -1,0 +1,117 @@
+import uuid
+from itertools import pairwise
+
+import httpx
+
+LIMIT = 20
+
+
+def remaining(response: httpx.Response):
+    """X-RateLimit-Remaining as an int, or None when absent or not an integer."""
+    value = response.headers.get("X-RateLimit-Remaining")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def window_rolled_over(responses: list) -> bool:
+    """True when the remaining budget went up mid-sequence, i.e. a new window began."""
+    values = [remaining(r) for r in responses]
+    return any(a is not None and b is not None and b > a for a, b in pairwise(values))
+
+
+def run_in_one_window(send, new_headers, count: int, attempts: int = 3) -> list:
+    """Call send(headers, i) for i in range(count) with one fresh client id.
+
+    If a rate-limit window boundary falls inside the sequence (visible as the remaining budget
+    going up), start over with another fresh client id.
+    """
+    responses: list = []
+    for _ in range(attempts):
+        hdrs = new_headers()
+        responses = [send(hdrs, i) for i in range(count)]
+        if not window_rolled_over(responses):
+            break
+    return responses
+
+
+def list_v1(http):
+    def send(hdrs, _i):
+        return http.get("/v1/notes", headers=hdrs, params={"limit": 1})
+
+    return send
+
+
+def test_rate_limit_headers_count_down_on_every_response(http, new_headers):
+    def send(hdrs, i):
+        if i == 0:
+            return http.get("/v2/notes", headers=hdrs, params={"limit": 1})
+        if i == 1:
+            return http.get("/v1/notes/2100000000", headers=hdrs)
+        return http.post("/v2/notes", headers=hdrs, json={"title": "", "content": "c"})
+
+    responses = run_in_one_window(send, new_headers, 3)
+    assert [r.status_code for r in responses] == [200, 404, 422]
+    for r in responses:
+        assert r.headers.get("X-RateLimit-Limit") == str(LIMIT)
+    assert [remaining(r) for r in responses] == [19, 18, 17]
+
+
+def test_client_is_limited_after_twenty_requests(http, new_headers):
+    responses = run_in_one_window(list_v1(http), new_headers, LIMIT + 2)
+    assert [r.status_code for r in responses[:LIMIT]] == [200] * LIMIT
+    assert [remaining(r) for r in responses[:LIMIT]] == list(range(LIMIT - 1, -1, -1))
+    for r in responses[LIMIT:]:
+        assert r.status_code == 429
+        assert r.json()["error"]["code"] == "rate_limited"
+        assert isinstance(r.json()["error"]["message"], str)
+
+
+def test_rate_limited_response_has_retry_after(http, new_headers):
+    responses = run_in_one_window(list_v1(http), new_headers, LIMIT + 1)
+    limited = responses[-1]
+    assert limited.status_code == 429
+    retry_after = limited.headers.get("Retry-After")
+    assert retry_after is not None
+    assert retry_after.strip().isdigit()
+    assert 1 <= int(retry_after) <= 60
+    assert limited.headers.get("X-RateLimit-Limit") == str(LIMIT)
+    assert remaining(limited) == 0
+
+
+def test_rate_limit_is_shared_between_v1_and_v2(http, new_headers):
+    def send(hdrs, i):
+        version = "v1" if i % 2 == 0 else "v2"
+        return http.get(f"/{version}/notes", headers=hdrs, params={"limit": 1})
+
+    responses = run_in_one_window(send, new_headers, LIMIT + 2)
+    assert [r.status_code for r in responses[:LIMIT]] == [200] * LIMIT
+    assert [remaining(r) for r in responses[:LIMIT]] == list(range(LIMIT - 1, -1, -1))
+    assert [r.status_code for r in responses[LIMIT:]] == [429, 429]
+
+
+def test_each_client_has_its_own_budget(http, new_headers):
+    responses = run_in_one_window(list_v1(http), new_headers, LIMIT + 1)
+    assert responses[-1].status_code == 429
+
+    r = http.get("/v2/notes", headers=new_headers(), params={"limit": 1})
+    assert r.status_code == 200
+    assert r.headers.get("X-RateLimit-Limit") == str(LIMIT)
+    assert remaining(r) == LIMIT - 1
+
+
+def test_refused_unauthenticated_requests_are_not_counted(http, new_headers):
+    def send(hdrs, i):
+        if i < 5:
+            bad = {
+                "X-Client-Id": hdrs["X-Client-Id"],
+                "Authorization": f"Bearer {uuid.uuid4().hex}",
+            }
+            return http.get("/v1/notes", headers=bad)
+        return http.get("/v1/notes", headers=hdrs, params={"limit": 1})
+
+    responses = run_in_one_window(send, new_headers, 6)
+    assert [r.status_code for r in responses[:5]] == [401] * 5
+    assert responses[5].status_code == 200
+    assert remaining(responses[5]) == LIMIT - 1

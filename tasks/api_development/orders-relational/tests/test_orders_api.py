@@ -1,0 +1,283 @@
+import os
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import psycopg
+
+MISSING_ID = 2_000_000_000
+
+
+def error_code(response):
+    return response.json()["error"]["code"]
+
+
+def test_requests_without_valid_token_are_rejected(anon_client):
+    assert anon_client.get("/health").status_code == 200
+    r = anon_client.get("/customers")
+    assert r.status_code == 401
+    assert error_code(r) == "unauthorized"
+    r = anon_client.post(
+        "/orders",
+        json={"customer_id": 1, "items": [{"product_id": 1, "quantity": 1}]},
+        headers={"Authorization": "Bearer wrong-" + uuid.uuid4().hex},
+    )
+    assert r.status_code == 401
+    assert error_code(r) == "unauthorized"
+
+
+def test_create_customer_and_fetch_it_by_id(client):
+    email = f"fetch-{uuid.uuid4().hex}@example.com"
+    r = client.post("/customers", json={"email": email, "name": "Ada Lovelace"})
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["email"] == email
+    assert created["name"] == "Ada Lovelace"
+    r = client.get(f"/customers/{created['id']}")
+    assert r.status_code == 200
+    assert r.json() == {"id": created["id"], "email": email, "name": "Ada Lovelace"}
+    r = client.get(f"/customers/{MISSING_ID}")
+    assert r.status_code == 404
+    assert error_code(r) == "not_found"
+
+
+def test_create_customer_rejects_malformed_email(client):
+    token = uuid.uuid4().hex
+    for email in (f"no-at-sign-{token}", f"user-{token}@nodot", f"two words-{token}@example.com"):
+        r = client.post("/customers", json={"email": email, "name": "Bad Email"})
+        assert r.status_code == 422, email
+        assert error_code(r) == "validation_error"
+
+
+def test_duplicate_customer_email_conflicts(client):
+    email = f"dup-{uuid.uuid4().hex}@example.com"
+    assert client.post("/customers", json={"email": email, "name": "First"}).status_code == 201
+    r = client.post("/customers", json={"email": email, "name": "Second"})
+    assert r.status_code == 409
+    assert error_code(r) == "conflict"
+
+
+def test_create_product_validates_price_and_stock(client):
+    name = f"validated-{uuid.uuid4().hex}"
+    for body in (
+        {"name": name, "price": 0, "stock": 1},
+        {"name": name, "price": -5, "stock": 1},
+        {"name": name, "price": 1.234, "stock": 1},
+        {"name": name, "price": 2.5, "stock": -1},
+    ):
+        r = client.post("/products", json=body)
+        assert r.status_code == 422, body
+        assert error_code(r) == "validation_error"
+    r = client.post("/products", json={"name": name, "price": 7.5, "stock": 4})
+    assert r.status_code == 201
+    product = r.json()
+    assert product["price"] == "7.50"
+    assert product["stock"] == 4
+    r = client.get(f"/products/{product['id']}")
+    assert r.status_code == 200
+    assert r.json() == product
+
+
+def test_product_list_filters_by_name_case_insensitively_and_paginates(client, make_product):
+    token = uuid.uuid4().hex
+    made = [make_product(name=f"Gadget-{token}-{n}") for n in range(3)]
+    make_product(name=f"Other-{uuid.uuid4().hex}")
+    r = client.get("/products", params={"name": f"gadget-{token.upper()}", "limit": 2})
+    assert r.status_code == 200
+    page = r.json()
+    assert page["total"] == 3
+    assert [p["id"] for p in page["items"]] == [made[0]["id"], made[1]["id"]]
+    r = client.get("/products", params={"name": f"GADGET-{token}", "limit": 2, "offset": 2})
+    page = r.json()
+    assert page["total"] == 3
+    assert [p["id"] for p in page["items"]] == [made[2]["id"]]
+
+
+def test_order_copies_unit_prices_and_computes_total(client, make_customer, make_product):
+    customer = make_customer()
+    first = make_product(price=19.99, stock=10)
+    second = make_product(price=5.25, stock=10)
+    r = client.post(
+        "/orders",
+        json={
+            "customer_id": customer["id"],
+            "items": [
+                {"product_id": first["id"], "quantity": 3},
+                {"product_id": second["id"], "quantity": 2},
+            ],
+        },
+    )
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert order["customer_id"] == customer["id"]
+    assert order["status"] == "placed"
+    assert order["items"] == [
+        {"product_id": first["id"], "quantity": 3, "unit_price": "19.99"},
+        {"product_id": second["id"], "quantity": 2, "unit_price": "5.25"},
+    ]
+    assert order["total"] == "70.47"
+    assert order["created_at"]
+    r = client.get(f"/orders/{order['id']}")
+    assert r.status_code == 200
+    assert r.json() == order
+
+
+def test_successful_order_decrements_stock(client, make_customer, make_product):
+    customer = make_customer()
+    product = make_product(price=3.0, stock=7)
+    r = client.post(
+        "/orders",
+        json={
+            "customer_id": customer["id"],
+            "items": [{"product_id": product["id"], "quantity": 5}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    assert client.get(f"/products/{product['id']}").json()["stock"] == 2
+
+
+def test_order_with_unknown_customer_or_product_is_rejected(client, make_customer, make_product):
+    customer = make_customer()
+    product = make_product(stock=5)
+    r = client.post(
+        "/orders",
+        json={"customer_id": MISSING_ID, "items": [{"product_id": product["id"], "quantity": 1}]},
+    )
+    assert r.status_code == 422
+    assert error_code(r) == "validation_error"
+    r = client.post(
+        "/orders",
+        json={
+            "customer_id": customer["id"],
+            "items": [
+                {"product_id": product["id"], "quantity": 1},
+                {"product_id": MISSING_ID, "quantity": 1},
+            ],
+        },
+    )
+    assert r.status_code == 422
+    assert error_code(r) == "validation_error"
+    assert client.get(f"/products/{product['id']}").json()["stock"] == 5
+
+
+def test_order_rejects_empty_items_and_non_positive_quantity(client, make_customer, make_product):
+    customer = make_customer()
+    product = make_product(stock=5)
+    for items in ([], [{"product_id": product["id"], "quantity": 0}]):
+        r = client.post("/orders", json={"customer_id": customer["id"], "items": items})
+        assert r.status_code == 422, items
+        assert error_code(r) == "validation_error"
+
+
+def test_insufficient_stock_rejects_whole_order_and_changes_no_stock(
+    client, make_customer, make_product
+):
+    customer = make_customer()
+    plenty = make_product(price=2.0, stock=5)
+    scarce = make_product(price=4.0, stock=1)
+    r = client.post(
+        "/orders",
+        json={
+            "customer_id": customer["id"],
+            "items": [
+                {"product_id": plenty["id"], "quantity": 2},
+                {"product_id": scarce["id"], "quantity": 3},
+            ],
+        },
+    )
+    assert r.status_code == 409
+    assert error_code(r) == "insufficient_stock"
+    assert client.get(f"/products/{plenty['id']}").json()["stock"] == 5
+    assert client.get(f"/products/{scarce['id']}").json()["stock"] == 1
+    assert client.get(f"/customers/{customer['id']}/orders").json()["items"] == []
+
+
+def test_concurrent_orders_never_oversell(
+    client, make_customer, make_product, base_url, auth_headers
+):
+    customer = make_customer()
+    product = make_product(price=1.5, stock=3)
+    body = {"customer_id": customer["id"], "items": [{"product_id": product["id"], "quantity": 1}]}
+    attempts = 10
+    barrier = threading.Barrier(attempts)
+
+    def place_order(_):
+        with httpx.Client(base_url=base_url, headers=auth_headers, timeout=10.0) as c:
+            c.get("/health")
+            barrier.wait(timeout=10)
+            return c.post("/orders", json=body)
+
+    with ThreadPoolExecutor(max_workers=attempts) as pool:
+        responses = list(pool.map(place_order, range(attempts)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(201) == 3, statuses
+    assert statuses.count(409) == attempts - 3, statuses
+    assert all(error_code(r) == "insufficient_stock" for r in responses if r.status_code == 409)
+    assert client.get(f"/products/{product['id']}").json()["stock"] == 0
+
+
+def test_customer_orders_are_listed_newest_first(client, make_customer, make_product):
+    customer = make_customer()
+    product = make_product(stock=10)
+    placed = []
+    for quantity in (1, 2, 3):
+        r = client.post(
+            "/orders",
+            json={
+                "customer_id": customer["id"],
+                "items": [{"product_id": product["id"], "quantity": quantity}],
+            },
+        )
+        assert r.status_code == 201, r.text
+        placed.append(r.json()["id"])
+    r = client.get(f"/customers/{customer['id']}/orders")
+    assert r.status_code == 200
+    orders = r.json()["items"]
+    assert [o["id"] for o in orders] == list(reversed(placed))
+    assert [o["items"][0]["quantity"] for o in orders] == [3, 2, 1]
+
+
+def test_delete_customer_without_orders_returns_204(client, make_customer):
+    customer = make_customer()
+    r = client.delete(f"/customers/{customer['id']}")
+    assert r.status_code == 204
+    assert client.get(f"/customers/{customer['id']}").status_code == 404
+
+
+def test_delete_customer_with_orders_conflicts(client, make_customer, make_product):
+    customer = make_customer()
+    product = make_product(stock=2)
+    r = client.post(
+        "/orders",
+        json={
+            "customer_id": customer["id"],
+            "items": [{"product_id": product["id"], "quantity": 1}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = client.delete(f"/customers/{customer['id']}")
+    assert r.status_code == 409
+    assert error_code(r) == "conflict"
+    assert client.get(f"/customers/{customer['id']}").status_code == 200
+
+
+def test_get_unknown_order_returns_404(client):
+    r = client.get(f"/orders/{MISSING_ID}")
+    assert r.status_code == 404
+    assert error_code(r) == "not_found"
+
+
+def test_tables_are_linked_by_foreign_keys():
+    query = """
+        SELECT child.relname, parent.relname
+        FROM pg_constraint con
+        JOIN pg_class child ON child.oid = con.conrelid
+        JOIN pg_class parent ON parent.oid = con.confrelid
+        WHERE con.contype = 'f'
+    """
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        links = set(conn.execute(query).fetchall())
+    assert ("orders", "customers") in links
+    assert ("order_items", "orders") in links
+    assert ("order_items", "products") in links
