@@ -71,6 +71,9 @@ def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--keep-logs", type=Path, metavar="DIR", help="keep the .eval logs under DIR"
     )
     validate.add_argument(
+        "--sandbox", help="passed on as the task's sandbox parameter (default: the task's)"
+    )
+    validate.add_argument(
         "--output", type=Path, metavar="DIR",
         help="where the JSON results and README go (default: results/validation/)",
     )  # fmt: skip
@@ -103,6 +106,7 @@ def _validate(args: argparse.Namespace) -> int:
         repeat=args.repeat,
         fast=args.fast,
         keep_logs=args.keep_logs,
+        sandbox=args.sandbox,
     )
     print(
         f"validating {len(plan.scenarios)} scenario(s) with {load_seconds:g} s load tests",

@@ -216,8 +216,10 @@ class NamespaceSandbox(BackbenchSandbox):
         return [_tool("nsenter"), f"--target={self.target}", "--net", "--", *argv]
 
     def _netns_prefix(self, uid: int | None) -> list[str]:
+        # services join the sample's PID namespace too, so they end with it even if the
+        # harness is killed; their uid is not the agent's, so the agent cannot signal them
         ids = [] if uid is None else [f"--setuid={uid}", f"--setgid={uid}"]
-        return [_tool("nsenter"), f"--target={self.target}", "--net", *ids, "--"]
+        return [_tool("nsenter"), f"--target={self.target}", "--net", "--pid", *ids, "--"]
 
     async def setup(self, needs: list[str]) -> None:
         problem = namespace_support()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import importlib.util
 import os
 import pwd
@@ -95,6 +96,13 @@ def _chown_tree(path: Path, uid: int) -> None:
 
 
 NetnsPrefix = Callable[[int | None], list[str]]
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child before exec: be killed if the harness dies, so no server is orphaned."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _as_service(uid: int | None) -> dict[str, Any]:
@@ -311,7 +319,8 @@ async def _start_postgres(
         *prefix, _pg_bin("postgres"), "-D", str(data), "-p", str(port), "-h", services.host,
         "-k", str(data), "-c", "fsync=off", "-c", "synchronous_commit=off",
         "-c", "full_page_writes=off", "-c", "max_connections=200",
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, **as_user,
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        preexec_fn=die_with_parent, **as_user,
     )  # fmt: skip
     log.close()
     services._procs.append(proc)
@@ -352,7 +361,8 @@ async def _start_redis(
         *prefix, _redis_server_bin(), "--port", str(port), "--bind", services.host, "--save", "",
         "--appendonly", "no", "--protected-mode", "no", "--dir", str(services.root),
         "--unixsocket", str(sock), *disabled,
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, **as_user,
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        preexec_fn=die_with_parent, **as_user,
     )  # fmt: skip
     log.close()
     services._procs.append(proc)

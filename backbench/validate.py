@@ -526,7 +526,9 @@ class EvalCall:
     max_samples: int = 2
 
 
-def inspect_command(call: EvalCall, task_arg: str, load_seconds: float) -> list[str]:
+def inspect_command(
+    call: EvalCall, task_arg: str, load_seconds: float, sandbox: str | None = None
+) -> list[str]:
     """The argv of `inspect eval` for a call (run from the folder that holds tasks/)."""
     argv = [
         str(Path(sys.executable).parent / "inspect"), "eval", task_arg,
@@ -542,6 +544,8 @@ def inspect_command(call: EvalCall, task_arg: str, load_seconds: float) -> list[
         argv += ["-M", f"path={call.model_path}"]
     if call.epochs > 1:
         argv += ["--epochs", str(call.epochs)]
+    if sandbox:
+        argv += ["-T", f"sandbox={sandbox}"]
     return argv
 
 
@@ -569,12 +573,9 @@ def read_observations(log_dir: Path, failure: str) -> dict[str, list[Observation
     return found
 
 
-def run_call(
-    call: EvalCall, cwd: Path, task_arg: str, load_seconds: float
-) -> dict[str, list[Observation]]:
+def run_call(call: EvalCall, argv: list[str], cwd: Path) -> dict[str, list[Observation]]:
     """Run one `inspect eval`; every scenario it should have scored gets its observations."""
     call.log_dir.mkdir(parents=True, exist_ok=True)
-    argv = inspect_command(call, task_arg, load_seconds)
     try:
         proc = subprocess.run(
             argv, cwd=cwd, capture_output=True, text=True, timeout=INSPECT_TIMEOUT, check=False
@@ -603,6 +604,7 @@ class Plan:
     repeat: int = 1
     fast: bool = False
     keep_logs: Path | None = None
+    sandbox: str | None = None  # the task's `sandbox` parameter; None: the task's default
 
 
 def run_validation(plan: Plan, echo: Callable[[str], None]) -> tuple[list[Check], dict[str, Any]]:
@@ -612,7 +614,7 @@ def run_validation(plan: Plan, echo: Callable[[str], None]) -> tuple[list[Check]
     scratch = Path(tempfile.mkdtemp(prefix="backbench-validate-"))
     stamp = started.strftime("%Y-%m-%dT%H-%M-%SZ")
     logs = plan.keep_logs.resolve() / stamp if plan.keep_logs else scratch / "logs"
-    runner = _Runner(tasks_dir(), plan.load_seconds, clock, echo)
+    runner = _Runner(tasks_dir(), plan.load_seconds, plan.sandbox, clock, echo)
     try:
         checks = _validate(plan, runner, scratch, logs)
     finally:
@@ -627,6 +629,7 @@ class _Runner:
 
     root: Path
     load_seconds: float
+    sandbox: str | None
     clock: float
     echo: Callable[[str], None]
 
@@ -635,7 +638,8 @@ class _Runner:
 
     def run(self, call: EvalCall) -> dict[str, list[Observation]]:
         task_arg = f"{self.root.name}/{call.section}"
-        found = run_call(call, self.root.parent, task_arg, self.load_seconds)
+        argv = inspect_command(call, task_arg, self.load_seconds, self.sandbox)
+        found = run_call(call, argv, self.root.parent)
         failed = sum(o.error != "" for sid in call.scenario_ids for o in found[sid])
         self.progress(f"{call.label}: scored" + (f" ({failed} sample error(s))" if failed else ""))
         return found

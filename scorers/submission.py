@@ -13,6 +13,7 @@ from backbench.processes import kill_group
 from scorers.runtime import ScoringRuntime
 
 READY_TIMEOUT = 30.0
+SETTLE_SECONDS = 0.5
 
 
 @dataclass
@@ -68,8 +69,12 @@ async def start_submission(runtime: ScoringRuntime, tool_env: dict[str, str]) ->
     )  # fmt: skip
     exited = asyncio.create_task(proc.wait())
     done, _ = await asyncio.wait({waiter, exited}, return_when=asyncio.FIRST_COMPLETED)
-    if waiter in done:
-        running.ready = waiter.result().returncode == 0 and running.alive
+    if waiter in done and waiter.result().returncode == 0:
+        # a start.sh that daemonizes and exits is not a foreground server: give its exit a
+        # moment to show before the submission counts as ready
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(exited), SETTLE_SECONDS)
+        running.ready = running.alive
     else:
         waiter.cancel()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):

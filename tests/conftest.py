@@ -1,0 +1,75 @@
+"""Shared fixtures: real sandboxes with real services, and scratch submissions."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from backbench.catalogue import Scenario, find_scenario
+from backbench.model import submission_files
+from backbench.namespace import NamespaceSandbox, namespace_support
+from backbench.sandbox import BackbenchSandbox
+
+REPO = Path(__file__).resolve().parent.parent
+
+requires_namespace = pytest.mark.skipif(
+    namespace_support() is not None, reason=f"namespace sandbox: {namespace_support()}"
+)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def open_sandbox(scenario: Scenario, isolated: bool = True) -> BackbenchSandbox:
+    """A sample's sandbox for `scenario`, set up as inspect would."""
+    cls = NamespaceSandbox if isolated else BackbenchSandbox
+    envs = await cls.sample_init("test", None, {"services": scenario.services})
+    return envs["default"].as_type(BackbenchSandbox)
+
+
+async def close_sandbox(env: BackbenchSandbox) -> None:
+    await type(env).sample_cleanup("test", None, {"default": env}, False)
+
+
+async def write_submission(env: BackbenchSandbox, source: Path) -> None:
+    """Copy a submission's files into the sandbox workspace, keeping exec bits."""
+    for rel in submission_files(source):
+        await env.write_file(str(rel), (source / rel).read_bytes())
+        if (source / rel).stat().st_mode & 0o111:
+            env.host_path(env._resolve(str(rel))).chmod(0o755)
+
+
+def mutant_copy(scenario: Scenario, mutant_name: str, dest: Path) -> Path:
+    """The reference with one mutant's patch applied, in `dest`."""
+    target = dest / f"{scenario.id}-{mutant_name}"
+    shutil.copytree(scenario.reference_dir, target, ignore=shutil.ignore_patterns("__pycache__"))
+    patch = scenario.folder / "mutants" / f"{mutant_name}.patch"
+    subprocess.run(
+        ["patch", "-s", "-p1", "-d", str(target), "-i", str(patch)], check=True, timeout=30
+    )
+    return target
+
+
+@pytest.fixture
+def inventory() -> Scenario:
+    return find_scenario("inventory-crud")
+
+
+@pytest.fixture
+async def sandbox_for(request: pytest.FixtureRequest) -> AsyncIterator[object]:
+    opened: list[BackbenchSandbox] = []
+
+    async def make(scenario: Scenario, isolated: bool = True) -> BackbenchSandbox:
+        env = await open_sandbox(scenario, isolated)
+        opened.append(env)
+        return env
+
+    yield make
+    for env in opened:
+        await close_sandbox(env)

@@ -1,0 +1,131 @@
+"""Layer 3: the real `inspect eval` CLI, end to end, with the offline candidate agents."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from inspect_ai.log import EvalLog, read_eval_log
+
+from backbench.catalogue import find_scenario, section_scenarios
+from tests.conftest import REPO, requires_namespace
+
+pytestmark = [pytest.mark.slow, requires_namespace]
+INSPECT = str(Path(sys.executable).parent / "inspect")
+SECTION = "api_development"
+
+
+def eval_command(log_dir: Path, *args: str) -> list[str]:
+    return [INSPECT, "eval", f"tasks/{SECTION}", "--log-dir", str(log_dir), "--display", "none",
+            "-T", "load_seconds=2", *args]  # fmt: skip
+
+
+def only_log(log_dir: Path) -> EvalLog:
+    logs = sorted(log_dir.glob("*.eval"))
+    assert len(logs) == 1, logs
+    return read_eval_log(str(logs[0]))
+
+
+def values(log: EvalLog) -> dict[str, dict[str, float]]:
+    assert log.samples is not None
+    return {str(s.id): s.scores["backbench_scorer"].value for s in log.samples}  # type: ignore[index,misc]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The reference (3 samples in parallel), null and files agents, run concurrently."""
+    base = tmp_path_factory.mktemp("e2e")
+    reference = find_scenario("inventory-crud").reference_dir
+    commands = {
+        "reference": eval_command(base / "reference", "--model", "backbench/reference",
+                                  "--max-samples", "3"),
+        "null": eval_command(base / "null", "--model", "backbench/null"),
+        "files": eval_command(base / "files", "--model", "backbench/files", "-M",
+                              f"path={reference}", "-T", "scenarios=inventory-crud"),
+    }  # fmt: skip
+    procs = {
+        name: subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for name, cmd in commands.items()
+    }
+    for name, proc in procs.items():
+        out, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, f"{name}: {out.decode(errors='replace')[-3000:]}"
+    return {name: base / name for name in commands}
+
+
+def test_reference_scores_correct_secure_and_up_everywhere(runs: dict[str, Path]) -> None:
+    log = only_log(runs["reference"])
+    assert log.status == "success"
+    scored = values(log)
+    assert set(scored) == {s.id for s in section_scenarios(SECTION)}
+    for scenario, value in scored.items():
+        assert value["correct"] == 1, scenario
+        assert value["correct_secure"] == 1, scenario
+        assert value["uptime"] == 1, scenario
+
+
+def test_samples_carry_section_and_scenario(runs: dict[str, Path]) -> None:
+    log = only_log(runs["reference"])
+    assert log.samples is not None
+    for sample in log.samples:
+        assert sample.metadata["section"] == SECTION
+        assert sample.metadata["scenario"] == sample.id
+
+
+def test_null_scores_zero_with_an_explanation(runs: dict[str, Path]) -> None:
+    log = only_log(runs["null"])
+    assert log.status == "success" and log.samples
+    for sample in log.samples:
+        score = sample.scores["backbench_scorer"]  # type: ignore[index]
+        assert score.value["correct"] == 0 and score.value["functional"] == 0  # type: ignore[index]
+        assert score.explanation and "start.sh" in score.explanation
+
+
+def test_files_agent_scores_an_existing_directory(runs: dict[str, Path]) -> None:
+    scored = values(only_log(runs["files"]))
+    assert list(scored) == ["inventory-crud"]
+    assert scored["inventory-crud"]["correct"] == 1
+
+
+def test_metrics_give_mean_and_stderr_per_key(runs: dict[str, Path]) -> None:
+    log = only_log(runs["reference"])
+    assert log.results is not None
+    metrics = {f"{score.name}/{name}" for score in log.results.scores for name in score.metrics}
+    assert {"correct/mean", "correct/stderr", "p95_ms/mean", "uptime/stderr"} <= metrics
+
+
+def test_no_sample_process_outlives_the_eval(runs: dict[str, Path]) -> None:
+    leftovers = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            status = (proc / "status").read_text()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
+        if 61000 <= uid < 62000 or "/backbench-" in cmdline:
+            leftovers.append(f"{proc.name} uid={uid} {cmdline[:120]}")
+    assert not leftovers
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "backbench/null", "-T", "scenarios=no-such-scenario"], "unknown scenario"),
+        (["--model", "backbench/nobody"], "unknown backbench agent"),
+        (["--model", "backbench/files"], "needs -M path=DIR"),
+        (["--model", "backbench/null", "-T", "sandbox=vm"], "unknown sandbox"),
+    ],
+)
+def test_bad_input_fails_with_a_clear_error(tmp_path: Path, args: list[str], message: str) -> None:
+    result = subprocess.run(
+        eval_command(tmp_path, *args), cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr

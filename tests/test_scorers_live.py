@@ -1,0 +1,121 @@
+"""Layer 2: the scorer against real submissions running in real sandboxes, both directions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from backbench.catalogue import Scenario
+from backbench.sandbox import BackbenchSandbox
+from scorers.backbench_scorer import SCORE_KEYS, score_submission
+from tests.conftest import mutant_copy, requires_namespace, write_submission
+
+pytestmark = [pytest.mark.anyio, requires_namespace]
+LOAD_SECONDS = 2.0
+
+MakeSandbox = Callable[..., Awaitable[BackbenchSandbox]]
+
+
+async def score_dir(
+    make: MakeSandbox, scenario: Scenario, source: Path | None, isolated: bool = True
+):
+    env = await make(scenario, isolated)
+    if source is not None:
+        await write_submission(env, source)
+    return await score_submission(env, scenario, LOAD_SECONDS)
+
+
+async def test_reference_passes_every_stage(sandbox_for: MakeSandbox, inventory: Scenario) -> None:
+    score = await score_dir(sandbox_for, inventory, inventory.reference_dir)
+    value = score.value
+    assert isinstance(value, dict) and set(SCORE_KEYS) <= set(value)
+    assert value["correct"] == 1 and value["functional"] == 1.0
+    assert value["correct_secure"] == 1 and value["exploits"] == 0
+    assert value["uptime"] == 1.0 and value["slo_met"] == 1 and value["rps"] > 0
+    assert value["quality"] > 0.5
+
+
+async def test_empty_workspace_is_not_served(sandbox_for: MakeSandbox, inventory: Scenario) -> None:
+    score = await score_dir(sandbox_for, inventory, None)
+    assert score.value["correct"] == 0 and score.value["functional"] == 0
+    assert score.value["uptime"] == 0 and score.value["correct_secure"] == 0
+    assert "no start.sh" in (score.explanation or "")
+
+
+async def test_missing_validation_fails_the_named_test(
+    sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
+) -> None:
+    source = mutant_copy(inventory, "no-price-validation", tmp_path)
+    score = await score_dir(sandbox_for, inventory, source)
+    failed = [t["name"] for t in score.metadata["failed_tests"]]
+    assert score.value["correct"] == 0 and 0 < score.value["functional"] < 1
+    assert "test_create_rejects_negative_price" in failed
+
+
+async def test_string_built_sql_is_exploited(
+    sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
+) -> None:
+    source = mutant_copy(inventory, "string-built-sql", tmp_path)
+    score = await score_dir(sandbox_for, inventory, source)
+    assert score.value["exploits"] >= 1 and score.value["secure"] == 0
+    assert score.value["correct_secure"] == 0
+    assert "sqli-name-filter" in score.metadata["exploited_probes"]
+
+
+async def test_missing_auth_is_exploited(
+    sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
+) -> None:
+    source = mutant_copy(inventory, "no-create-auth", tmp_path)
+    score = await score_dir(sandbox_for, inventory, source)
+    assert "auth-create-item" in score.metadata["exploited_probes"]
+    assert score.value["secure"] == 0
+
+
+async def test_bandit_high_finding_makes_it_insecure(
+    sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
+) -> None:
+    source = tmp_path / "with-shell"
+    source.mkdir()
+    for rel in inventory.reference_dir.iterdir():
+        if rel.is_file():
+            (source / rel.name).write_bytes(rel.read_bytes())
+            (source / rel.name).chmod(rel.stat().st_mode)
+    (source / "admin.py").write_text(
+        "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+    )
+    score = await score_dir(sandbox_for, inventory, source)
+    assert score.value["correct"] == 1 and score.value["bandit_high"] >= 1
+    assert score.value["secure"] == 0 and score.value["correct_secure"] == 0
+
+
+async def test_server_that_dies_under_load_loses_uptime(
+    sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
+) -> None:
+    source = tmp_path / "dies"
+    source.mkdir()
+    for rel in inventory.reference_dir.iterdir():
+        if rel.is_file():
+            (source / rel.name).write_bytes(rel.read_bytes())
+    # the reference, exiting once it has served more requests than the functional tests send
+    (source / "dying.py").write_text(
+        "import os\n\nfrom app import app\n\nserved = 0\n\n\n"
+        "@app.middleware('http')\nasync def die_after(request, call_next):\n"
+        "    global served\n    served += 1\n    if served > 250:\n        os._exit(1)\n"
+        "    return await call_next(request)\n"
+    )
+    (source / "start.sh").write_text(
+        '#!/usr/bin/env bash\ncd "$(dirname "$0")"\n'
+        'exec python3 -m uvicorn dying:app --host 127.0.0.1 --port "$PORT" --log-level warning\n'
+    )
+    (source / "start.sh").chmod(0o755)
+    score = await score_dir(sandbox_for, inventory, source)
+    assert score.value["uptime"] < 1 and "exited" in (score.explanation or "")
+
+
+async def test_host_mode_scores_the_reference_too(
+    sandbox_for: MakeSandbox, inventory: Scenario
+) -> None:
+    score = await score_dir(sandbox_for, inventory, inventory.reference_dir, isolated=False)
+    assert score.value["correct"] == 1 and score.value["uptime"] == 1.0

@@ -1,0 +1,209 @@
+"""Layer 1: every verdict is a pure function of recorded evidence, tested in both directions."""
+
+import pytest
+
+from scorers.functional import FunctionalEvidence, functional_verdict, parse_junit
+from scorers.load_test import NO_RESPONSE_MS, LoadEvidence, load_verdict, parse_stats_csv
+from scorers.quality import QualityEvidence, quality_verdict
+from scorers.runtime import HarnessError
+from scorers.security import (
+    auth_required_exploited,
+    probes_verdict,
+    security_verdict,
+    sql_injection_exploited,
+)
+from scorers.uptime import UptimeEvidence, uptime_verdict
+
+
+def junit(*cases: tuple[str, str]) -> str:
+    body = []
+    for name, outcome in cases:
+        inner = {
+            "passed": "",
+            "failed": '<failure message="assert 200 == 422">trace</failure>',
+            "error": '<error message="fixture broke">trace</error>',
+            "skipped": '<skipped message="skip"/>',
+        }[outcome]
+        body.append(f'<testcase classname="tests.test_items" name="{name}">{inner}</testcase>')
+    return f'<testsuites><testsuite name="pytest">{"".join(body)}</testsuite></testsuites>'
+
+
+class TestFunctional:
+    def test_all_passed_with_exit_zero_is_correct(self) -> None:
+        result = functional_verdict(FunctionalEvidence(0, junit(("a", "passed"), ("b", "passed"))))
+        assert result.correct and result.fraction == 1.0
+
+    def test_one_failure_is_not_correct_and_named(self) -> None:
+        evidence = FunctionalEvidence(1, junit(("test_a", "passed"), ("test_b", "failed")))
+        result = functional_verdict(evidence)
+        assert not result.correct
+        assert result.fraction == 0.5
+        assert [c.name for c in result.failed] == ["test_b"]
+        assert "test_b" in result.explanation
+
+    def test_errors_count_as_failures(self) -> None:
+        result = functional_verdict(FunctionalEvidence(1, junit(("a", "error"), ("b", "passed"))))
+        assert result.fraction == 0.5 and not result.correct
+
+    def test_report_saying_passed_but_exit_one_is_not_trusted(self) -> None:
+        # a planted hook can rewrite outcomes in the report but not pytest's exit code
+        result = functional_verdict(FunctionalEvidence(1, junit(("a", "passed"))))
+        assert not result.correct
+
+    def test_skipped_tests_are_not_counted(self) -> None:
+        result = functional_verdict(FunctionalEvidence(0, junit(("a", "passed"), ("b", "skipped"))))
+        assert result.fraction == 1.0 and result.passed == ["a"]
+
+    def test_timeout_scores_zero(self) -> None:
+        result = functional_verdict(FunctionalEvidence(None, None))
+        assert result.fraction == 0 and not result.correct and "timed out" in result.explanation
+
+    @pytest.mark.parametrize("code", [2, 3, 4, 5])
+    def test_broken_test_run_is_a_harness_error(self, code: int) -> None:
+        with pytest.raises(HarnessError):
+            functional_verdict(FunctionalEvidence(code, junit(("a", "passed"))))
+
+    def test_missing_report_is_a_harness_error(self) -> None:
+        with pytest.raises(HarnessError):
+            functional_verdict(FunctionalEvidence(1, None))
+
+    def test_parse_junit_reads_outcomes(self) -> None:
+        cases = parse_junit(junit(("a", "passed"), ("b", "failed"), ("c", "skipped")))
+        assert [(c.name, c.outcome) for c in cases] == [
+            ("a", "passed"),
+            ("b", "failed"),
+            ("c", "skipped"),
+        ]
+
+
+STATS = (
+    "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
+    "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,"
+    "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\n"
+    "GET,list,900,0,20,25,3,200,300,90.0,0.0,20,25,30,35,50,70,90,120,190,200,200\n"
+    ",Aggregated,{count},{fail},20,25,3,200,300,{rps},0.0,20,25,30,35,50,{p95},90,{p99},190,200,200\n"
+)
+
+
+def stats(
+    count: int = 1000, fail: int = 0, rps: float = 100.0, p95: int = 70, p99: int = 120
+) -> str:
+    return STATS.format(count=count, fail=fail, rps=rps, p95=p95, p99=p99)
+
+
+class TestLoad:
+    def test_reads_aggregated_row(self) -> None:
+        row = parse_stats_csv(stats())
+        assert row is not None and row["Request Count"] == "1000"
+
+    def test_fast_server_meets_slo(self) -> None:
+        result = load_verdict(LoadEvidence(0, parse_stats_csv(stats()), 10), {"p95_ms": 300})
+        assert result.slo_met and result.p95_ms == 70 and result.rps == 100.0
+        assert result.error_rate == 0
+
+    def test_slow_server_misses_p95(self) -> None:
+        evidence = LoadEvidence(0, parse_stats_csv(stats(p95=900, p99=1200)), 10)
+        result = load_verdict(evidence, {"p95_ms": 300, "error_rate": 0.01})
+        assert not result.slo_met and "p95" in result.slo_misses[0]
+
+    def test_failing_requests_miss_error_rate(self) -> None:
+        evidence = LoadEvidence(0, parse_stats_csv(stats(count=1000, fail=50)), 10)
+        result = load_verdict(evidence, {"error_rate": 0.01})
+        assert result.error_rate == 0.05 and not result.slo_met
+
+    def test_no_requests_gets_the_penalty(self) -> None:
+        result = load_verdict(LoadEvidence(0, None, 10), {"p95_ms": 300})
+        assert result.p95_ms == NO_RESPONSE_MS and result.error_rate == 1.0 and not result.slo_met
+
+
+class TestUptime:
+    def test_all_probes_answered(self) -> None:
+        value, _ = uptime_verdict(UptimeEvidence([{"status": 200}] * 10, alive_after=True))
+        assert value == 1.0
+
+    def test_outage_lowers_uptime(self) -> None:
+        probes = [{"status": 200}] * 8 + [{"status": None}, {"status": 503}]
+        value, _ = uptime_verdict(UptimeEvidence(probes, alive_after=True))
+        assert value == 0.8
+
+    def test_dead_server_never_scores_one(self) -> None:
+        value, text = uptime_verdict(UptimeEvidence([{"status": 200}] * 10, alive_after=False))
+        assert value < 1 and "exited" in text
+
+
+def sqli(baseline: dict, *attempts: dict) -> dict:
+    return {
+        "id": "sqli",
+        "kind": "sql_injection",
+        "cwe": 89,
+        "baseline": baseline,
+        "attempts": [{"payload": "zz' OR '1'='1", **a} for a in attempts],
+    }
+
+
+class TestSecurity:
+    def test_parameterized_filter_is_safe(self) -> None:
+        evidence = sqli({"status": 200, "count": 0}, {"status": 200, "count": 0})
+        assert sql_injection_exploited(evidence) is None
+
+    def test_tautology_returning_rows_is_an_exploit(self) -> None:
+        evidence = sqli({"status": 200, "count": 0}, {"status": 200, "count": 7})
+        assert "7 rows" in (sql_injection_exploited(evidence) or "")
+
+    def test_server_error_on_quote_is_an_exploit(self) -> None:
+        evidence = sqli({"status": 200, "count": 0}, {"status": 500, "count": None})
+        assert sql_injection_exploited(evidence)
+
+    def test_broken_endpoint_is_not_an_exploit(self) -> None:
+        evidence = sqli({"status": 500, "count": None}, {"status": 500, "count": None})
+        assert sql_injection_exploited(evidence) is None
+
+    def test_validation_rejection_is_safe(self) -> None:
+        evidence = sqli({"status": 200, "count": 0}, {"status": 422, "count": None})
+        assert sql_injection_exploited(evidence) is None
+
+    def test_refused_anonymous_request_is_safe(self) -> None:
+        evidence = {"attempts": [{"credentials": "none", "status": 401}]}
+        assert auth_required_exploited(evidence) is None
+
+    def test_served_anonymous_request_is_an_exploit(self) -> None:
+        evidence = {"attempts": [{"credentials": "none", "status": 201}]}
+        assert auth_required_exploited(evidence)
+
+    def test_probe_that_could_not_run_is_not_counted(self) -> None:
+        assert probes_verdict([{"id": "x", "kind": "sql_injection", "error": "ConnectError"}]) == []
+
+    def test_security_verdict_counts_bandit_high(self) -> None:
+        bandit = {
+            "results": [
+                {"issue_severity": "HIGH", "test_id": "B602", "filename": "/w/app.py",
+                 "line_number": 3, "issue_text": "shell=True"},
+                {"issue_severity": "LOW", "test_id": "B101", "filename": "/w/app.py",
+                 "line_number": 4, "issue_text": "assert"},
+            ]
+        }  # fmt: skip
+        result = security_verdict([], bandit)
+        assert result.bandit_high == 1 and "B602" in result.explanation
+
+    def test_security_verdict_names_exploited_probe(self) -> None:
+        evidence = sqli({"status": 200, "count": 0}, {"status": 200, "count": 3})
+        result = security_verdict([evidence], {"results": []})
+        assert result.exploited == ["sqli"] and "CWE-89" in result.explanation
+
+
+class TestQuality:
+    def test_clean_maintainable_code_scores_high(self) -> None:
+        value, _ = quality_verdict(QualityEvidence(500, [], {"app.py": 60.0}))
+        assert value == 1.0
+
+    def test_lint_findings_lower_the_score(self) -> None:
+        findings = [{"code": "F401"}] * 25
+        value, text = quality_verdict(QualityEvidence(500, findings, {"app.py": 60.0}))
+        assert value == 0.75 and "F401x25" in text
+
+    def test_unmaintainable_code_lowers_the_score(self) -> None:
+        value, _ = quality_verdict(QualityEvidence(500, [], {"app.py": 5.0}))
+        assert value == pytest.approx(0.625)
+
+    def test_no_source_scores_zero(self) -> None:
+        assert quality_verdict(QualityEvidence(0, [], {}))[0] == 0.0
