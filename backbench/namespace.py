@@ -225,6 +225,10 @@ class NamespaceSandbox(BackbenchSandbox):
         problem = namespace_support()
         if problem:
             raise NamespaceUnavailable(problem)
+        for var in ("BACKBENCH_POSTGRES_URL", "BACKBENCH_REDIS_URL"):
+            if os.environ.get(var):
+                # a sample's network namespace has no route to the host's servers
+                raise NamespaceUnavailable(f"{var} needs -T sandbox=local")
         self._mount_sandbox_tmpfs()
         for name in ("workspace", "home", "tmp"):
             (self.sandbox_root / name).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,71 @@
+"""The README's tables are checked against the code, so they cannot drift."""
+
+import inspect
+import re
+from pathlib import Path
+
+from backbench.catalogue import all_scenarios
+from scorers.backbench_scorer import SCORE_KEYS
+from tests.conftest import REPO
+
+README = (REPO / "README.md").read_text()
+
+
+def block(name: str) -> str:
+    match = re.search(rf"<!-- {name}:.*?-->(.*?)<!-- /{name} -->", README, re.S)
+    assert match, f"README has no {name} block"
+    return match.group(1)
+
+
+def table_rows(text: str) -> list[list[str]]:
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows[2:]]
+
+
+def section_task_functions() -> list[object]:
+    import importlib.util
+
+    functions = []
+    for path in sorted((REPO / "tasks").glob("*/task.py")):
+        spec = importlib.util.spec_from_file_location(f"task_{path.parent.name}", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        functions.append(getattr(module, path.parent.name))
+    return functions
+
+
+def test_parameter_table_matches_every_task_signature() -> None:
+    rows = {row[0].strip("`"): row for row in table_rows(block("task-parameters"))}
+    for function in section_task_functions():
+        params = inspect.signature(function).parameters  # type: ignore[arg-type]
+        assert set(rows) == set(params), function
+        doc = " ".join((inspect.getdoc(function) or "").split())
+        for name, param in params.items():
+            default = rows[name][1].strip("`")
+            if param.default is not None:
+                assert default == str(param.default), name
+            assert rows[name][2].split(" (default")[0].rstrip(".") in doc
+
+
+def test_score_key_table_matches_the_scorer() -> None:
+    keys = [row[0].strip("`") for row in table_rows(block("score-keys"))]
+    assert keys == SCORE_KEYS
+
+
+def test_every_scenario_is_listed() -> None:
+    for scenario in all_scenarios():
+        assert f"`{scenario.id}`" in README, scenario.id
+
+
+def test_contract_in_readme_names_what_scenarios_promise() -> None:
+    contract = (REPO / "backbench" / "contract.md").read_text()
+    for phrase in ("start.sh", "$PORT", "DATABASE_URL", "REDIS_URL", "APP_SECRET", "/health"):
+        assert phrase in contract and phrase in README
+
+
+def test_readme_commands_exist() -> None:
+    assert (REPO / "scripts" / "setup.sh").exists()
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "scripts/setup.sh" in ci and "pytest" in ci
+    assert Path(REPO / "prompts" / "backend-developer.md").exists()
