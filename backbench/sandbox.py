@@ -10,6 +10,7 @@ else: `backbench.namespace` subclasses it with Linux namespaces.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from inspect_ai.util._sandbox._cli import SANDBOX_CLI  # the injected text_edito
 from typing_extensions import override
 
 from backbench.ports import free_port
-from backbench.processes import kill_marked, run_capped
+from backbench.processes import kill_group, kill_marked, run_capped
 from backbench.services import SampleServices, start_services
 
 MARKER = "BACKBENCH_SAMPLE"
@@ -236,9 +237,14 @@ class BackbenchSandbox(SandboxEnvironment):
             self.tool_command(argv), env={**self.harness_env(), **env}, cwd=cwd, timeout=timeout
         )
 
+    async def run_static(
+        self, argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
+    ) -> ExecResult[str]:
+        return await run_capped(argv, env={**self.harness_env(), **env}, cwd=cwd, timeout=timeout)
+
     async def spawn_submission(
         self, argv: list[str], *, env: dict[str, str], log: Path
-    ) -> asyncio.subprocess.Process:
+    ) -> LocalProcess:
         host_argv, host_cwd = self.agent_command(argv, self.sandbox_workspace)
         proc = await asyncio.create_subprocess_exec(
             *host_argv,
@@ -251,7 +257,7 @@ class BackbenchSandbox(SandboxEnvironment):
         )
         # drain its output into a capped log, so a flood can neither block it nor fill the disk
         self._log_tasks.append(asyncio.create_task(_drain_to_log(proc, log)))
-        return proc
+        return LocalProcess(proc)
 
     async def submission_env(self) -> dict[str, str]:
         env = {"PORT": str(self.port_for("submission")), "APP_SECRET": self.app_secret}
@@ -261,6 +267,26 @@ class BackbenchSandbox(SandboxEnvironment):
             await self.services.flush_redis()
             env["REDIS_URL"] = self.services.redis_url()
         return env
+
+
+class LocalProcess:
+    """A submission started by this process (scorers.runtime.SubmissionProcess)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+    async def wait(self) -> int:
+        return await self.proc.wait()
+
+    async def kill(self) -> None:
+        kill_group(self.proc.pid)
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        await self.proc.wait()
 
 
 async def _drain_to_log(proc: asyncio.subprocess.Process, log: Path) -> None:

@@ -12,11 +12,13 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import sandbox
 
 from backbench.catalogue import Scenario, find_scenario
+from backbench.sandbox import BackbenchSandbox
+from scorers.exec_runtime import ExecRuntimeConfig, ExecScoringRuntime
 from scorers.functional import functional_verdict, run_functional
 from scorers.load_test import NO_RESPONSE_MS, load_verdict, run_load
 from scorers.quality import collect_quality, quality_verdict
 from scorers.runtime import ScoringRuntime
-from scorers.security import run_bandit, run_probes, security_verdict
+from scorers.security import bandit_high, run_bandit, run_probes, security_verdict
 from scorers.submission import (
     READY_TIMEOUT,
     RunningSubmission,
@@ -54,16 +56,18 @@ def backbench_scorer(load_seconds: float = 10.0) -> Scorer:
 
     async def score(state: TaskState, target: Target) -> Score:
         scenario = find_scenario(str(state.metadata["scenario"]))
-        runtime: ScoringRuntime = sandbox().as_type(_runtime_class())
-        return await score_submission(runtime, scenario, load_seconds)
+        environment = sandbox()
+        if isinstance(environment, BackbenchSandbox):
+            return await score_submission(environment, scenario, load_seconds)
+        # docker, k8s or any other sandbox: the harness's tools run inside it
+        runtime = ExecScoringRuntime(environment, ExecRuntimeConfig())
+        try:
+            await runtime.prepare()
+            return await score_submission(runtime, scenario, load_seconds)
+        finally:
+            runtime.close()
 
     return score
-
-
-def _runtime_class() -> Any:
-    from backbench.sandbox import BackbenchSandbox
-
-    return BackbenchSandbox
 
 
 async def score_submission(
@@ -87,28 +91,28 @@ async def score_submission(
 
     problem = start_script_problem(runtime.workspace)
     if problem:
-        security = security_verdict([], bandit)
-        return _not_served(problem, quality, quality_text, security.bandit_high, timings, "")
+        return _not_served(problem, quality, quality_text, bandit_high_count(bandit), timings)
 
     running = await start_submission(runtime, tool_env)
     lap("start")
     try:
-        if not running.ready:
-            security = security_verdict([], bandit)
+        if running.ready:
+            score = await _score_live(
+                runtime, scenario, running, load_seconds, tool_env, quality, quality_text, bandit,
+                lap, timings,
+            )  # fmt: skip
+        else:
             why = (
                 f"start.sh exited with code {running.proc.returncode} before its port accepted"
                 if not running.alive
                 else f"the server did not accept connections on $PORT within {READY_TIMEOUT:.0f} s"
             )
-            return _not_served(
-                why, quality, quality_text, security.bandit_high, timings, running.log_tail()
-            )
-        return await _score_live(
-            runtime, scenario, running, load_seconds, tool_env, quality, quality_text, bandit, lap,
-            timings,
-        )  # fmt: skip
+            score = _not_served(why, quality, quality_text, bandit_high_count(bandit), timings)
     finally:
         await stop_submission(running)
+    # read after the stop: a sandbox may hand the log over only then
+    score.metadata = {**(score.metadata or {}), "server_log": running.log_tail(3000)}
+    return score
 
 
 async def _score_live(
@@ -141,6 +145,7 @@ async def _score_live(
     load_evidence = await run_load(runtime, running.base_url, scenario.load, load_seconds, tool_env)
     probes = await health_task
     load = load_verdict(load_evidence, scenario.slo)
+    await running.refresh()
     uptime, uptime_text = uptime_verdict(UptimeEvidence(probes, running.alive))
     lap("load")
 
@@ -182,15 +187,18 @@ async def _score_live(
         "ready_seconds": running.ready_seconds,
         "timings": timings,
         "test_output": functional_evidence.output_tail[-3000:],
-        "server_log": running.log_tail(3000),
     }
     return Score(value=value, answer="start.sh", explanation=explanation, metadata=metadata)
 
 
+def bandit_high_count(bandit: dict[str, Any]) -> int:
+    """High-severity bandit findings in a report."""
+    return len(bandit_high(bandit))
+
+
 def _not_served(
-    why: str, quality: float, quality_text: str, bandit_high: int, timings: dict[str, float],
-    server_log: str,
-) -> Score:  # fmt: skip
+    why: str, quality: float, quality_text: str, bandit_high: int, timings: dict[str, float]
+) -> Score:
     explanation = (
         f"not served: {why}; every functional test counts as failed, no load or security "
         f"test could run.\n{quality_text}"
@@ -199,5 +207,5 @@ def _not_served(
         value=not_served_values(quality, bandit_high),
         answer="",
         explanation=explanation,
-        metadata={"not_served": why, "timings": timings, "server_log": server_log},
+        metadata={"not_served": why, "timings": timings},
     )

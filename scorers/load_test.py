@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -91,11 +92,14 @@ async def run_load(
     """Run locust for `seconds` with the profile's users and request mix."""
     run_dir = runtime.private / f"load-{uuid.uuid4().hex[:8]}"
     run_dir.mkdir(parents=True)
+    # the locustfile travels with the run, so a sandbox that mirrors `run_dir` has it too
+    locustfile = run_dir / "locustfile.py"
+    shutil.copyfile(LOCUSTFILE, locustfile)
     spec = run_dir / "profile.json"
     spec.write_text(json.dumps({"requests": profile["requests"]}))
     users = int(profile.get("users", 8))
     argv = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
         "-u", str(users), "-r", str(profile.get("spawn_rate", users)),
         "-t", f"{max(1, round(seconds))}s", "--host", base_url, "--only-summary",
         "--csv", str(run_dir / "locust"), "--exit-code-on-error", "0", "--stop-timeout", "2",

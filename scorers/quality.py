@@ -68,13 +68,13 @@ async def collect_quality(
     if not files:
         return QualityEvidence(0, [], {})
     names = [str(f) for f in files]
-    ruff = await runtime.run_tool(
+    ruff = await runtime.run_static(
         [sys.executable, "-I", "-m", "ruff", "check", "--isolated", "--no-cache",
          "--select", RUFF_RULES, "--line-length", RUFF_LINE_LENGTH,
          "--output-format", "json", "--exit-zero", *names],
         env=tool_env, cwd=cwd, timeout=120,
     )  # fmt: skip
-    radon = await runtime.run_tool(
+    radon = await runtime.run_static(
         [sys.executable, "-I", "-m", "radon", "mi", "-j", *names],
         env=tool_env, cwd=cwd, timeout=120,
     )  # fmt: skip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Protocol
 
@@ -13,23 +12,54 @@ class HarnessError(RuntimeError):
     """The harness itself failed (not the submission): the sample must error, not score 0."""
 
 
-class ScoringRuntime(Protocol):
-    """The scoring side of a sample's sandbox (implemented by backbench.sandbox)."""
+class SubmissionProcess(Protocol):
+    """The running start.sh, wherever it runs."""
 
-    workspace: Path  # the agent's files, read-only for scoring purposes
+    @property
+    def returncode(self) -> int | None:
+        """Its exit code, or None while it runs."""
+        ...
+
+    async def wait(self) -> int:
+        """Wait for it to exit; return its exit code."""
+        ...
+
+    async def kill(self) -> None:
+        """Kill it and every process of its group."""
+        ...
+
+
+class ScoringRuntime(Protocol):
+    """The scoring side of a sample's sandbox.
+
+    Implemented by backbench.sandbox (host and namespace sandboxes) and by
+    scorers.exec_runtime (any inspect sandbox with exec, such as docker and k8s).
+    """
+
+    workspace: Path  # a host folder holding the agent's files, for static analysis
     private: Path  # harness-only folder: hidden tests, reports, logs
     app_secret: str
 
     async def run_tool(
         self, argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
     ) -> ExecResult[str]:
-        """Run a harness tool (pytest, locust, probes) where it can reach the submission."""
+        """Run a network tool (pytest, locust, probes) where it can reach the submission.
+
+        `argv[0]` may be this process's Python; files it uses must lie under `cwd`, which is a
+        folder under `private`, or in the harness's installed packages.
+        """
+        ...
+
+    async def run_static(
+        self, argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
+    ) -> ExecResult[str]:
+        """Run a static analyser (ruff, radon, bandit) on this machine, over `workspace`."""
         ...
 
     async def spawn_submission(
         self, argv: list[str], *, env: dict[str, str], log: Path
-    ) -> asyncio.subprocess.Process:
-        """Start the submission in its own process group, output to `log` (capped)."""
+    ) -> SubmissionProcess:
+        """Start the submission in its own process group, its output to `log` (capped)."""
         ...
 
     async def stop_agent_processes(self) -> None:

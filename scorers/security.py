@@ -122,7 +122,7 @@ async def run_bandit(
         sys.executable, "-I", "-m", "bandit", "-q", "--ignore-nosec", "-f", "json",
         "-o", str(report), *map(str, files),
     ]  # fmt: skip
-    result = await runtime.run_tool(argv, env=tool_env, cwd=cwd, timeout=300)
+    result = await runtime.run_static(argv, env=tool_env, cwd=cwd, timeout=300)
     # bandit exits 1 when it finds issues; a missing report means it broke
     if not report.exists():
         raise HarnessError(f"bandit failed (exit {result.returncode}): {result.stderr[-600:]}")

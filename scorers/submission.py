@@ -9,8 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from backbench.processes import kill_group
-from scorers.runtime import ScoringRuntime
+from scorers.runtime import ScoringRuntime, SubmissionProcess
 
 READY_TIMEOUT = 30.0
 SETTLE_SECONDS = 0.5
@@ -20,7 +19,7 @@ SETTLE_SECONDS = 0.5
 class RunningSubmission:
     """A started submission: its process, port, environment and log."""
 
-    proc: asyncio.subprocess.Process
+    proc: SubmissionProcess
     env: dict[str, str]
     log: Path
     ready: bool = False
@@ -33,6 +32,11 @@ class RunningSubmission:
     @property
     def alive(self) -> bool:
         return self.proc.returncode is None
+
+    async def refresh(self) -> None:
+        """Bring `alive` up to date (a sandbox may learn of an exit only when asked)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.proc.wait(), 0.5)
 
     def log_tail(self, size: int = 1500) -> str:
         if not self.log.exists():
@@ -87,7 +91,4 @@ async def start_submission(runtime: ScoringRuntime, tool_env: dict[str, str]) ->
 
 async def stop_submission(running: RunningSubmission) -> None:
     """Kill the submission's whole process group."""
-    kill_group(running.proc.pid)
-    with contextlib.suppress(ProcessLookupError):
-        running.proc.kill()
-    await running.proc.wait()
+    await running.proc.kill()

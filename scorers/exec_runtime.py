@@ -1,0 +1,224 @@
+"""Scoring inside any inspect sandbox that offers exec, read_file and write_file (docker, k8s).
+
+The harness's tools run inside the sandbox with a Python of their own (`harness_python`, which
+the agent's PATH does not reach); the files a tool needs are mirrored from a host folder into a
+root-only folder of the sandbox before it runs, and its outputs are copied back after. The
+workspace is copied out once, for the static analysers, which run on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shlex
+import sys
+import tarfile
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from inspect_ai.util import ExecResult, SandboxEnvironment
+
+from backbench.processes import run_capped
+from scorers.runtime import HarnessError
+
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+LOG_LIMIT = 256 * 1024
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class ExecRuntimeConfig:
+    """Where things are inside the sandbox image (defaults: sandboxes/docker/Dockerfile)."""
+
+    workspace: str = "/workspace"
+    harness_python: str = "/opt/harness-venv/bin/python"
+    scoring_root: str = "/var/lib/backbench"
+    port: int = 8000
+    agent_user: str | None = "agent"  # runs start.sh; None: the sandbox's default user
+    tool_user: str | None = "root"  # runs the harness's tools; None: the default user
+    database_url: str | None = None  # admin URL; None: the sandbox's $DATABASE_URL
+    redis_url: str | None = None  # None: the sandbox's $REDIS_URL
+
+
+def _tar_folder(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(folder, arcname=".")
+    return buffer.getvalue()
+
+
+def _untar_into(data: bytes, folder: Path) -> None:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        # "data" refuses links out of the folder, devices and absolute paths
+        tar.extractall(folder, filter="data")
+
+
+class ExecScoringRuntime:
+    """scorers.runtime.ScoringRuntime over a generic inspect sandbox."""
+
+    def __init__(self, sandbox: SandboxEnvironment, config: ExecRuntimeConfig) -> None:
+        self.sandbox = sandbox
+        self.config = config
+        self.app_secret = uuid.uuid4().hex
+        self._tmp = tempfile.TemporaryDirectory(prefix="backbench-score-")
+        self.private = Path(self._tmp.name) / "private"
+        self.workspace = Path(self._tmp.name) / "workspace"
+        self.private.mkdir()
+        self.workspace.mkdir()
+        self.remote_private = f"{config.scoring_root}/{uuid.uuid4().hex[:12]}"
+
+    async def prepare(self) -> None:
+        """Copy the workspace out of the sandbox (for static analysis)."""
+        archive = f"/tmp/backbench-ws-{uuid.uuid4().hex[:8]}.tgz"
+        await self._root(f"tar czf {archive} -C {shlex.quote(self.config.workspace)} .")
+        data = await self.sandbox.read_file(archive, text=False)
+        await self._root(f"rm -f {archive}")
+        _untar_into(data, self.workspace)
+
+    def close(self) -> None:
+        """Remove the host copies."""
+        self._tmp.cleanup()
+
+    async def _root(self, script: str, timeout: int = 120) -> ExecResult[str]:
+        result = await self.sandbox.exec(
+            ["sh", "-c", script], user=self.config.tool_user, timeout=timeout
+        )
+        if not result.success:
+            raise HarnessError(f"sandbox command failed: {script[:80]}: {result.stderr[-400:]}")
+        return result
+
+    def _remote(self, host: Path) -> str:
+        return f"{self.remote_private}/{host.relative_to(self.private)}"
+
+    def _map(self, arg: str) -> str:
+        if arg == sys.executable:
+            return self.config.harness_python
+        return arg.replace(str(self.private), self.remote_private)
+
+    async def _push(self, host_dir: Path, remote_dir: str) -> None:
+        archive = f"{self.config.scoring_root}/push-{uuid.uuid4().hex[:8]}.tgz"
+        await self._root(f"mkdir -p {shlex.quote(self.config.scoring_root)} && "
+                         f"chmod 700 {shlex.quote(self.config.scoring_root)}")  # fmt: skip
+        await self.sandbox.write_file(archive, _tar_folder(host_dir))
+        remote = shlex.quote(remote_dir)
+        await self._root(f"mkdir -p {remote} && tar xzf {archive} -C {remote} && rm -f {archive}")
+
+    async def _pull(self, remote_dir: str, host_dir: Path) -> None:
+        archive = f"{self.config.scoring_root}/pull-{uuid.uuid4().hex[:8]}.tgz"
+        await self._root(f"tar czf {archive} -C {shlex.quote(remote_dir)} .")
+        data = await self.sandbox.read_file(archive, text=False)
+        await self._root(f"rm -f {archive}")
+        _untar_into(data, host_dir)
+
+    async def run_tool(
+        self, argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
+    ) -> ExecResult[str]:
+        remote_cwd = self._remote(cwd)
+        await self._push(cwd, remote_cwd)
+        tool_env = {
+            "PATH": f"{Path(self.config.harness_python).parent}:{SYSTEM_PATH}",
+            "HOME": self.remote_private,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **{k: self._map(v) for k, v in env.items()},
+        }
+        result = await self.sandbox.exec(
+            [self._map(a) for a in argv], cwd=remote_cwd, env=tool_env,
+            user=self.config.tool_user, timeout=int(timeout), timeout_retry=False,
+        )  # fmt: skip
+        await self._pull(remote_cwd, cwd)
+        return result
+
+    async def run_static(
+        self, argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
+    ) -> ExecResult[str]:
+        base = {"PATH": f"{Path(sys.executable).parent}:{SYSTEM_PATH}", "HOME": str(self.private)}
+        return await run_capped(argv, env={**base, **env}, cwd=cwd, timeout=timeout)
+
+    async def stop_agent_processes(self) -> None:
+        if self.config.agent_user in (None, "root"):
+            return  # `kill -1` as a shared or privileged user would hit the harness too
+        await self.sandbox.exec(
+            ["sh", "-c", "kill -9 -1 2>/dev/null; true"], user=self.config.agent_user, timeout=30
+        )
+
+    async def _sandbox_env(self, name: str) -> str:
+        result = await self.sandbox.exec(["sh", "-c", f'printf %s "${name}"'], timeout=30)
+        return result.stdout.strip()
+
+    async def submission_env(self) -> dict[str, str]:
+        env = {"PORT": str(self.config.port), "APP_SECRET": self.app_secret}
+        database = self.config.database_url or await self._sandbox_env("DATABASE_URL")
+        if database:
+            await self._root(
+                f"psql {shlex.quote(database)} -v ON_ERROR_STOP=1 -q "
+                "-c 'DROP DATABASE IF EXISTS backbench_score WITH (FORCE)' "
+                "-c 'CREATE DATABASE backbench_score'"
+            )
+            env["DATABASE_URL"] = urlsplit(database)._replace(path="/backbench_score").geturl()
+        redis_url = self.config.redis_url or await self._sandbox_env("REDIS_URL")
+        if redis_url:
+            await self._root(f"redis-cli -u {shlex.quote(redis_url)} FLUSHDB >/dev/null")
+            env["REDIS_URL"] = redis_url
+        return env
+
+    async def spawn_submission(
+        self, argv: list[str], *, env: dict[str, str], log: Path
+    ) -> SandboxProcess:
+        remote_log = f"/tmp/backbench-server-{uuid.uuid4().hex[:8]}.log"
+        command = " ".join(shlex.quote(a) for a in argv)
+        # setsid: the server leads a process group of its own, killed whole at the end
+        script = (
+            f"cd {shlex.quote(self.config.workspace)} && "
+            f"setsid {command} > {remote_log} 2>&1 < /dev/null & echo $!"
+        )
+        result = await self.sandbox.exec(
+            ["sh", "-c", script], env=env, user=self.config.agent_user, timeout=30
+        )
+        if not result.success or not result.stdout.strip().isdigit():
+            raise HarnessError(f"could not start the submission: {result.stderr[-400:]}")
+        return SandboxProcess(self, int(result.stdout.strip()), remote_log, log)
+
+
+class SandboxProcess:
+    """A submission running inside the sandbox, watched through exec."""
+
+    def __init__(self, runtime: ExecScoringRuntime, pid: int, remote_log: str, log: Path) -> None:
+        self.runtime = runtime
+        self.pid = pid
+        self.remote_log = remote_log
+        self.log = log
+        self._returncode: int | None = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._returncode
+
+    async def _alive(self) -> bool:
+        result = await self.runtime.sandbox.exec(
+            ["sh", "-c", f"kill -0 {self.pid} 2>/dev/null"], user=self.runtime.config.tool_user,
+            timeout=30,
+        )  # fmt: skip
+        if not result.success:
+            # the exit code of a process that is not our child is unknowable: -1
+            self._returncode = -1
+        return result.success
+
+    async def wait(self) -> int:
+        while await self._alive():
+            await asyncio.sleep(POLL_SECONDS)
+        return self._returncode if self._returncode is not None else -1
+
+    async def kill(self) -> None:
+        await self.runtime.sandbox.exec(
+            ["sh", "-c", f"kill -9 -- -{self.pid} {self.pid} 2>/dev/null; true"],
+            user=self.runtime.config.tool_user, timeout=30,
+        )  # fmt: skip
+        self._returncode = self._returncode if self._returncode is not None else -9
+        try:
+            data = await self.runtime.sandbox.read_file(self.remote_log, text=False)
+        except (FileNotFoundError, PermissionError):
+            data = b""
+        self.log.write_bytes(data[:LOG_LIMIT])
