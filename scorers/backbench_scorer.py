@@ -13,7 +13,7 @@ from inspect_ai.util import sandbox
 
 from backbench.catalogue import Scenario, find_scenario
 from backbench.sandbox import BackbenchSandbox
-from scorers.exec_runtime import ExecRuntimeConfig, ExecScoringRuntime
+from scorers.exec_runtime import ExecScoringRuntime, config_for
 from scorers.functional import functional_verdict, run_functional
 from scorers.load_test import NO_RESPONSE_MS, load_verdict, run_load
 from scorers.quality import collect_quality, quality_verdict
@@ -60,7 +60,7 @@ def backbench_scorer(load_seconds: float = 10.0) -> Scorer:
         if isinstance(environment, BackbenchSandbox):
             return await score_submission(environment, scenario, load_seconds)
         # docker, k8s or any other sandbox: the harness's tools run inside it
-        runtime = ExecScoringRuntime(environment, ExecRuntimeConfig())
+        runtime = ExecScoringRuntime(environment, config_for(environment))
         try:
             await runtime.prepare()
             return await score_submission(runtime, scenario, load_seconds)

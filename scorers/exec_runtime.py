@@ -38,9 +38,18 @@ class ExecRuntimeConfig:
     scoring_root: str = "/var/lib/backbench"
     port: int = 8000
     agent_user: str | None = "agent"  # runs start.sh; None: the sandbox's default user
+    agent_uid: int | None = 1000  # whose leftover processes are killed before scoring
     tool_user: str | None = "root"  # runs the harness's tools; None: the default user
     database_url: str | None = None  # admin URL; None: the sandbox's $DATABASE_URL
     redis_url: str | None = None  # None: the sandbox's $REDIS_URL
+
+
+def config_for(sandbox: SandboxEnvironment) -> ExecRuntimeConfig:
+    """The configuration for a sandbox provider (sandboxes/docker and sandboxes/k8s)."""
+    if "k8s" in type(sandbox).__name__.lower():
+        # inspect-k8s-sandbox switches users only in root containers; ours runs as the agent
+        return ExecRuntimeConfig(agent_user=None, tool_user=None)
+    return ExecRuntimeConfig()
 
 
 def _tar_folder(folder: Path) -> bytes:
@@ -138,11 +147,18 @@ class ExecScoringRuntime:
         return await run_capped(argv, env={**base, **env}, cwd=cwd, timeout=timeout)
 
     async def stop_agent_processes(self) -> None:
-        if self.config.agent_user in (None, "root"):
-            return  # `kill -1` as a shared or privileged user would hit the harness too
-        await self.sandbox.exec(
-            ["sh", "-c", "kill -9 -1 2>/dev/null; true"], user=self.config.agent_user, timeout=30
+        uid = self.config.agent_uid
+        if uid is None or uid == 0:
+            return  # never sweep root's processes: the harness's own exec machinery runs as root
+        # every process of the agent's uid but PID 1 (a container's init may run as the agent)
+        # and this shell
+        script = (
+            "me=$$; for d in /proc/[0-9]*; do p=${d#/proc/}; "
+            '[ "$p" = 1 ] || [ "$p" = "$me" ] && continue; '
+            "u=$(sed -n 's/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p' $d/status 2>/dev/null); "
+            f'[ "$u" = "{uid}" ] && kill -9 "$p" 2>/dev/null; done; true'
         )
+        await self.sandbox.exec(["sh", "-c", script], user=self.config.tool_user, timeout=60)
 
     async def _sandbox_env(self, name: str) -> str:
         result = await self.sandbox.exec(["sh", "-c", f'printf %s "${name}"'], timeout=30)
