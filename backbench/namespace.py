@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import resource
 import shutil
 import subprocess
@@ -41,7 +42,8 @@ MEMORY_LIMIT = 4 * 1024**3
 PIDS_LIMIT = 512
 FILE_SIZE_LIMIT = 1024**3
 DISK_LIMIT = "2g"
-UID_BASE = 61000
+UID_BASE = 100_000_000
+UID_RANGE = 1_000_000_000
 _uids_in_use: set[int] = set()
 
 
@@ -67,11 +69,14 @@ def _tool(name: str) -> str:
 
 
 def _allocate_uid() -> int:
-    for uid in range(UID_BASE, UID_BASE + 1000):
+    # Drawn at random from a wide range: concurrent eval processes then never share a uid
+    # (a uid shares its process limit), without any coordination between them.
+    rng = random.SystemRandom()
+    while True:
+        uid = rng.randrange(UID_BASE, UID_BASE + UID_RANGE)
         if uid not in _uids_in_use:
             _uids_in_use.add(uid)
             return uid
-    raise NamespaceUnavailable("no free sample uid")
 
 
 def _system_binds() -> list[str]:

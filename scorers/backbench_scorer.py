@@ -57,8 +57,13 @@ def backbench_scorer(load_seconds: float = 10.0) -> Scorer:
     async def score(state: TaskState, target: Target) -> Score:
         scenario = find_scenario(str(state.metadata["scenario"]))
         environment = sandbox()
-        if isinstance(environment, BackbenchSandbox):
-            return await score_submission(environment, scenario, load_seconds)
+        try:
+            # inspect hands out a proxy that logs events: as_type reaches the sandbox itself
+            own = environment.as_type(BackbenchSandbox)
+        except TypeError:
+            own = None
+        if own is not None:
+            return await score_submission(own, scenario, load_seconds)
         # docker, k8s or any other sandbox: the harness's tools run inside it
         runtime = ExecScoringRuntime(environment, config_for(environment))
         try:

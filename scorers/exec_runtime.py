@@ -46,7 +46,8 @@ class ExecRuntimeConfig:
 
 def config_for(sandbox: SandboxEnvironment) -> ExecRuntimeConfig:
     """The configuration for a sandbox provider (sandboxes/docker and sandboxes/k8s)."""
-    if "k8s" in type(sandbox).__name__.lower():
+    inner = getattr(sandbox, "_sandbox", sandbox)  # inspect's event-logging proxy
+    if "k8s" in type(inner).__name__.lower():
         # inspect-k8s-sandbox switches users only in root containers; ours runs as the agent
         return ExecRuntimeConfig(agent_user=None, tool_user=None)
     return ExecRuntimeConfig()

@@ -46,8 +46,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "files": eval_command(base / "files", "--model", "backbench/files", "-M",
                               f"path={reference}", "-T", "scenarios=inventory-crud"),
     }  # fmt: skip
+    samples = base / "samples"
+    samples.mkdir()
+    env = {**os.environ, "TMPDIR": str(samples)}
     procs = {
-        name: subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        name: subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         for name, cmd in commands.items()
     }
     for name, proc in procs.items():
@@ -98,19 +103,20 @@ def test_metrics_give_mean_and_stderr_per_key(runs: dict[str, Path]) -> None:
 
 
 def test_no_sample_process_outlives_the_eval(runs: dict[str, Path]) -> None:
+    # every sample of these runs lived under their TMPDIR: its holder, services and files
+    samples = runs["reference"].parent / "samples"
     leftovers = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            status = (proc / "status").read_text()
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
-        if 61000 <= uid < 62000 or "/backbench-" in cmdline:
-            leftovers.append(f"{proc.name} uid={uid} {cmdline[:120]}")
+        if str(samples) in cmdline:
+            leftovers.append(f"{proc.name} {cmdline[:160]}")
     assert not leftovers
+    assert list(samples.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -129,3 +135,45 @@ def test_bad_input_fails_with_a_clear_error(tmp_path: Path, args: list[str], mes
     )  # fmt: skip
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
+
+
+def run_notebook(path: Path, replacements: dict[str, str]) -> object:
+    """Execute a notebook's code cells in order; return the value of the last expression."""
+    import ast
+    import json
+
+    namespace: dict[str, object] = {}
+    last: object = None
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        for old, new in replacements.items():
+            source = source.replace(old, new)
+        tree = ast.parse(source)
+        tail = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        body = tree.body[:-1] if tail else tree.body
+        exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), namespace)
+        last = (
+            eval(compile(ast.Expression(tail.value), str(path), "eval"), namespace)
+            if tail
+            else None
+        )
+    return last
+
+
+def test_comparison_notebook_separates_reference_from_null(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    for name in ("reference", "null"):
+        for log in runs[name].glob("*.eval"):
+            shutil.copy(log, tmp_path / log.name)
+    table = run_notebook(
+        REPO / "notebooks" / "compare_runs.ipynb",
+        {"Path('logs/compare')": f"Path({str(tmp_path)!r})"},
+    )
+    by_model = table.T.reset_index().set_index("model")  # type: ignore[attr-defined]
+    assert (by_model.loc["backbench/reference"].drop("system_prompt") == 1.0).all()
+    assert (by_model.loc["backbench/null"].drop("system_prompt") == 0.0).all()
