@@ -80,7 +80,7 @@ def _allocate_uid() -> int:
 
 
 def _system_binds() -> list[str]:
-    """Read-only system folders, and the agent's Python, for the mount view."""
+    """Read-only system folders for the mount view."""
     args: list[str] = []
     for name in ("usr", "etc", "opt"):
         if Path("/" + name).is_dir():
@@ -91,8 +91,14 @@ def _system_binds() -> list[str]:
             args += ["--symlink", os.readlink(path), "/" + name]
         elif path.is_dir():
             args += ["--ro-bind", "/" + name, "/" + name]
-    # The interpreter environment (a virtualenv, maybe inside the repository) and the Python
-    # it was made from; only these folders of the repository become visible.
+    return args
+
+
+def _python_binds() -> list[str]:
+    """The agent's Python, read-only: its virtualenv (maybe inside the repository, maybe under
+    /tmp) and the Python it was made from. Only these folders of the repository become visible;
+    they are bound last so that no other mount (such as the sample's /tmp) hides them."""
+    args: list[str] = []
     interpreter = str(Path(sys.executable).resolve().parents[1])
     made: set[str] = set()
     for prefix in sorted({sys.prefix, sys.base_prefix, interpreter}):
@@ -264,6 +270,7 @@ class NamespaceSandbox(BackbenchSandbox):
             "--bind", tmp, "/tmp", "--perms", "0755", "--dir", "/var", "--bind", tmp, "/var/tmp",
             "--perms", "0755", "--dir", "/home", "--bind", home, HOME,
             "--bind", ws, WORKSPACE,
+            *_python_binds(),
             "--remount-ro", "/",
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--hostname", "sandbox", "--die-with-parent", "--new-session",
