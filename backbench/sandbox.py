@@ -36,6 +36,7 @@ MARKER = "BACKBENCH_SAMPLE"
 AGENT_BIN = Path(sys.executable).parent
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOG_LIMIT = 256 * 1024
+PROMISED_MODULES = ["fastapi", "uvicorn", "flask", "django", "sqlalchemy", "psycopg", "redis"]
 
 
 @sandboxenv(name="backbench-local")
@@ -94,6 +95,19 @@ class BackbenchSandbox(SandboxEnvironment):
         if "postgres" in needs:
             self.dev_database_url = await self.services.create_database("dev")
         self.write_profile()
+        await self._check_agent_python()
+
+    async def _check_agent_python(self) -> None:
+        # the contract promises these packages: a sandbox whose Python lacks them is the
+        # harness's failure, and must not be scored as the agent's
+        check = (
+            "import importlib.util, sys; "
+            f"missing = [m for m in {PROMISED_MODULES!r} if importlib.util.find_spec(m) is None]; "
+            "sys.exit(f'missing: {missing}' if missing else 0)"
+        )
+        probe = await self.exec(["bash", "--login", "-c", f'python3 -c "{check}"'], timeout=120)
+        if not probe.success:
+            raise RuntimeError(f"the agent's Python lacks promised packages: {probe.stderr[-400:]}")
 
     async def teardown(self) -> None:
         """Stop every process of the sample and remove its files."""
