@@ -14,6 +14,7 @@ import contextlib
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Literal, overload
@@ -129,12 +130,14 @@ class BackbenchSandbox(SandboxEnvironment):
         config: SandboxEnvironmentConfigType | None,
         metadata: dict[str, str],
     ) -> dict[str, SandboxEnvironment]:
+        started = time.monotonic()
         env = cls(Path(tempfile.mkdtemp(prefix="backbench-")), app_secret=uuid.uuid4().hex)
         try:
             await env.setup(_services_needed(metadata))
         except BaseException:
             await env.teardown()
             raise
+        env.setup_seconds = round(time.monotonic() - started, 2)
         return {"default": env}
 
     @override
@@ -152,6 +155,7 @@ class BackbenchSandbox(SandboxEnvironment):
     # -- the agent's view ----------------------------------------------------------------------
 
     dev_port: int = 0
+    setup_seconds: float = 0.0
 
     def agent_env(self) -> dict[str, str]:
         """The environment every command of the agent sees: no harness variables."""

@@ -63,7 +63,10 @@ def backbench_scorer(load_seconds: float = 10.0) -> Scorer:
         except TypeError:
             own = None
         if own is not None:
-            return await score_submission(own, scenario, load_seconds)
+            score = await score_submission(own, scenario, load_seconds)
+            timings = (score.metadata or {}).get("timings", {})
+            timings["sandbox_setup"] = own.setup_seconds
+            return score
         # docker, k8s or any other sandbox: the harness's tools run inside it
         runtime = ExecScoringRuntime(environment, config_for(environment))
         try:
