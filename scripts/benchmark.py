@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,16 +96,20 @@ def main() -> int:
     parser.add_argument("--sandbox", default="namespace", choices=["namespace", "local"])
     args = parser.parse_args()
     teardown = asyncio.run(teardown_seconds(args.sandbox))
-    report: dict[str, Any] = {"when": datetime.now(timezone.utc).isoformat(), "runs": []}
+    report: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "runs": []}
     for n in [int(x) for x in args.samples.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
             wall = run_eval(n, args.load_seconds, args.sandbox, Path(tmp))
             rows = sample_timings(Path(tmp))
         report["runs"].append(
-            {"max_samples": n, "wall_s": round(wall, 1), "samples": rows,
-             "summary": summarize(rows, teardown)}  # fmt: skip
+            {
+                "max_samples": n,
+                "wall_s": round(wall, 1),
+                "samples": rows,
+                "summary": summarize(rows, teardown),
+            }  # fmt: skip
         )
-    out = REPO / "results" / "benchmarks" / f"{datetime.now(timezone.utc):%Y-%m-%dT%H%M%SZ}.json"
+    out = REPO / "results" / "benchmarks" / f"{datetime.now(UTC):%Y-%m-%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
     print("| max-samples | wall s | setup s | teardown s | server start s | tests s | overhead % |")
