@@ -11,13 +11,10 @@ from backbench.catalogue import CatalogueError, Scenario, all_scenarios, select
 from backbench.validate import (
     FAST_LOAD_SECONDS,
     FULL_LOAD_SECONDS,
-    Plan,
-    default_output,
     exit_code,
     render_table,
-    run_validation,
-    write_results,
 )
+from backbench.validate_run import Plan, default_output, run_validation, write_results
 
 USAGE_ERROR = 2
 

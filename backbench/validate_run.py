@@ -1,0 +1,281 @@
+"""The runner of `backbench validate`: scores submissions with the real `inspect eval` CLI.
+
+The judgement and rendering it relies on are pure functions in backbench.validate.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from backbench.catalogue import Mutant, Scenario, tasks_dir
+from backbench.model import SKIPPED_PARTS
+from backbench.validate import (
+    ERROR,
+    INSPECT_TIMEOUT,
+    PARALLEL_MUTANTS,
+    Check,
+    Observation,
+    _number,
+    catch_problem,
+    describe_catch,
+    judge_mutant,
+    judge_null,
+    judge_reference,
+    observation,
+    render_readme,
+    run_record,
+)
+
+# -- the runner -------------------------------------------------------------------------------
+
+
+def hidden_test_names(tests_dir: Path) -> set[str]:
+    """Names of the test functions defined in a scenario's tests/ folder."""
+    names: set[str] = set()
+    for file in sorted(tests_dir.rglob("test_*.py")):
+        tree = ast.parse(file.read_text(), filename=str(file))
+        names |= {
+            n.name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
+        }
+    return names
+
+
+def apply_patch(reference: Path, patch_file: Path, target: Path) -> str:
+    """Copy `reference` to `target` and apply `patch_file` there; '' or why it failed."""
+    if not patch_file.is_file():
+        return f"patch file {patch_file.name} is missing"
+    shutil.copytree(reference, target, ignore=shutil.ignore_patterns(*SKIPPED_PARTS))
+    proc = subprocess.run(
+        ["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-d", str(target),
+         "-i", str(patch_file.resolve())],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        output = (proc.stdout + proc.stderr).strip().replace("\n", " | ")
+        return f"patch {patch_file.name} does not apply: {output[-400:]}"
+    return ""
+
+
+@dataclass
+class EvalCall:
+    """One `inspect eval` subprocess: a model over some scenarios of one section."""
+
+    label: str
+    section: str
+    scenario_ids: list[str]
+    model: str
+    log_dir: Path
+    model_path: Path | None = None
+    epochs: int = 1
+    max_samples: int = 2
+
+
+def inspect_command(
+    call: EvalCall, task_arg: str, load_seconds: float, sandbox: str | None = None
+) -> list[str]:
+    """The argv of `inspect eval` for a call (run from the folder that holds tasks/)."""
+    argv = [
+        str(Path(sys.executable).parent / "inspect"), "eval", task_arg,
+        "--model", call.model,
+        "-T", f"scenarios={','.join(call.scenario_ids)}",
+        "-T", f"load_seconds={_number(load_seconds)}",
+        "--log-dir", str(call.log_dir),
+        "--display", "none",
+        "--no-fail-on-error",
+        "--max-samples", str(call.max_samples),
+    ]  # fmt: skip
+    if call.model_path is not None:
+        argv += ["-M", f"path={call.model_path}"]
+    if call.epochs > 1:
+        argv += ["--epochs", str(call.epochs)]
+    if sandbox:
+        argv += ["-T", f"sandbox={sandbox}"]
+    return argv
+
+
+def read_observations(log_dir: Path, failure: str) -> dict[str, list[Observation]]:
+    """Observations per sample id from the .eval log in `log_dir`, in epoch order."""
+    from inspect_ai.log import read_eval_log
+
+    found: dict[str, list[Observation]] = {}
+    logs = sorted(log_dir.glob("*.eval"))
+    if not logs:
+        return {}
+    log = read_eval_log(str(logs[-1]))
+    for sample in sorted(log.samples or [], key=lambda s: (str(s.id), s.epoch)):
+        error = sample.error.message.strip().splitlines()[-1][:500] if sample.error else ""
+        score = next(iter((sample.scores or {}).values()), None)
+        if score is None and not error:
+            error = "no score in the log" + (f" ({failure})" if failure else "")
+        found.setdefault(str(sample.id), []).append(
+            observation(
+                score.value if score and isinstance(score.value, dict) else None,
+                score.metadata if score else None,
+                error,
+            )
+        )
+    return found
+
+
+def run_call(call: EvalCall, argv: list[str], cwd: Path) -> dict[str, list[Observation]]:
+    """Run one `inspect eval`; every scenario it should have scored gets its observations."""
+    call.log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        proc = subprocess.run(
+            argv, cwd=cwd, capture_output=True, text=True, timeout=INSPECT_TIMEOUT, check=False
+        )
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        failure = (
+            f"inspect eval exited {proc.returncode}: {' '.join(tail)[-400:]}"
+            if proc.returncode
+            else ""
+        )
+    except subprocess.TimeoutExpired:
+        failure = f"inspect eval timed out after {INSPECT_TIMEOUT} s"
+    found = read_observations(call.log_dir, failure)
+    for sid in call.scenario_ids:
+        if not found.get(sid):
+            found[sid] = [Observation(error=failure or "the log has no sample for this scenario")]
+    return found
+
+
+@dataclass
+class Plan:
+    """What one validation run does."""
+
+    scenarios: list[Scenario]
+    load_seconds: float
+    repeat: int = 1
+    fast: bool = False
+    keep_logs: Path | None = None
+    sandbox: str | None = None  # the task's `sandbox` parameter; None: the task's default
+
+
+def run_validation(plan: Plan, echo: Callable[[str], None]) -> tuple[list[Check], dict[str, Any]]:
+    """Score reference, null and every mutant through `inspect eval`, and judge them."""
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    scratch = Path(tempfile.mkdtemp(prefix="backbench-validate-"))
+    stamp = started.strftime("%Y-%m-%dT%H-%M-%SZ")
+    logs = plan.keep_logs.resolve() / stamp if plan.keep_logs else scratch / "logs"
+    runner = _Runner(tasks_dir(), plan.load_seconds, plan.sandbox, clock, echo)
+    try:
+        checks = _validate(plan, runner, scratch, logs)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    wall = time.monotonic() - clock
+    return checks, run_record(checks, started, wall, plan.fast, plan.load_seconds, plan.repeat)
+
+
+@dataclass
+class _Runner:
+    """Runs `inspect eval` from the folder that holds the tasks folder, reporting progress."""
+
+    root: Path
+    load_seconds: float
+    sandbox: str | None
+    clock: float
+    echo: Callable[[str], None]
+
+    def progress(self, text: str) -> None:
+        self.echo(f"[{time.monotonic() - self.clock:5.0f} s] {text}")
+
+    def run(self, call: EvalCall) -> dict[str, list[Observation]]:
+        task_arg = f"{self.root.name}/{call.section}"
+        argv = inspect_command(call, task_arg, self.load_seconds, self.sandbox)
+        found = run_call(call, argv, self.root.parent)
+        failed = sum(o.error != "" for sid in call.scenario_ids for o in found[sid])
+        self.progress(f"{call.label}: scored" + (f" ({failed} sample error(s))" if failed else ""))
+        return found
+
+
+def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Check]:
+    sections = sorted({s.section for s in plan.scenarios})
+    ids = {sec: [s.id for s in plan.scenarios if s.section == sec] for sec in sections}
+    reference: dict[str, list[Observation]] = {}
+    for section in sections:
+        runner.progress(f"reference: {len(ids[section])} scenario(s), {plan.repeat} epoch(s)")
+        call = EvalCall(
+            "reference", section, ids[section], "backbench/reference",
+            logs / section / "reference", epochs=plan.repeat,
+        )  # fmt: skip
+        reference |= runner.run(call)
+
+    calls = [
+        EvalCall("null", sec, ids[sec], "backbench/null", logs / sec / "null") for sec in sections
+    ]
+    mutant_checks: dict[tuple[str, str], Check] = {}
+    mutants: dict[str, tuple[Scenario, Mutant]] = {}
+    for scenario in plan.scenarios:
+        for mutant in scenario.mutants:
+            copy = scratch / "mutants" / scenario.id / mutant.name
+            problem = _prepare_mutant(scenario, mutant, copy)
+            if problem:
+                mutant_checks[(scenario.id, mutant.name)] = Check(
+                    scenario.id, f"mutant:{mutant.name}",
+                    describe_catch(mutant.catches, scenario.slo), "not run", ERROR, [problem],
+                )  # fmt: skip
+                continue
+            label = f"{scenario.id}/{mutant.name}"
+            log_dir = logs / scenario.section / "mutants" / label
+            calls.append(
+                EvalCall(label, scenario.section, [scenario.id], "backbench/files", log_dir, copy)
+            )
+            mutants[label] = (scenario, mutant)
+
+    null: dict[str, list[Observation]] = {}
+    runner.progress(f"null and {len(mutants)} mutant(s), {PARALLEL_MUTANTS} at a time")
+    with ThreadPoolExecutor(max_workers=PARALLEL_MUTANTS) as pool:
+        for call, found in zip(calls, pool.map(runner.run, calls), strict=True):
+            if call.label not in mutants:
+                null |= found
+                continue
+            scenario, mutant = mutants[call.label]
+            mutant_checks[(scenario.id, mutant.name)] = judge_mutant(
+                scenario.id, mutant.name, mutant.catches, found[scenario.id], scenario.slo
+            )
+
+    checks: list[Check] = []
+    for scenario in plan.scenarios:
+        checks.append(judge_reference(scenario.id, reference.get(scenario.id, []), scenario.slo))
+        checks.append(judge_null(scenario.id, null.get(scenario.id, [])))
+        checks += [mutant_checks[(scenario.id, m.name)] for m in scenario.mutants]
+    return checks
+
+
+def _prepare_mutant(scenario: Scenario, mutant: Mutant, copy: Path) -> str:
+    """Check the mutant's declaration and build its patched copy; '' or the problem."""
+    probes = [str(p.get("id")) for p in scenario.probes]
+    tests = hidden_test_names(scenario.tests_dir)
+    problem = catch_problem(mutant.catches, probes, tests, scenario.slo)
+    return problem or apply_patch(scenario.reference_dir, mutant.patch, copy)
+
+
+def write_results(run: dict[str, Any], output: Path, fast: bool) -> Path:
+    """Write <output>/<UTC date-time>.json; a full run also regenerates <output>/README.md."""
+    output.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.fromisoformat(run["started"]).strftime("%Y-%m-%dT%H-%M-%SZ")
+    path = output / f"{stamp}.json"
+    path.write_text(json.dumps(run, indent=2) + "\n")
+    if not fast:
+        (output / "README.md").write_text(render_readme(run, path.name))
+    return path
+
+
+def default_output() -> Path:
+    """results/validation/ of the repository that holds the tasks/ folder."""
+    return tasks_dir().parent / "results" / "validation"

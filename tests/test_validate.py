@@ -1,0 +1,305 @@
+"""The judgement and rendering of `backbench validate`, on recorded score dicts."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from backbench.cli import main
+from backbench.validate import (
+    ERROR,
+    OK,
+    WARNING,
+    Check,
+    Observation,
+    catch_problem,
+    coefficient_of_variation,
+    exit_code,
+    flipped_verdicts,
+    judge_mutant,
+    judge_null,
+    judge_reference,
+    observation,
+    render_readme,
+    render_table,
+    run_record,
+)
+from backbench.validate_run import EvalCall, inspect_command, write_results
+
+SLO = {"p95_ms": 300.0, "error_rate": 0.01}
+
+# Recorded from `inspect eval` logs of inventory-crud (values and the metadata keys judged).
+REFERENCE_VALUE = {
+    "correct": 1, "functional": 1.0, "secure": 1, "correct_secure": 1, "exploits": 0,
+    "bandit_high": 0, "p50_ms": 13.0, "p95_ms": 28.0, "p99_ms": 47.0, "rps": 429.38,
+    "error_rate": 0.0, "uptime": 1.0, "quality": 1.0, "slo_met": 1,
+}  # fmt: skip
+REFERENCE_META = {"failed_tests": [], "passed_tests": ["test_health_returns_ok"],
+                  "exploited_probes": []}  # fmt: skip
+NULL_VALUE = {
+    "correct": 0, "functional": 0.0, "secure": 0, "correct_secure": 0, "exploits": 0,
+    "bandit_high": 0, "p50_ms": 10000.0, "p95_ms": 10000.0, "p99_ms": 10000.0, "rps": 0.0,
+    "error_rate": 1.0, "uptime": 0.0, "quality": 0.0, "slo_met": 0,
+}  # fmt: skip
+NULL_META = {"not_served": "no start.sh at the workspace root", "timings": {}}
+SQLI_VALUE = {**REFERENCE_VALUE, "secure": 0, "correct_secure": 0, "exploits": 1, "p95_ms": 21.0}
+SQLI_META = {"failed_tests": [], "exploited_probes": ["sqli-name-filter"]}
+PRICE_VALUE = {**REFERENCE_VALUE, "correct": 0, "functional": 0.95, "correct_secure": 0}
+
+
+def failed(*names: str) -> list[dict[str, str]]:
+    return [{"name": n, "outcome": "failed", "message": "assert 201 == 422"} for n in names]
+
+
+def ref(**changes: float) -> Observation:
+    return observation({**REFERENCE_VALUE, **changes}, REFERENCE_META)
+
+
+# -- reference --------------------------------------------------------------------------------
+
+
+def test_reference_that_passes_is_ok() -> None:
+    check = judge_reference("inventory-crud", [ref()], SLO)
+    assert check.severity == OK and check.ok
+    assert check.observed.startswith("correct=1 correct_secure=1 uptime=1 slo_met=1")
+
+
+def test_reference_failing_a_test_is_an_error_naming_the_test() -> None:
+    obs = observation(PRICE_VALUE, {**REFERENCE_META, "failed_tests": failed("test_a")})
+    check = judge_reference("inventory-crud", [obs], SLO)
+    assert check.severity == ERROR
+    assert "correct=0" in check.messages[0] and "test_a" in check.messages[0]
+
+
+def test_reference_missing_the_slo_names_the_metric() -> None:
+    check = judge_reference("inventory-crud", [ref(p95_ms=450.0, slo_met=0)], SLO)
+    assert check.severity == ERROR
+    assert "slo_met=0" in check.messages[0] and "p95_ms 450 > 300" in check.messages[0]
+
+
+def test_reference_with_partial_uptime_is_an_error() -> None:
+    check = judge_reference("inventory-crud", [ref(uptime=0.875)], SLO)
+    assert check.severity == ERROR and "uptime=0" in check.messages[0]
+
+
+def test_reference_not_served_is_an_error() -> None:
+    check = judge_reference("inventory-crud", [observation(NULL_VALUE, NULL_META)], SLO)
+    assert check.severity == ERROR and "not served" in check.messages[0]
+
+
+def test_reference_sample_error_is_an_error() -> None:
+    check = judge_reference("x", [Observation(error="RuntimeError: boom")], SLO)
+    assert check.severity == ERROR and check.messages == ["sample error: RuntimeError: boom"]
+
+
+def test_reference_without_a_sample_is_an_error() -> None:
+    assert judge_reference("x", [], SLO).severity == ERROR
+
+
+def test_flipped_verdict_across_repeats_is_an_error() -> None:
+    repeats = [ref(), ref(slo_met=0, p95_ms=320.0), ref()]
+    assert flipped_verdicts(repeats) == ["slo_met 1/0/1"]
+    check = judge_reference("inventory-crud", repeats, SLO)
+    assert check.severity == ERROR
+    assert check.flaky == ["slo_met 1/0/1"]
+    assert any(m == "flaky verdict: slo_met 1/0/1" for m in check.messages)
+    assert "slo_met=1/0/1" in check.observed
+
+
+def test_steady_repeats_are_ok_and_report_cv() -> None:
+    repeats = [ref(p95_ms=28.0, rps=400.0), ref(p95_ms=30.0, rps=420.0), ref(p95_ms=32.0)]
+    check = judge_reference("inventory-crud", repeats, SLO)
+    assert check.severity == OK and check.flaky == []
+    assert check.cv["p95_ms"] == pytest.approx(0.0544, abs=1e-3)
+    assert check.cv["rps"] is not None and check.cv["rps"] > 0
+
+
+def test_partial_uptime_flips_the_uptime_verdict() -> None:
+    assert flipped_verdicts([ref(), ref(uptime=0.9)]) == ["uptime 1/0"]
+    assert flipped_verdicts([ref(uptime=1.0), ref(uptime=1)]) == []
+
+
+def test_coefficient_of_variation() -> None:
+    assert coefficient_of_variation([10.0, 10.0]) == 0
+    assert coefficient_of_variation([10.0, 20.0, 30.0]) == pytest.approx(0.4082, abs=1e-4)
+    assert coefficient_of_variation([5.0]) is None
+    assert coefficient_of_variation([0.0, 0.0]) is None
+
+
+# -- null -------------------------------------------------------------------------------------
+
+
+def test_null_that_fails_is_ok() -> None:
+    check = judge_null("inventory-crud", [observation(NULL_VALUE, NULL_META)])
+    assert check.severity == OK and "not served" in check.observed
+
+
+def test_null_that_passes_is_an_error() -> None:
+    check = judge_null("inventory-crud", [ref()])
+    assert check.severity == ERROR and "correct=1" in check.messages[0]
+
+
+# -- mutants ----------------------------------------------------------------------------------
+
+
+def test_mutant_caught_by_its_test_is_ok() -> None:
+    obs = observation(PRICE_VALUE, {"failed_tests": failed("test_create_rejects_negative_price"),
+                                    "exploited_probes": []})  # fmt: skip
+    check = judge_mutant(
+        "inventory-crud", "no-price-validation",
+        {"test": "test_create_rejects_negative_price"}, [obs], SLO,
+    )  # fmt: skip
+    assert check.severity == OK and check.messages == []
+    assert check.submission == "mutant:no-price-validation"
+
+
+def test_mutant_caught_by_a_parametrised_case_of_its_test() -> None:
+    obs = observation(PRICE_VALUE, {"failed_tests": failed("test_x[-1]")})
+    assert judge_mutant("s", "m", {"test": "test_x"}, [obs], SLO).severity == OK
+
+
+def test_mutant_caught_by_its_probe_is_ok() -> None:
+    check = judge_mutant(
+        "inventory-crud", "string-built-sql", {"probe": "sqli-name-filter"},
+        [observation(SQLI_VALUE, SQLI_META)], SLO,
+    )  # fmt: skip
+    assert check.severity == OK
+
+
+def test_uncaught_mutant_is_an_error_naming_the_check() -> None:
+    check = judge_mutant(
+        "inventory-crud", "string-built-sql", {"probe": "sqli-name-filter"},
+        [observation(REFERENCE_VALUE, REFERENCE_META)], SLO,
+    )  # fmt: skip
+    assert check.severity == ERROR and not check.ok
+    assert "not caught" in check.messages[0]
+    assert "probe sqli-name-filter" in check.messages[0]
+    assert exit_code([check]) == 1
+
+
+def test_mutant_caught_by_another_test_only_is_an_error() -> None:
+    obs = observation(PRICE_VALUE, {"failed_tests": failed("test_other")})
+    check = judge_mutant("s", "m", {"test": "test_x"}, [obs], SLO)
+    assert check.severity == ERROR and "test test_x" in check.messages[0]
+
+
+def test_mutant_failing_more_than_declared_is_a_warning() -> None:
+    meta = {"failed_tests": failed("test_x", "test_y"), "exploited_probes": ["auth-create-item"]}
+    check = judge_mutant("s", "m", {"test": "test_x"}, [observation(PRICE_VALUE, meta)], SLO)
+    assert check.severity == WARNING and check.ok
+    assert "not minimal" in check.messages[0]
+    assert "test_y" in check.messages[0] and "auth-create-item" in check.messages[0]
+    assert exit_code([check]) == 0
+
+
+def test_mutant_caught_by_the_slo() -> None:
+    slow = observation({**REFERENCE_VALUE, "p95_ms": 900.0, "slo_met": 0}, REFERENCE_META)
+    assert judge_mutant("s", "slow", {"slo": "p95_ms"}, [slow], SLO).severity == OK
+    check = judge_mutant("s", "slow", {"slo": "error_rate"}, [slow], SLO)
+    assert check.severity == ERROR
+    assert "slo_met=0, error_rate > 0.01" in check.messages[0]
+
+
+def test_mutant_missing_both_slo_metrics_is_not_minimal() -> None:
+    value = {**REFERENCE_VALUE, "p95_ms": 900.0, "error_rate": 0.2, "slo_met": 0}
+    check = judge_mutant("s", "m", {"slo": "p95_ms"}, [observation(value, {})], SLO)
+    assert check.severity == WARNING and "error_rate 0.2 > 0.01" in check.messages[0]
+
+
+def test_mutant_that_is_never_served_is_an_error() -> None:
+    check = judge_mutant("s", "m", {"test": "test_x"}, [observation(NULL_VALUE, NULL_META)], SLO)
+    assert check.severity == ERROR and "never served" in check.messages[0]
+
+
+def test_mutant_sample_error_is_an_error() -> None:
+    check = judge_mutant("s", "m", {"test": "test_x"}, [Observation(error="boom")], SLO)
+    assert check.severity == ERROR
+
+
+def test_catch_problems() -> None:
+    tests, probes = {"test_x"}, ["sqli"]
+    assert catch_problem({"test": "test_x"}, probes, tests, SLO) == ""
+    assert catch_problem({"probe": "sqli"}, probes, tests, SLO) == ""
+    assert catch_problem({"slo": "p95_ms"}, probes, tests, SLO) == ""
+    assert "not defined in tests/" in catch_problem({"test": "test_gone"}, probes, tests, SLO)
+    assert "not among" in catch_problem({"probe": "nope"}, probes, tests, SLO)
+    assert "does not set" in catch_problem({"slo": "p99_ms"}, probes, tests, SLO)
+    assert "one of" in catch_problem({"test": "test_x", "probe": "sqli"}, probes, tests, SLO)
+
+
+# -- rendering, results, command line ---------------------------------------------------------
+
+
+def sample_checks() -> list[Check]:
+    return [
+        judge_reference("inventory-crud", [ref(), ref(p95_ms=30.0)], SLO),
+        judge_null("inventory-crud", [observation(NULL_VALUE, NULL_META)]),
+        judge_mutant(
+            "inventory-crud",
+            "sqli",
+            {"probe": "sqli-name-filter"},
+            [observation(REFERENCE_VALUE, REFERENCE_META)],
+            SLO,
+        ),  # fmt: skip
+    ]
+
+
+def test_table_lists_every_check_and_names_the_problem() -> None:
+    table = render_table(sample_checks())
+    header = table.splitlines()[0].split()
+    assert header == ["scenario", "submission", "expected", "observed", "ok"]
+    assert "mutant:sqli" in table and "FAIL" in table
+    assert "ERROR inventory-crud mutant:sqli: not caught" in table
+
+
+def test_run_record_and_readme(tmp_path: Path) -> None:
+    started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    run = run_record(sample_checks(), started, 75.2, False, 10.0, 2)
+    assert not run["ok"]
+    assert run["summary"]["mutants_caught"] == 0 and run["summary"]["reference_pass"] == 1
+    record = run["records"][0]
+    assert {"scenario", "submission", "expected", "observed", "ok", "severity", "scores"} <= set(
+        record
+    )
+    assert record["scores"][0]["p95_ms"] == 28.0
+    path = write_results(run, tmp_path, fast=False)
+    assert path.name == "2026-01-02T03-04-05Z.json"
+    assert json.loads(path.read_text())["records"][2]["severity"] == "error"
+    readme = (tmp_path / "README.md").read_text()
+    assert "| Reference passes | 1/1 |" in readme
+    assert "| Mutants caught by their declared check | 0/1 (0 not minimal) |" in readme
+    assert "1 min 15 s" in readme and "| 3.5% |" in readme  # p95 CV of 28 and 30
+    assert readme == render_readme(run, path.name)
+
+
+def test_fast_run_leaves_the_readme_alone(tmp_path: Path) -> None:
+    run = run_record(sample_checks(), datetime.now(UTC), 1.0, True, 2.0, 1)
+    write_results(run, tmp_path, fast=True)
+    assert not (tmp_path / "README.md").exists()
+
+
+def test_inspect_command_batches_and_passes_the_mutant_copy(tmp_path: Path) -> None:
+    ref_call = EvalCall("reference", "api_development", ["a", "b"], "backbench/reference",
+                        tmp_path, epochs=3)  # fmt: skip
+    argv = inspect_command(ref_call, "tasks/api_development", 2.0)
+    assert argv[1:3] == ["eval", "tasks/api_development"]
+    assert "scenarios=a,b" in argv and "load_seconds=2" in argv
+    assert argv[argv.index("--epochs") + 1] == "3"
+    assert argv[argv.index("--max-samples") + 1] == "2"
+    mutant = EvalCall("a/m", "api_development", ["a"], "backbench/files", tmp_path, tmp_path)
+    argv = inspect_command(mutant, "tasks/api_development", 10.0)
+    assert argv[argv.index("-M") + 1] == f"path={tmp_path}" and "--epochs" not in argv
+
+
+def test_unknown_scenario_exits_2_with_the_catalogue_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["validate", "--scenarios", "no-such-scenario"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("backbench: error: unknown scenario(s) no-such-scenario; known:")
+
+
+def test_unknown_section_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--section", "nope"]) == 2
+    assert "unknown section 'nope'" in capsys.readouterr().err

@@ -1,0 +1,138 @@
+"""`backbench validate` end to end: the real console script, `inspect eval` and the .eval logs.
+
+The catalogue is validated as it is, then in scratch copies where one thing was broken on
+purpose (the reference, a hidden test, a mutant): validation must fail and say where.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from backbench.catalogue import tasks_dir
+
+BACKBENCH = Path(sys.executable).parent / "backbench"
+SCENARIO = "inventory-crud"
+TIMEOUT = 300
+
+pytestmark = pytest.mark.slow
+
+
+def validate(
+    out: Path, tasks: Path | None = None, scenario: str = SCENARIO
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BACKBENCH_TASKS_DIR": str(tasks)} if tasks else dict(os.environ)
+    if not tasks:
+        env.pop("BACKBENCH_TASKS_DIR", None)
+    return subprocess.run(
+        [str(BACKBENCH), "validate", "--fast", "--scenarios", scenario, "--output", str(out)],
+        env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )  # fmt: skip
+
+
+def results(out: Path) -> dict:
+    [path] = out.glob("*.json")
+    return json.loads(path.read_text())
+
+
+def test_validate_fast_passes_on_the_catalogue(tmp_path: Path) -> None:
+    proc = validate(tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = results(tmp_path)
+    assert run["ok"] and run["fast"] and run["load_seconds"] == 2
+    assert run["scenarios"] == [SCENARIO]
+    kinds = [r["submission"].split(":")[0] for r in run["records"]]
+    assert kinds[:2] == ["reference", "null"] and kinds.count("mutant") >= 2
+    ref = run["records"][0]
+    assert ref["severity"] == "ok" and ref["scores"][0]["correct"] == 1
+    assert not (tmp_path / "README.md").exists()  # only a full run rewrites it
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    """A scratch copy of the catalogue's tasks/ folder."""
+    shutil.copytree(tasks_dir(), tmp_path / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path / "tasks"
+
+
+def scenario_dir(tasks: Path) -> Path:
+    [folder] = tasks.glob(f"*/{SCENARIO}")
+    return folder
+
+
+def keep_mutants(tasks: Path, *names: str) -> None:
+    meta_file = scenario_dir(tasks) / "scenario.yaml"
+    meta = yaml.safe_load(meta_file.read_text())
+    meta["mutants"] = [m for m in meta["mutants"] if m["name"] in names]
+    assert [m["name"] for m in meta["mutants"]] == list(names)
+    meta_file.write_text(yaml.safe_dump(meta, sort_keys=False))
+
+
+def replace_in(file: Path, old: str, new: str) -> None:
+    text = file.read_text()
+    assert old in text, f"{old!r} not in {file}: update this test"
+    file.write_text(text.replace(old, new, 1))
+
+
+def assert_fails_naming(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("ERROR ")]
+    assert any(all(w in line for w in words) for line in errors), proc.stdout
+
+
+def test_a_broken_reference_fails_validation(scratch: Path) -> None:
+    keep_mutants(scratch, "string-built-sql")
+    app = scenario_dir(scratch) / "reference" / "app.py"
+    replace_in(app, "return Response(status_code=204)", "return Response(status_code=200)")
+    proc = validate(scratch.parent / "out", scratch)
+    assert_fails_naming(
+        proc, f"ERROR {SCENARIO} reference:", "correct=0", "test_delete_item_returns_204_then_404"
+    )
+    record = results(scratch.parent / "out")["records"][0]
+    assert record["submission"] == "reference" and not record["ok"]
+
+
+@pytest.fixture(scope="module")
+def broken_oracles(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    """One run over a copy with a hidden test that tests nothing and a mutant that changes nothing.
+
+    Both break a mutant's row only, so one run (the two mutants side by side) shows both.
+    """
+    tasks = tmp_path_factory.mktemp("oracles") / "tasks"
+    shutil.copytree(tasks_dir(), tasks, ignore=shutil.ignore_patterns("__pycache__"))
+    keep_mutants(tasks, "no-price-validation", "string-built-sql")
+    tests = scenario_dir(tasks) / "tests" / "test_items.py"
+    body = (
+        '    assert_error(r, 422, "validation_error")\n'
+        '    assert client.get("/v1/items", params={"name": name}).json()["total"] == 0\n'
+    )
+    replace_in(tests, "headers=auth)\n" + body, "headers=auth)\n    assert r.status_code\n")
+    patch = scenario_dir(tasks) / "mutants" / "string-built-sql.patch"
+    patch.write_text(
+        "--- reference/start.sh\n+++ mutant/start.sh\n@@ -1,2 +1,3 @@\n"
+        " #!/usr/bin/env bash\n+# a comment only\n set -euo pipefail\n"
+    )
+    return validate(tasks.parent / "out", tasks)
+
+
+def test_a_hidden_test_that_no_longer_tests_fails_validation(
+    broken_oracles: subprocess.CompletedProcess[str],
+) -> None:
+    assert_fails_naming(
+        broken_oracles, f"ERROR {SCENARIO} mutant:no-price-validation:", "not caught",
+        "test_create_rejects_negative_price",
+    )  # fmt: skip
+
+
+def test_a_mutant_that_changes_nothing_fails_validation(
+    broken_oracles: subprocess.CompletedProcess[str],
+) -> None:
+    assert_fails_naming(
+        broken_oracles, f"ERROR {SCENARIO} mutant:string-built-sql:", "not caught",
+        "probe sqli-name-filter",
+    )  # fmt: skip
