@@ -22,9 +22,11 @@ import contextlib
 import os
 import random
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +43,7 @@ PORTS = {"dev": 8000, "submission": 8000, "postgres": 5432, "redis": 6379}
 MEMORY_LIMIT = 4 * 1024**3
 PIDS_LIMIT = 512
 FILE_SIZE_LIMIT = 1024**3
+CGROUP_DRAIN_SECONDS = 10.0
 DISK_LIMIT = "2g"
 UID_BASE = 100_000_000
 UID_RANGE = 1_000_000_000
@@ -141,22 +144,35 @@ class _Cgroups:
                 (path / "cgroup.procs").write_text(str(os.getpid()))
 
     def kill_all(self) -> None:
-        for path in self.dirs:
-            for _ in range(20):
-                try:
-                    pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
-                except OSError:
-                    break
-                if not pids:
-                    break
-                for pid in pids:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(pid, 9)
+        """SIGKILL every member until the cgroups are empty (dying processes take a while to
+        free their memory, a full tmpfs especially)."""
+        deadline = time.monotonic() + CGROUP_DRAIN_SECONDS
+        while time.monotonic() < deadline:
+            members = [pid for path in self.dirs for pid in _cgroup_members(path)]
+            if not members:
+                return
+            for pid in members:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, 9)
+            time.sleep(0.05)
 
     def remove(self) -> None:
+        deadline = time.monotonic() + CGROUP_DRAIN_SECONDS
         for path in self.dirs:
-            with contextlib.suppress(OSError):
-                path.rmdir()
+            while path.exists():
+                try:
+                    path.rmdir()
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+
+
+def _cgroup_members(path: Path) -> list[int]:
+    try:
+        return [int(p) for p in (path / "cgroup.procs").read_text().split()]
+    except OSError:
+        return []
 
 
 def _cgroup_base(controller: str) -> Path | None:
@@ -216,12 +232,18 @@ class NamespaceSandbox(BackbenchSandbox):
         return limit
 
     def agent_command(self, cmd: list[str], cwd: str) -> tuple[list[str], Path]:
+        # Every command joins the sample's cgroups and takes its rlimits before it enters the
+        # namespaces: processes inherit both, whatever they fork.
+        join = "".join(
+            f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))} && " for d in self.cgroups.dirs
+        )
+        limits = [_tool("prlimit"), f"--nproc={PIDS_LIMIT}", f"--fsize={FILE_SIZE_LIMIT}", "--"]
         enter = [
             _tool("nsenter"), f"--target={self.target}", "--mount", "--net", "--pid", "--ipc",
             "--uts", "--root", f"--wdns={cwd}", f"--setuid={self.uid}", f"--setgid={self.uid}",
             "--",
         ]  # fmt: skip
-        return enter + cmd, self.private
+        return ["/bin/sh", "-c", join + 'exec "$@"', "sh", *limits, *enter, *cmd], self.private
 
     def tool_command(self, argv: list[str]) -> list[str]:
         return [_tool("nsenter"), f"--target={self.target}", "--net", "--", *argv]
@@ -241,7 +263,7 @@ class NamespaceSandbox(BackbenchSandbox):
                 # a sample's network namespace has no route to the host's servers
                 raise NamespaceUnavailable(f"{var} needs -T sandbox=local")
         self._mount_sandbox_tmpfs()
-        for name in ("workspace", "home", "tmp"):
+        for name in ("workspace", "home", "tmp", "shm"):
             (self.sandbox_root / name).mkdir(parents=True, exist_ok=True)
             os.chown(self.sandbox_root / name, self.uid, self.uid)
         # the harness's copy of the workspace path for static analysis
@@ -262,11 +284,13 @@ class NamespaceSandbox(BackbenchSandbox):
         )  # fmt: skip
 
     async def _start_holder(self) -> None:
-        ws, home, tmp = (str(self.sandbox_root / n) for n in ("workspace", "home", "tmp"))
+        ws, home, tmp, shm = (
+            str(self.sandbox_root / n) for n in ("workspace", "home", "tmp", "shm")
+        )
         argv = [
             _tool("bwrap"), *_system_binds(),
             "--dev", "/dev", "--proc", "/proc",
-            "--perms", "1777", "--tmpfs", "/dev/shm",
+            "--bind", shm, "/dev/shm",
             "--bind", tmp, "/tmp", "--perms", "0755", "--dir", "/var", "--bind", tmp, "/var/tmp",
             "--perms", "0755", "--dir", "/home", "--bind", home, HOME,
             "--bind", ws, WORKSPACE,
@@ -287,6 +311,7 @@ class NamespaceSandbox(BackbenchSandbox):
         self.target = await _namespace_member(self.holder, self.private / "holder.log")
 
     async def teardown(self) -> None:
+        self._cancel_log_tasks()
         if self.holder is not None and self.holder.returncode is None:
             kill_group(self.holder.pid)
             with contextlib.suppress(ProcessLookupError):
@@ -294,7 +319,7 @@ class NamespaceSandbox(BackbenchSandbox):
             await self.holder.wait()
         await asyncio.to_thread(self.cgroups.kill_all)
         await self.services.stop()
-        self.cgroups.remove()
+        await asyncio.to_thread(self.cgroups.remove)
         subprocess.run(["umount", "-l", str(self.sandbox_root)], check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
         _uids_in_use.discard(self.uid)

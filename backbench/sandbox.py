@@ -37,6 +37,7 @@ MARKER = "BACKBENCH_SAMPLE"
 AGENT_BIN = Path(sys.executable).parent
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOG_LIMIT = 256 * 1024
+KILL_WAIT_SECONDS = 5.0
 PROMISED_MODULES = ["fastapi", "uvicorn", "flask", "django", "sqlalchemy", "psycopg", "redis"]
 
 
@@ -110,8 +111,13 @@ class BackbenchSandbox(SandboxEnvironment):
         if not probe.success:
             raise RuntimeError(f"the agent's Python lacks promised packages: {probe.stderr[-400:]}")
 
+    def _cancel_log_tasks(self) -> None:
+        for task in self._log_tasks:
+            task.cancel()
+
     async def teardown(self) -> None:
         """Stop every process of the sample and remove its files."""
+        self._cancel_log_tasks()
         await asyncio.to_thread(kill_marked, MARKER, self.marker)
         await self.services.stop()
         shutil.rmtree(self.root, ignore_errors=True)
@@ -304,7 +310,10 @@ class LocalProcess:
         kill_group(self.proc.pid)
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()
-        await self.proc.wait()
+        # wait() also waits for the output pipe to close, which a process that left the group
+        # can hold open: bound it (the sample's teardown sweeps such processes up)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.proc.wait(), KILL_WAIT_SECONDS)
 
 
 async def _drain_to_log(proc: asyncio.subprocess.Process, log: Path) -> None:

@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -163,9 +164,21 @@ class SampleServices:
     _procs: list[asyncio.subprocess.Process] = field(default_factory=list)
     _databases: list[str] = field(default_factory=list)
 
+    socket_dir: Path | None = None  # short: a unix socket path may not exceed 107 bytes
+
     @property
     def pgdata(self) -> Path:
         return self.root / "pgdata"
+
+    def sockets(self) -> Path:
+        """The folder of the servers' unix sockets, made on first use."""
+        if self.socket_dir is None:
+            self.socket_dir = Path(tempfile.mkdtemp(prefix="bbs-", dir="/tmp"))
+            uid = _service_uid()
+            if uid is not None:
+                os.chown(self.socket_dir, uid, -1)
+            self.socket_dir.chmod(0o755)
+        return self.socket_dir
 
     def database_url(self, database: str) -> str:
         """The URL a submission uses: the unprivileged role, over TCP."""
@@ -177,7 +190,7 @@ class SampleServices:
         if self.external_postgres:
             return _with_database(self.external_postgres, "postgres")
         # the superuser only over the unix socket, which lives in the harness's own folder
-        return f"host={self.pgdata} port={self.postgres_port} user=postgres dbname=postgres"
+        return f"host={self.sockets()} port={self.postgres_port} user=postgres dbname=postgres"
 
     def redis_url(self, db: int | None = None) -> str:
         number = self.redis_db if db is None else db
@@ -209,7 +222,7 @@ class SampleServices:
             if self.external_redis:
                 client = redis.Redis.from_url(self.redis_url(), socket_timeout=10)
             else:
-                sock = str(self.root / "redis.sock")
+                sock = str(self.sockets() / "redis.sock")
                 client = redis.Redis(unix_socket_path=sock, db=self.redis_db, socket_timeout=10)
             client.flushdb()
             client.close()
@@ -227,6 +240,8 @@ class SampleServices:
                 await proc.wait()
         self._procs.clear()
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.socket_dir is not None:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     async def _drop_external_databases(self) -> None:
         def drop() -> None:
@@ -317,7 +332,7 @@ async def _start_postgres(
     prefix, as_user = _launch(uid, netns_prefix)
     proc = await asyncio.create_subprocess_exec(
         *prefix, _pg_bin("postgres"), "-D", str(data), "-p", str(port), "-h", services.host,
-        "-k", str(data), "-c", "fsync=off", "-c", "synchronous_commit=off",
+        "-k", str(services.sockets()), "-c", "fsync=off", "-c", "synchronous_commit=off",
         "-c", "full_page_writes=off", "-c", "max_connections=200",
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         preexec_fn=die_with_parent, **as_user,
@@ -326,7 +341,7 @@ async def _start_postgres(
     services._procs.append(proc)
     services.postgres_port = port
     await _wait_for_socket(
-        data / f".s.PGSQL.{port}", proc, "PostgreSQL", services.root / "postgres.log"
+        services.sockets() / f".s.PGSQL.{port}", proc, "PostgreSQL", services.root / "postgres.log"
     )
     await asyncio.to_thread(_create_app_role, services)
 
@@ -351,7 +366,7 @@ async def _start_redis(
 ) -> None:
     log = open(services.root / "redis.log", "wb")
     disabled = [arg for cmd in REDIS_DISABLED_COMMANDS for arg in ("--rename-command", cmd, "")]
-    sock = services.root / "redis.sock"
+    sock = services.sockets() / "redis.sock"
     uid = _service_uid()
     if uid is not None:
         _make_readable_by_service(services.root)

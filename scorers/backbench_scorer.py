@@ -26,7 +26,7 @@ from scorers.submission import (
     start_submission,
     stop_submission,
 )
-from scorers.uptime import UptimeEvidence, probe_health, uptime_verdict
+from scorers.uptime import UptimeEvidence, daemonized, probe_health, uptime_verdict
 
 SCORE_KEYS = [
     "correct", "functional", "secure", "correct_secure", "exploits", "bandit_high",
@@ -117,7 +117,7 @@ async def score_submission(
             )
             score = _not_served(why, quality, quality_text, bandit_high_count(bandit), timings)
     finally:
-        await stop_submission(running)
+        await stop_submission(runtime, running)
     # read after the stop: a sandbox may hand the log over only then
     score.metadata = {**(score.metadata or {}), "server_log": running.log_tail(3000)}
     return score
@@ -154,11 +154,17 @@ async def _score_live(
     probes = await health_task
     load = load_verdict(load_evidence, scenario.slo)
     await running.refresh()
-    uptime, uptime_text = uptime_verdict(UptimeEvidence(probes, running.alive))
+    uptime_evidence = UptimeEvidence(probes, running.alive)
+    uptime, uptime_text = uptime_verdict(uptime_evidence)
     lap("load")
 
     secure = int(not security.exploited and security.bandit_high == 0)
-    correct = int(functional.correct)
+    correct = int(functional.correct and not daemonized(uptime_evidence))
+    if daemonized(uptime_evidence):
+        uptime_text += (
+            "; correct=0: start.sh exited while its server kept answering (daemonized); "
+            "the contract asks for a server in the foreground"
+        )
     value: dict[str, float] = {
         "correct": correct,
         "functional": round(functional.fraction, 4),

@@ -89,6 +89,7 @@ async def start_submission(runtime: ScoringRuntime, tool_env: dict[str, str]) ->
     return running
 
 
-async def stop_submission(running: RunningSubmission) -> None:
-    """Kill the submission's whole process group."""
+async def stop_submission(runtime: ScoringRuntime, running: RunningSubmission) -> None:
+    """Kill the submission's whole process group, and whatever escaped it."""
     await running.proc.kill()
+    await runtime.stop_agent_processes()

@@ -32,6 +32,15 @@ def uptime_verdict(evidence: UptimeEvidence) -> tuple[float, str]:
     return round(value, 4), text
 
 
+def daemonized(evidence: UptimeEvidence) -> bool:
+    """start.sh exited while its server still answered: a daemon, against the contract."""
+    return (
+        not evidence.alive_after
+        and bool(evidence.probes)
+        and (evidence.probes[-1].get("status") == 200)
+    )
+
+
 async def probe_health(
     runtime: ScoringRuntime, base_url: str, seconds: float, interval: float,
     tool_env: dict[str, str], cwd: Path,

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Hostile: runs its server in a session (and process group) of its own that still holds
+# start.sh's output, and waits for it: killing start.sh's process group does not end it.
+# The server ends by itself after 120 s.
+cd "$(dirname "$0")"
+setsid python3 escaper_server.py &
+wait
