@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -16,6 +17,13 @@ pytestmark = [pytest.mark.anyio, requires_namespace]
 LOAD_SECONDS = 2.0
 
 MakeSandbox = Callable[..., Awaitable[BackbenchSandbox]]
+
+
+def reference_copy(scenario: Scenario, dest: Path) -> Path:
+    """A scratch copy of the scenario's reference solution."""
+    return Path(
+        shutil.copytree(scenario.reference_dir, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    )
 
 
 async def score_dir(
@@ -76,12 +84,7 @@ async def test_missing_auth_is_exploited(
 async def test_bandit_high_finding_makes_it_insecure(
     sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
 ) -> None:
-    source = tmp_path / "with-shell"
-    source.mkdir()
-    for rel in inventory.reference_dir.iterdir():
-        if rel.is_file():
-            (source / rel.name).write_bytes(rel.read_bytes())
-            (source / rel.name).chmod(rel.stat().st_mode)
+    source = reference_copy(inventory, tmp_path / "with-shell")
     (source / "admin.py").write_text(
         "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
     )
@@ -93,11 +96,7 @@ async def test_bandit_high_finding_makes_it_insecure(
 async def test_server_that_dies_under_load_loses_uptime(
     sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
 ) -> None:
-    source = tmp_path / "dies"
-    source.mkdir()
-    for rel in inventory.reference_dir.iterdir():
-        if rel.is_file():
-            (source / rel.name).write_bytes(rel.read_bytes())
+    source = reference_copy(inventory, tmp_path / "dies")
     # the reference, exiting once it has served more requests than the functional tests send
     (source / "dying.py").write_text(
         "import os\n\nfrom app import app\n\nserved = 0\n\n\n"
