@@ -63,7 +63,7 @@ async def teardown_seconds(sandbox: str, repeat: int = 3) -> float:
     cls = NamespaceSandbox if sandbox == "namespace" else BackbenchSandbox
     times = []
     for _ in range(repeat):
-        envs = await cls.sample_init("benchmark", None, {"services": ["postgres", "redis"]})
+        envs = await cls.sample_init("benchmark", None, {"services": "postgres,redis"})
         start = time.monotonic()
         await cls.sample_cleanup("benchmark", None, envs, False)
         times.append(time.monotonic() - start)
