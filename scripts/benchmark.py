@@ -48,9 +48,10 @@ def sample_timings(log_dir: Path) -> list[dict[str, Any]]:
         for sample in log.samples or []:
             score = next(iter((sample.scores or {}).values()))
             timings = dict((score.metadata or {}).get("timings", {}))
+            value = score.value if isinstance(score.value, dict) else {}
             rows.append(
                 {"id": sample.id, "total": sample.total_time, "timings": timings,
-                 "correct": score.value["correct"]}  # type: ignore[index]
+                 "correct": value.get("correct")}
             )  # fmt: skip
     return rows
 

@@ -137,7 +137,7 @@ def test_bad_input_fails_with_a_clear_error(tmp_path: Path, args: list[str], mes
     assert message in result.stdout + result.stderr
 
 
-def run_notebook(path: Path, replacements: dict[str, str]) -> object:
+def run_notebook(path: Path) -> object:
     """Execute a notebook's code cells in order; return the value of the last expression."""
     import ast
     import json
@@ -148,8 +148,6 @@ def run_notebook(path: Path, replacements: dict[str, str]) -> object:
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
-        for old, new in replacements.items():
-            source = source.replace(old, new)
         tree = ast.parse(source)
         tail = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         body = tree.body[:-1] if tail else tree.body
@@ -163,17 +161,15 @@ def run_notebook(path: Path, replacements: dict[str, str]) -> object:
 
 
 def test_comparison_notebook_separates_reference_from_null(
-    runs: dict[str, Path], tmp_path: Path
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import shutil
 
     for name in ("reference", "null"):
         for log in runs[name].glob("*.eval"):
             shutil.copy(log, tmp_path / log.name)
-    table = run_notebook(
-        REPO / "notebooks" / "compare_runs.ipynb",
-        {"Path('logs/compare')": f"Path({str(tmp_path)!r})"},
-    )
+    monkeypatch.setenv("BACKBENCH_LOG_DIR", str(tmp_path))
+    table = run_notebook(REPO / "notebooks" / "compare_runs.ipynb")
     by_model = table.T.reset_index().set_index("model")  # type: ignore[attr-defined]
     assert (by_model.loc["backbench/reference"].drop("system_prompt") == 1.0).all()
     assert (by_model.loc["backbench/null"].drop("system_prompt") == 0.0).all()
