@@ -34,7 +34,7 @@ from inspect_ai.util import sandboxenv
 
 from backbench.processes import kill_group
 from backbench.sandbox import BackbenchSandbox
-from backbench.services import start_services
+from backbench.services import services_root, start_services
 
 WORKSPACE = "/workspace"
 HOME = "/home/agent"
@@ -270,7 +270,7 @@ class NamespaceSandbox(BackbenchSandbox):
         self.workspace = self.sandbox_root / "workspace"
         await self._start_holder()
         self.services = await start_services(
-            self.root / "services", needs, netns_prefix=self._netns_prefix, ports=PORTS
+            services_root(), needs, netns_prefix=self._netns_prefix, ports=PORTS
         )
         await self._finish_setup(needs)
 

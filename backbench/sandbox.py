@@ -30,7 +30,7 @@ from typing_extensions import override
 
 from backbench.ports import free_port
 from backbench.processes import kill_group, kill_marked, run_capped
-from backbench.services import SampleServices, start_services
+from backbench.services import SampleServices, services_root, start_services
 
 MARKER = "BACKBENCH_SAMPLE"
 # The agent's Python: the interpreter environment that holds the packages the contract promises.
@@ -89,7 +89,7 @@ class BackbenchSandbox(SandboxEnvironment):
     async def setup(self, needs: list[str]) -> None:
         """Start what the sample needs: services and the dev database."""
         (self.root / "home").mkdir(exist_ok=True)
-        self.services = await start_services(self.root / "services", needs)
+        self.services = await start_services(services_root(), needs)
         await self._finish_setup(needs)
 
     async def _finish_setup(self, needs: list[str]) -> None:

