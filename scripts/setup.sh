@@ -4,14 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v bwrap >/dev/null 2>&1; then
+# bubblewrap for the namespace sandbox; patch to apply mutants; util-linux's nsenter and prlimit
+missing=()
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v patch >/dev/null 2>&1 || missing+=(patch)
+{ command -v nsenter && command -v prlimit; } >/dev/null 2>&1 || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing bubblewrap (namespace sandbox)" >&2
+    echo "setup: installing ${missing[*]}" >&2
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "setup: bubblewrap is missing and cannot be installed here (needs root and apt-get)." >&2
-    echo "setup: install it (e.g. 'sudo apt-get install bubblewrap') or run with -T sandbox=local." >&2
+    echo "setup: ${missing[*]} missing and cannot be installed here (needs root and apt-get)." >&2
+    echo "setup: install them (e.g. 'sudo apt-get install ${missing[*]}'), or run with" >&2
+    echo "setup: -T sandbox=local (no isolation)." >&2
   fi
 fi
 
