@@ -92,6 +92,8 @@ async def score_submission(
         timings[stage] = round(now - clock, 2)
         clock = now
 
+    # nothing the agent left running may change the files or hold the port while it is scored
+    await runtime.stop_agent_processes()
     quality_evidence = await collect_quality(runtime, tool_env, runtime.private)
     quality, quality_text = quality_verdict(quality_evidence)
     bandit = await run_bandit(runtime, tool_env, runtime.private)

@@ -56,8 +56,6 @@ def start_script_problem(workspace: Path) -> str | None:
 
 async def start_submission(runtime: ScoringRuntime, tool_env: dict[str, str]) -> RunningSubmission:
     """Run ./start.sh with the scoring environment; wait up to 30 s for its port."""
-    # whatever the agent left running must neither hold the port nor serve in its stead
-    await runtime.stop_agent_processes()
     env = await runtime.submission_env()
     log = runtime.private / "server.log"
     proc = await runtime.spawn_submission(["./start.sh"], env=env, log=log)
