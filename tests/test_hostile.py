@@ -219,14 +219,24 @@ def daemonized_reference(folder: Path) -> Path:
     return folder
 
 
+def assemble_submission(name: str, folder: Path) -> Path:
+    """A hostile submission's own files plus the shared stand-in server, in `folder`."""
+    target = folder / name
+    shutil.copytree(HOSTILE / name, target, symlinks=True)
+    for shared in (HOSTILE / "_shared").iterdir():
+        shutil.copy(shared, target / shared.name)
+    return target
+
+
 def run_eval(name: str, base: Path, tmp: Path) -> Run:
     log_dir = base / "logs" / name
     if name == "reference":
         model = ["--model", "backbench/reference"]
     else:
-        source = HOSTILE / name
         if name == "daemonized-reference":
             source = daemonized_reference(Path(tempfile.mkdtemp(dir=base)))
+        else:
+            source = assemble_submission(name, Path(tempfile.mkdtemp(dir=base)))
         model = ["--model", "backbench/files", "-M", f"path={source}"]
     argv = [
         str(INSPECT), "eval", "tasks/api_development", *model, "-T", "scenarios=inventory-crud",

@@ -5,4 +5,4 @@ cd "$(dirname "$0")"
 timeout --foreground 60 yes "flood flood flood flood flood flood flood flood" | head -c 134217728 &
 timeout --foreground 60 head -c 134217728 /dev/zero | tr '\0' 'x' >&2 &
 wait
-exec python3 flood_server.py
+exec python3 stub_server.py --flood

@@ -21,4 +21,4 @@ export PYTHONPATH="$here"
 export PYTEST_PLUGINS=tamper_plugin
 export PYTEST_ADDOPTS="-p tamper_plugin"
 echo "tamper: python is now $(command -v python), pytest is $(command -v pytest)"
-exec "$real_python" tamper_server.py
+exec "$real_python" stub_server.py

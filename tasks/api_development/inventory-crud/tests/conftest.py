@@ -42,11 +42,3 @@ def create_item(client, auth, unique_name):
         return r.json()
 
     return _create
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert isinstance(body.get("error"), dict), body
-    assert body["error"]["code"] == code, body
-    assert isinstance(body["error"].get("message"), str), body

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
-from pydantic import BaseModel, Field, StrictInt, field_validator
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 SCHEMA = """
@@ -134,7 +134,14 @@ def money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+def _not_blank(value: str) -> str:
+    """Refuse names made only of whitespace."""
+    if not value.strip():
+        raise ValueError("name must not be blank")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
 
 
 class CustomerIn(BaseModel):
@@ -151,14 +158,6 @@ class CustomerIn(BaseModel):
             raise ValueError("email must look like local@domain.tld")
         return value
 
-    @field_validator("name")
-    @classmethod
-    def name_not_blank(cls, value: str) -> str:
-        """Refuse names made only of whitespace."""
-        if not value.strip():
-            raise ValueError("name must not be blank")
-        return value
-
 
 class ProductIn(BaseModel):
     """Body of POST /products."""
@@ -166,14 +165,6 @@ class ProductIn(BaseModel):
     name: Name
     price: Annotated[Decimal, Field(gt=0, le=1_000_000, decimal_places=2)]
     stock: Annotated[StrictInt, Field(ge=0, le=1_000_000)]
-
-    @field_validator("name")
-    @classmethod
-    def name_not_blank(cls, value: str) -> str:
-        """Refuse names made only of whitespace."""
-        if not value.strip():
-            raise ValueError("name must not be blank")
-        return value
 
 
 class OrderLineIn(BaseModel):

@@ -13,6 +13,14 @@ def error_code(response):
     return response.json()["error"]["code"]
 
 
+def order_body(customer_id, *lines):
+    """A POST /orders body: one (product_id, quantity) pair per line."""
+    return {
+        "customer_id": customer_id,
+        "items": [{"product_id": product_id, "quantity": quantity} for product_id, quantity in lines],
+    }
+
+
 def test_requests_without_valid_token_are_rejected(anon_client):
     assert anon_client.get("/health").status_code == 200
     r = anon_client.get("/customers")
@@ -98,16 +106,7 @@ def test_order_copies_unit_prices_and_computes_total(client, make_customer, make
     customer = make_customer()
     first = make_product(price=19.99, stock=10)
     second = make_product(price=5.25, stock=10)
-    r = client.post(
-        "/orders",
-        json={
-            "customer_id": customer["id"],
-            "items": [
-                {"product_id": first["id"], "quantity": 3},
-                {"product_id": second["id"], "quantity": 2},
-            ],
-        },
-    )
+    r = client.post("/orders", json=order_body(customer["id"], (first["id"], 3), (second["id"], 2)))
     assert r.status_code == 201, r.text
     order = r.json()
     assert order["customer_id"] == customer["id"]
@@ -126,13 +125,7 @@ def test_order_copies_unit_prices_and_computes_total(client, make_customer, make
 def test_successful_order_decrements_stock(client, make_customer, make_product):
     customer = make_customer()
     product = make_product(price=3.0, stock=7)
-    r = client.post(
-        "/orders",
-        json={
-            "customer_id": customer["id"],
-            "items": [{"product_id": product["id"], "quantity": 5}],
-        },
-    )
+    r = client.post("/orders", json=order_body(customer["id"], (product["id"], 5)))
     assert r.status_code == 201, r.text
     assert client.get(f"/products/{product['id']}").json()["stock"] == 2
 
@@ -140,22 +133,10 @@ def test_successful_order_decrements_stock(client, make_customer, make_product):
 def test_order_with_unknown_customer_or_product_is_rejected(client, make_customer, make_product):
     customer = make_customer()
     product = make_product(stock=5)
-    r = client.post(
-        "/orders",
-        json={"customer_id": MISSING_ID, "items": [{"product_id": product["id"], "quantity": 1}]},
-    )
+    r = client.post("/orders", json=order_body(MISSING_ID, (product["id"], 1)))
     assert r.status_code == 422
     assert error_code(r) == "validation_error"
-    r = client.post(
-        "/orders",
-        json={
-            "customer_id": customer["id"],
-            "items": [
-                {"product_id": product["id"], "quantity": 1},
-                {"product_id": MISSING_ID, "quantity": 1},
-            ],
-        },
-    )
+    r = client.post("/orders", json=order_body(customer["id"], (product["id"], 1), (MISSING_ID, 1)))
     assert r.status_code == 422
     assert error_code(r) == "validation_error"
     assert client.get(f"/products/{product['id']}").json()["stock"] == 5
@@ -176,16 +157,7 @@ def test_insufficient_stock_rejects_whole_order_and_changes_no_stock(
     customer = make_customer()
     plenty = make_product(price=2.0, stock=5)
     scarce = make_product(price=4.0, stock=1)
-    r = client.post(
-        "/orders",
-        json={
-            "customer_id": customer["id"],
-            "items": [
-                {"product_id": plenty["id"], "quantity": 2},
-                {"product_id": scarce["id"], "quantity": 3},
-            ],
-        },
-    )
+    r = client.post("/orders", json=order_body(customer["id"], (plenty["id"], 2), (scarce["id"], 3)))
     assert r.status_code == 409
     assert error_code(r) == "insufficient_stock"
     assert client.get(f"/products/{plenty['id']}").json()["stock"] == 5
@@ -198,7 +170,7 @@ def test_concurrent_orders_never_oversell(
 ):
     customer = make_customer()
     product = make_product(price=1.5, stock=3)
-    body = {"customer_id": customer["id"], "items": [{"product_id": product["id"], "quantity": 1}]}
+    body = order_body(customer["id"], (product["id"], 1))
     attempts = 10
     barrier = threading.Barrier(attempts)
 
@@ -222,13 +194,7 @@ def test_customer_orders_are_listed_newest_first(client, make_customer, make_pro
     product = make_product(stock=10)
     placed = []
     for quantity in (1, 2, 3):
-        r = client.post(
-            "/orders",
-            json={
-                "customer_id": customer["id"],
-                "items": [{"product_id": product["id"], "quantity": quantity}],
-            },
-        )
+        r = client.post("/orders", json=order_body(customer["id"], (product["id"], quantity)))
         assert r.status_code == 201, r.text
         placed.append(r.json()["id"])
     r = client.get(f"/customers/{customer['id']}/orders")
@@ -248,13 +214,7 @@ def test_delete_customer_without_orders_returns_204(client, make_customer):
 def test_delete_customer_with_orders_conflicts(client, make_customer, make_product):
     customer = make_customer()
     product = make_product(stock=2)
-    r = client.post(
-        "/orders",
-        json={
-            "customer_id": customer["id"],
-            "items": [{"product_id": product["id"], "quantity": 1}],
-        },
-    )
+    r = client.post("/orders", json=order_body(customer["id"], (product["id"], 1)))
     assert r.status_code == 201, r.text
     r = client.delete(f"/customers/{customer['id']}")
     assert r.status_code == 409
