@@ -119,6 +119,12 @@ def section_scenarios(section: str, root: Path | None = None) -> list[Scenario]:
     return [load_scenario(f) for f in folders]
 
 
+def section_names(root: Path | None = None) -> list[str]:
+    """The sections of the catalogue: folders of tasks/ that hold a task.py."""
+    base = root or tasks_dir()
+    return sorted(p.parent.name for p in base.glob("*/task.py"))
+
+
 def all_scenarios(root: Path | None = None) -> list[Scenario]:
     """Every scenario of every section."""
     base = root or tasks_dir()

@@ -11,7 +11,7 @@ import pytest
 from inspect_ai.log import EvalLog, read_eval_log
 
 from backbench.catalogue import find_scenario, section_scenarios
-from tests.conftest import REPO, requires_namespace
+from tests.conftest import REPO, requires_namespace, values
 
 pytestmark = [pytest.mark.slow, requires_namespace]
 INSPECT = str(Path(sys.executable).parent / "inspect")
@@ -29,7 +29,7 @@ def only_log(log_dir: Path) -> EvalLog:
     return read_eval_log(str(logs[0]))
 
 
-def values(log: EvalLog) -> dict[str, dict[str, float]]:
+def sample_values(log: EvalLog) -> dict[str, dict[str, float]]:
     assert log.samples is not None
     return {str(s.id): s.scores["backbench_scorer"].value for s in log.samples}  # type: ignore[index,misc]
 
@@ -64,7 +64,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_reference_scores_correct_secure_and_up_everywhere(runs: dict[str, Path]) -> None:
     log = only_log(runs["reference"])
     assert log.status == "success"
-    scored = values(log)
+    scored = sample_values(log)
     assert set(scored) == {s.id for s in section_scenarios(SECTION)}
     for scenario, value in scored.items():
         assert value["correct"] == 1, scenario
@@ -85,12 +85,12 @@ def test_null_scores_zero_with_an_explanation(runs: dict[str, Path]) -> None:
     assert log.status == "success" and log.samples
     for sample in log.samples:
         score = sample.scores["backbench_scorer"]  # type: ignore[index]
-        assert score.value["correct"] == 0 and score.value["functional"] == 0  # type: ignore[index]
+        assert values(score)["correct"] == 0 and values(score)["functional"] == 0
         assert score.explanation and "start.sh" in score.explanation
 
 
 def test_files_agent_scores_an_existing_directory(runs: dict[str, Path]) -> None:
-    scored = values(only_log(runs["files"]))
+    scored = sample_values(only_log(runs["files"]))
     assert list(scored) == ["inventory-crud"]
     assert scored["inventory-crud"]["correct"] == 1
 

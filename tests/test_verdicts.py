@@ -1,5 +1,7 @@
 """Layer 1: every verdict is a pure function of recorded evidence, tested in both directions."""
 
+from typing import Any
+
 import pytest
 
 from backbench.runtime import HarnessError
@@ -122,7 +124,7 @@ class TestUptime:
         assert value == 1.0
 
     def test_outage_lowers_uptime(self) -> None:
-        probes = [{"status": 200}] * 8 + [{"status": None}, {"status": 503}]
+        probes: list[dict[str, Any]] = [{"status": 200}] * 8 + [{"status": None}, {"status": 503}]
         value, _ = uptime_verdict(UptimeEvidence(probes, alive_after=True))
         assert value == 0.8
 

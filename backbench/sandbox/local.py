@@ -27,7 +27,7 @@ from inspect_ai.util import (
 )
 from typing_extensions import override
 
-from backbench.sandbox._inspect import SANDBOX_CLI
+from backbench._inspect import SANDBOX_CLI
 from backbench.sandbox.ports import free_port
 from backbench.sandbox.processes import kill_group, kill_marked, run_capped
 from backbench.sandbox.services import SampleServices, services_root, start_services
