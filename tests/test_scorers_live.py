@@ -59,7 +59,7 @@ async def test_missing_validation_fails_the_named_test(
 ) -> None:
     source = mutant_copy(inventory, "no-price-validation", tmp_path)
     score = await score_dir(sandbox_for, inventory, source)
-    failed = [t["name"] for t in score.metadata["failed_tests"]]
+    failed = [t["name"] for t in (score.metadata or {})["failed_tests"]]
     assert values(score)["correct"] == 0 and 0 < values(score)["functional"] < 1
     assert "test_create_rejects_negative_price" in failed
 
