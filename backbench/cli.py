@@ -8,13 +8,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from backbench.catalogue import CatalogueError, Scenario, all_scenarios, select
+from backbench.identity import folder_sha256
 from backbench.validate import (
     FAST_LOAD_SECONDS,
     FULL_LOAD_SECONDS,
+    changed,
     exit_code,
     render_table,
+    validated_hashes,
 )
-from backbench.validate_run import Plan, default_output, run_validation, write_results
+from backbench.validate_run import (
+    Plan,
+    default_output,
+    recorded_runs,
+    run_validation,
+    write_results,
+)
 
 USAGE_ERROR = 2
 
@@ -61,6 +70,11 @@ def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--load-seconds", type=float, help="load test duration (overrides --fast's)"
     )
     validate.add_argument(
+        "--changed", action="store_true",
+        help="only the scenarios whose content differs from the last full validation recorded "
+        "in the output folder (what CI runs); none changed: exit 0 at once",
+    )  # fmt: skip
+    validate.add_argument(
         "--repeat", type=int, default=1, metavar="N",
         help="score the reference N times; a verdict that flips is an error",
     )  # fmt: skip
@@ -97,8 +111,18 @@ def _validate(args: argparse.Namespace) -> int:
     load_seconds = args.load_seconds or (FAST_LOAD_SECONDS if args.fast else FULL_LOAD_SECONDS)
     if load_seconds <= 0:
         raise CatalogueError(f"--load-seconds must be positive, got {load_seconds:g}")
+    scenarios = chosen_scenarios(args.section, args.scenarios)
+    output = args.output or default_output()
+    if args.changed:
+        current = {s.id: folder_sha256(s.folder) for s in scenarios}
+        stale = set(changed(current, validated_hashes(recorded_runs(output))))
+        scenarios = [s for s in scenarios if s.id in stale]
+        print(f"{len(scenarios)} scenario(s) changed since their last full validation: "
+              f"{', '.join(s.id for s in scenarios) or 'none'}", file=sys.stderr)  # fmt: skip
+        if not scenarios:
+            return 0
     plan = Plan(
-        scenarios=chosen_scenarios(args.section, args.scenarios),
+        scenarios=scenarios,
         load_seconds=load_seconds,
         repeat=args.repeat,
         fast=args.fast,
@@ -111,7 +135,8 @@ def _validate(args: argparse.Namespace) -> int:
     )
     checks, run = run_validation(plan, lambda line: print(line, file=sys.stderr, flush=True))
     print(render_table(checks))
-    path = write_results(run, args.output or default_output(), args.fast)
+    whole = {s.id for s in plan.scenarios} >= {s.id for s in all_scenarios()}
+    path = write_results(run, output, args.fast, readme=whole)
     s = run["summary"]
     print(
         f"\n{s['errors']} error(s), {s['warnings']} warning(s) in {run['wall_seconds']:.0f} s; "

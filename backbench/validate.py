@@ -373,10 +373,11 @@ def summary(checks: list[Check]) -> dict[str, Any]:
 
 def run_record(
     checks: list[Check], started: datetime, wall_seconds: float, fast: bool,
-    load_seconds: float, repeat: int,
+    load_seconds: float, repeat: int, hashes: dict[str, str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The JSON document of one run."""
+    """The JSON document of one run; `hashes` are the validated scenarios' content hashes."""
     return {
+        "scenario_sha256": dict(sorted((hashes or {}).items())),
         "started": started.isoformat(timespec="seconds"),
         "wall_seconds": round(wall_seconds, 1),
         "fast": fast,
@@ -387,6 +388,24 @@ def run_record(
         "summary": summary(checks),
         "records": [c.record() for c in checks],
     }
+
+
+def validated_hashes(runs: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Per scenario, the content hash its newest full (not --fast) passing run validated."""
+    found: dict[str, str] = {}
+    for run in sorted(runs, key=lambda r: str(r.get("started", "")), reverse=True):
+        if run.get("fast"):
+            continue
+        failed = {r["scenario"] for r in run.get("records", []) if not r.get("ok")}
+        for scenario, digest in run.get("scenario_sha256", {}).items():
+            if scenario not in failed:
+                found.setdefault(scenario, digest)
+    return found
+
+
+def changed(current: dict[str, str], validated: dict[str, str]) -> list[str]:
+    """The scenarios whose content differs from what the last full validation saw."""
+    return sorted(s for s, digest in current.items() if validated.get(s) != digest)
 
 
 def _duration(seconds: float) -> str:

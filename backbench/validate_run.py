@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from backbench.catalogue import Mutant, Scenario, tasks_dir
+from backbench.identity import folder_sha256
 from backbench.model import SKIPPED_PARTS
 from backbench.validate import (
     ERROR,
@@ -178,7 +179,9 @@ def run_validation(plan: Plan, echo: Callable[[str], None]) -> tuple[list[Check]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     wall = time.monotonic() - clock
-    return checks, run_record(checks, started, wall, plan.fast, plan.load_seconds, plan.repeat)
+    hashes = {s.id: folder_sha256(s.folder) for s in plan.scenarios}
+    record = run_record(checks, started, wall, plan.fast, plan.load_seconds, plan.repeat, hashes)
+    return checks, record
 
 
 @dataclass
@@ -265,15 +268,27 @@ def _prepare_mutant(scenario: Scenario, mutant: Mutant, copy: Path) -> str:
     return problem or apply_patch(scenario.reference_dir, mutant.patch, copy)
 
 
-def write_results(run: dict[str, Any], output: Path, fast: bool) -> Path:
-    """Write <output>/<UTC date-time>.json; a full run also regenerates <output>/README.md."""
+def write_results(run: dict[str, Any], output: Path, fast: bool, readme: bool = True) -> Path:
+    """Write <output>/<UTC date-time>.json; a full run with `readme` also regenerates
+    <output>/README.md (a run over part of the catalogue leaves it as it is)."""
     output.mkdir(parents=True, exist_ok=True)
     stamp = datetime.fromisoformat(run["started"]).strftime("%Y-%m-%dT%H-%M-%SZ")
     path = output / f"{stamp}.json"
     path.write_text(json.dumps(run, indent=2) + "\n")
-    if not fast:
+    if not fast and readme:
         (output / "README.md").write_text(render_readme(run, path.name))
     return path
+
+
+def recorded_runs(output: Path) -> list[dict[str, Any]]:
+    """Every validation run recorded under `output` (unreadable files are skipped)."""
+    runs = []
+    for path in sorted(output.glob("*.json")):
+        try:
+            runs.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return runs
 
 
 def default_output() -> Path:

@@ -303,3 +303,21 @@ def test_unknown_scenario_exits_2_with_the_catalogue_message(
 def test_unknown_section_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--section", "nope"]) == 2
     assert "unknown section 'nope'" in capsys.readouterr().err
+
+
+def test_validated_hashes_take_the_newest_passing_full_run() -> None:
+    from backbench.validate import changed, validated_hashes
+
+    def run(started: str, fast: bool, hashes: dict[str, str], failed: str = "") -> dict:
+        records = [{"scenario": s, "ok": s != failed} for s in hashes]
+        return {"started": started, "fast": fast, "scenario_sha256": hashes, "records": records}
+
+    runs = [
+        run("2026-01-01", False, {"a": "a1", "b": "b1"}),
+        run("2026-01-02", False, {"a": "a2", "b": "b2"}, failed="b"),
+        run("2026-01-03", True, {"a": "a3", "b": "b3"}),
+    ]
+    validated = validated_hashes(runs)
+    assert validated == {"a": "a2", "b": "b1"}
+    assert changed({"a": "a2", "b": "b2", "c": "c1"}, validated) == ["b", "c"]
+    assert changed({"a": "a2", "b": "b1"}, validated) == []
