@@ -308,8 +308,6 @@ class LocalProcess:
 
     async def kill(self) -> None:
         kill_group(self.proc.pid)
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.kill()
         # wait() also waits for the output pipe to close, which a process that left the group
         # can hold open: bound it (the sample's teardown sweeps such processes up)
         with contextlib.suppress(TimeoutError):

@@ -314,8 +314,6 @@ class NamespaceSandbox(BackbenchSandbox):
         self._cancel_log_tasks()
         if self.holder is not None and self.holder.returncode is None:
             kill_group(self.holder.pid)
-            with contextlib.suppress(ProcessLookupError):
-                self.holder.kill()
             await self.holder.wait()
         await asyncio.to_thread(self.cgroups.kill_all)
         await self.services.stop()
