@@ -24,4 +24,3 @@ async def test_killed_child_reports_sigkill_and_no_unknown_pid_warning(
         kill_group(proc.pid)  # a second kill of a dead group must not reap it either
         assert await asyncio.wait_for(proc.wait(), 10) == -9
     assert not [r for r in caplog.records if "Unknown child process" in r.getMessage()]
-

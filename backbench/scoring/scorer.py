@@ -13,9 +13,14 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import sandbox
 
 from backbench.catalogue import Scenario, find_scenario
-from backbench.runtime import ScoringRuntime, scoring_runtime
+from backbench.runtime import HarnessError, ScoringRuntime, scoring_runtime
 from backbench.scoring.functional import functional_verdict, run_functional
-from backbench.scoring.load_test import load_verdict, run_load
+from backbench.scoring.load_test import (
+    LOAD_ATTEMPTS,
+    load_generator_failed,
+    load_verdict,
+    run_load,
+)
 from backbench.scoring.quality import collect_quality, quality_verdict
 from backbench.scoring.security import bandit_high, run_bandit, run_probes, security_verdict
 from backbench.scoring.submission import (
@@ -122,14 +127,24 @@ async def _score_live(
     security = security_verdict(probe_evidence, bandit)
     lap("security")
 
-    health_task = asyncio.create_task(
-        probe_health(
-            runtime, running.base_url, load_seconds + AFTER_LOAD_SECONDS, HEALTH_INTERVAL,
-            tool_env, runtime.private,
+    for attempt in range(LOAD_ATTEMPTS):
+        health_task = asyncio.create_task(
+            probe_health(
+                runtime, running.base_url, load_seconds + AFTER_LOAD_SECONDS, HEALTH_INTERVAL,
+                tool_env, runtime.private,
+            )
+        )  # fmt: skip
+        load_evidence = await run_load(
+            runtime, running.base_url, scenario.load, load_seconds, tool_env
         )
-    )  # fmt: skip
-    load_evidence = await run_load(runtime, running.base_url, scenario.load, load_seconds, tool_env)
-    probes = await health_task
+        probes = await health_task
+        if not load_generator_failed(load_evidence, probes):
+            break
+        if attempt == LOAD_ATTEMPTS - 1:
+            raise HarnessError(
+                "locust completed no request, twice, while the server answered its health "
+                f"checks: {load_evidence.output_tail[-400:]}"
+            )
     load = load_verdict(load_evidence, scenario.slo)
     await running.refresh()
     uptime_evidence = UptimeEvidence(probes, running.alive)
