@@ -24,7 +24,6 @@ from backbench.validate import (
     exit_code,
     render_table,
 )
-from backbench.validate_run import Plan, default_output, run_validation, write_results
 
 USAGE_ERROR = 2
 
@@ -125,6 +124,9 @@ def chosen_scenarios(section: str | None, scenarios: str | None) -> list[Scenari
 
 
 def _validate(args: argparse.Namespace) -> int:
+    # imported here: it loads inspect_ai, which `backbench catalogue` has no use for
+    from backbench.validate_run import Plan, default_output, run_validation, write_results
+
     if args.repeat < 1:
         raise CatalogueError(f"--repeat must be at least 1, got {args.repeat}")
     load_seconds = args.load_seconds or (FAST_LOAD_SECONDS if args.fast else FULL_LOAD_SECONDS)

@@ -247,15 +247,37 @@ class FieldError(NamedTuple):
 
 
 def field_errors(error: ValidationError) -> list[FieldError]:
-    """pydantic's errors as (field path, message) pairs, in the order pydantic found them."""
-    return [_field_error(e) for e in error.errors(include_url=False)]
+    """pydantic's errors as (field path, message) pairs, in the order pydantic found them.
+
+    A misspelled required key is reported once, as the unknown key naming the right one, not
+    also as the right one missing.
+    """
+    errors = error.errors(include_url=False)
+    meant = {_walk(tuple(e["loc"][:-1]) + (hint,))[0] for e in errors if (hint := _meant(e))}
+    return [
+        _field_error(e)
+        for e in errors
+        if not (e["type"] == "missing" and _walk(tuple(e["loc"]))[0] in meant)
+    ]
+
+
+def _meant(error: Any) -> str:
+    """The known key an unknown key is a misspelling of, or ''."""
+    if error["type"] != "extra_forbidden":
+        return ""
+    close = difflib.get_close_matches(str(error["loc"][-1]), _known_keys(error["loc"]), n=1)
+    return close[0] if close else ""
+
+
+def _known_keys(loc: Any) -> list[str]:
+    return _keys(_walk(tuple(loc[:-1]))[1])
 
 
 def _field_error(error: Any) -> FieldError:
     loc, kind, ctx = tuple(error["loc"]), error["type"], error.get("ctx", {})
     path = _walk(loc)[0]
     if kind == "extra_forbidden":
-        return FieldError(path, _unknown_key(str(loc[-1]), _keys(_walk(loc[:-1])[1])))
+        return FieldError(path, _unknown_key(str(loc[-1]), _known_keys(loc)))
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         discriminator = str(ctx.get("discriminator", "kind")).strip("'")
         what = f"{_singular(str(loc[0]))} {discriminator}" if loc else discriminator
