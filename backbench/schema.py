@@ -29,7 +29,6 @@ from pydantic import (
 from backbench.registry import PEERS, PROBE_KINDS, SERVICES, one_of
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-RULE_SOURCES = ("prompt.md", "openapi.yaml")
 
 
 def _registered(registry: Mapping[str, object], what: str) -> Any:
