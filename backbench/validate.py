@@ -16,13 +16,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from backbench import registry
+from backbench.catalogue_check import catch_problem
+
+__all__ = ["catch_problem"]  # judged here, checked by `backbench catalogue --check`
+
 OK, WARNING, ERROR = "ok", "warning", "error"
 REFERENCE_NEEDS = ("correct", "correct_secure", "uptime", "slo_met")
 # Verdicts that must not change between repeats of the reference.
 VERDICTS = ("correct", "correct_secure", "secure", "slo_met", "uptime")
 CV_METRICS = ("p95_ms", "rps")
-SLO_METRICS = ("p95_ms", "error_rate")
-CATCH_KINDS = ("test", "probe", "slo")
+SLO_METRICS = tuple(registry.SLO_METRICS)
+CATCH_KINDS = tuple(registry.CHECK_KINDS)
 FAST_LOAD_SECONDS = 2.0
 FULL_LOAD_SECONDS = 10.0
 PARALLEL_MUTANTS = 2
@@ -226,24 +231,6 @@ def describe_catch(catches: dict[str, str], slo: dict[str, float]) -> str:
         metric = catches["slo"]
         return f"slo_met=0, {metric} > {_number(slo[metric]) if metric in slo else '?'}"
     return f"unknown catch {catches}"
-
-
-def catch_problem(
-    catches: dict[str, str], probe_ids: Iterable[str], test_names: Iterable[str],
-    slo: dict[str, float],
-) -> str:  # fmt: skip
-    """Why a `catches` declaration cannot be checked, or '' when it can."""
-    kinds = [k for k in catches if k in CATCH_KINDS]
-    if len(catches) != 1 or len(kinds) != 1:
-        return f"catches must be one of {{test: ...}}, {{probe: ...}}, {{slo: ...}}, got {catches}"
-    kind, target = kinds[0], str(catches[kinds[0]])
-    if kind == "test" and target not in set(test_names):
-        return f"declares test {target}, which is not defined in tests/"
-    if kind == "probe" and target not in set(probe_ids):
-        return f"declares probe {target}, which is not among the scenario's probes"
-    if kind == "slo" and (target not in SLO_METRICS or target not in slo):
-        return f"declares slo {target}, which the scenario's slo does not set"
-    return ""
 
 
 def judge_mutant(

@@ -5,7 +5,6 @@ The judgement and rendering it relies on are pure functions in backbench.validat
 
 from __future__ import annotations
 
-import ast
 import json
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from backbench.catalogue import Mutant, Scenario, tasks_dir
+from backbench.catalogue_check import catch_problem, hidden_test_names
 from backbench.identity import folder_sha256
 from backbench.model import SKIPPED_PARTS
 from backbench.validate import (
@@ -29,7 +29,6 @@ from backbench.validate import (
     Check,
     Observation,
     _number,
-    catch_problem,
     describe_catch,
     judge_mutant,
     judge_null,
@@ -39,20 +38,9 @@ from backbench.validate import (
     run_record,
 )
 
+__all__ = ["hidden_test_names"]  # where tests and older callers import it from
+
 # -- the runner -------------------------------------------------------------------------------
-
-
-def hidden_test_names(tests_dir: Path) -> set[str]:
-    """Names of the test functions defined in a scenario's tests/ folder."""
-    names: set[str] = set()
-    for file in sorted(tests_dir.rglob("test_*.py")):
-        tree = ast.parse(file.read_text(), filename=str(file))
-        names |= {
-            n.name
-            for n in ast.walk(tree)
-            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
-        }
-    return names
 
 
 def apply_patch(reference: Path, patch_file: Path, target: Path) -> str:
