@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from backbench.peers import unknown_peers
+
 KNOWN_SERVICES = {"postgres", "redis"}
 REQUIRED_KEYS = {"id", "title", "services", "load", "slo", "probes", "mutants"}
 
@@ -52,6 +54,7 @@ class Scenario:
     slo: dict[str, float]
     probes: list[dict[str, Any]]
     mutants: list[Mutant] = field(default_factory=list)
+    peers: list[str] = field(default_factory=list)  # kinds of backbench.peers.PEER_KINDS
 
     @property
     def prompt_file(self) -> Path:
@@ -91,6 +94,8 @@ def load_scenario(folder: Path) -> Scenario:
     unknown = set(meta["services"]) - KNOWN_SERVICES
     if unknown:
         raise CatalogueError(f"{meta_file}: unknown services {sorted(unknown)}")
+    if unknown_peers(list(meta.get("peers") or [])):
+        raise CatalogueError(f"{meta_file}: unknown peers {unknown_peers(meta['peers'])}")
     mutants = [
         Mutant(
             name=m["name"],
@@ -109,6 +114,7 @@ def load_scenario(folder: Path) -> Scenario:
         slo={k: float(v) for k, v in meta["slo"].items()},
         probes=list(meta["probes"] or []),
         mutants=mutants,
+        peers=list(meta.get("peers") or []),
     )
 
 
