@@ -362,6 +362,27 @@ async def test_submission_reaches_every_peer_in_the_namespace_sandbox(tmp_path: 
     finally:
         await close_sandbox(env)
     assert_all_passed(score.value, score.explanation)
+    assert not serve_processes_under(env.root), "the peers outlived the sample"
+
+
+def serve_processes_under(folder: Path, wait: float = 3.0) -> list[int]:
+    """Peers processes whose spec lies under `folder`, once given `wait` s to be reaped."""
+    end = time.monotonic() + wait
+    while (found := _serve_processes(folder)) and time.monotonic() < end:
+        time.sleep(0.1)
+    return found
+
+
+def _serve_processes(folder: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"backbench.peers.serve" in argv and any(str(folder).encode() in a for a in argv):
+            found.append(int(entry.name))
+    return found
 
 
 async def exec_runtime(source: Path, tmp: Path) -> ExecScoringRuntime:
@@ -395,6 +416,7 @@ async def test_submission_reaches_every_peer_through_exec(
         score = await score_submission(runtime, scenario, 1.0)
     finally:
         runtime.close()
+    assert not serve_processes_under(tmp_path), "the peers outlived the scoring"
     if not broken:
         assert_all_passed(score.value, score.explanation)
         return

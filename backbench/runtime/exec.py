@@ -253,8 +253,9 @@ class SandboxProcess:
         return self._returncode if self._returncode is not None else -1
 
     async def kill(self) -> None:
+        # no `--`: dash's kill (Debian's sh) refuses it and then kills nothing
         await self.runtime.sandbox.exec(
-            ["sh", "-c", f"kill -9 -- -{self.pid} {self.pid} 2>/dev/null; true"],
+            ["sh", "-c", f"kill -9 -{self.pid} {self.pid} 2>/dev/null; true"],
             user=self.runtime.config.tool_user, timeout=30,
         )  # fmt: skip
         self._returncode = self._returncode if self._returncode is not None else -9
