@@ -423,3 +423,12 @@ async def test_submission_reaches_every_peer_through_exec(
     assert isinstance(score.value, dict) and score.value["correct"] == 0
     failed = [t["name"] for t in (score.metadata or {})["failed_tests"]]
     assert failed == ["test_notify_posts_to_the_sink_and_mails"], score.explanation
+
+
+def test_docs_table_of_peers_matches_the_registry() -> None:
+    docs = (HERE.parent / "docs" / "scenarios.md").read_text()
+    for kind in PEER_KINDS.values():
+        row = next(line for line in docs.splitlines() if line.startswith(f"| `{kind.name}` |"))
+        for name, value in kind.submission_env("127.0.0.1", kind.port).items():
+            assert f"{name}" in row and str(kind.port) in row and value.split(":")[-1] in row
+        assert f"{kind.name.removeprefix('http_')} {kind.admin_port}" in docs.replace("\n", " ")
