@@ -18,7 +18,6 @@ def create_app() -> Flask:
         APP_SECRET=os.environ["APP_SECRET"],
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
-    app.json.sort_keys = False
 
     db.init_app(app)
     ratelimit.init_app(app)
