@@ -54,6 +54,10 @@ def file_problems(folder: Path) -> list[Problem]:
         problems.append(Problem(folder / "reference", "start.sh", "missing"))
     elif not os.access(start, os.X_OK):
         problems.append(Problem(start, "mode", "not executable; run chmod +x on it"))
+    for solution in sorted(p for p in (folder / "solutions").glob("*") if p.is_dir()):
+        start = solution / "start.sh"
+        if not start.is_file() or not os.access(start, os.X_OK):
+            problems.append(Problem(solution, "start.sh", "missing or not executable"))
     return problems
 
 

@@ -165,10 +165,14 @@ def _errors(obs: list[Observation]) -> list[str]:
 # -- judgement --------------------------------------------------------------------------------
 
 
-def judge_reference(scenario: str, observations: list[Observation], slo: dict[str, float]) -> Check:
-    """The reference must score correct, correct_secure, uptime and slo_met 1 in every epoch."""
+def judge_reference(
+    scenario: str, observations: list[Observation], slo: dict[str, float],
+    submission: str = "reference",
+) -> Check:  # fmt: skip
+    """The reference (or another correct solution) must score correct, correct_secure, uptime
+    and slo_met 1 in every epoch."""
     expected = " ".join(f"{k}=1" for k in REFERENCE_NEEDS)
-    check = Check(scenario, "reference", expected, "", scores=[o.value for o in observations])
+    check = Check(scenario, submission, expected, "", scores=[o.value for o in observations])
     messages = _errors(observations) or ([] if observations else ["no scored sample"])
     scored = [o for o in observations if not o.error]
     for epoch, obs in enumerate(scored, start=1):
@@ -366,6 +370,8 @@ def summary(checks: list[Check]) -> dict[str, Any]:
         "scenarios": len({c.scenario for c in checks}),
         "reference_pass": sum(c.ok for c in by_kind["reference"]),
         "references": len(by_kind["reference"]),
+        "solutions_pass": sum(c.ok for c in by_kind.get("solution", [])),
+        "solutions": len(by_kind.get("solution", [])),
         "null_fail": sum(c.ok for c in by_kind["null"]),
         "nulls": len(by_kind["null"]),
         "mutants_caught": sum(c.ok for c in by_kind["mutant"]),
@@ -445,6 +451,7 @@ def render_readme(run: dict[str, Any], json_name: str) -> str:
         f"| Started (UTC) | {run['started']} |",
         f"| Scenarios | {s['scenarios']} ({', '.join(run['scenarios'])}) |",
         f"| Reference passes | {s['reference_pass']}/{s['references']} |",
+        f"| Other correct solutions pass | {s.get('solutions_pass', 0)}/{s.get('solutions', 0)} |",
         f"| Null submission fails | {s['null_fail']}/{s['nulls']} |",
         f"| Mutants caught by their declared check | {s['mutants_caught']}/{s['mutants']}"
         f" ({s['not_minimal']} not minimal) |",

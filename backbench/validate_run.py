@@ -235,10 +235,30 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
             )
             mutants[label] = (scenario, mutant)
 
+    solutions: dict[str, tuple[Scenario, str]] = {}
+    for scenario in plan.scenarios:
+        for name, folder in scenario_solutions(scenario).items():
+            label = f"{scenario.id}/solution-{name}"
+            log_dir = logs / scenario.section / "solutions" / label
+            calls.append(
+                EvalCall(label, scenario.section, [scenario.id], "backbench/files", log_dir, folder)
+            )
+            solutions[label] = (scenario, name)
+    solution_checks: dict[tuple[str, str], Check] = {}
+
     null: dict[str, list[Observation]] = {}
-    runner.progress(f"null and {len(mutants)} mutant(s), {PARALLEL_MUTANTS} at a time")
+    runner.progress(
+        f"null, {len(mutants)} mutant(s) and {len(solutions)} other solution(s), "
+        f"{PARALLEL_MUTANTS} at a time"
+    )
     with ThreadPoolExecutor(max_workers=PARALLEL_MUTANTS) as pool:
         for call, found in zip(calls, pool.map(runner.run, calls), strict=True):
+            if call.label in solutions:
+                scenario, name = solutions[call.label]
+                solution_checks[(scenario.id, name)] = judge_reference(
+                    scenario.id, found[scenario.id], scenario.slo, f"solution:{name}"
+                )
+                continue
             if call.label not in mutants:
                 null |= found
                 continue
@@ -251,9 +271,16 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
     for scenario in plan.scenarios:
         checks.append(rules_check(scenario))
         checks.append(judge_reference(scenario.id, reference.get(scenario.id, []), scenario.slo))
+        checks += [solution_checks[(scenario.id, n)] for n in scenario_solutions(scenario)]
         checks.append(judge_null(scenario.id, null.get(scenario.id, [])))
         checks += [mutant_checks[(scenario.id, m.name)] for m in scenario.mutants]
     return checks
+
+
+def scenario_solutions(scenario: Scenario) -> dict[str, Path]:
+    """The scenario's other correct solutions: solutions/<name>/ folders with a start.sh."""
+    base = scenario.folder / "solutions"
+    return {p.parent.name: p.parent for p in sorted(base.glob("*/start.sh"))}
 
 
 def rules_check(scenario: Scenario) -> Check:
