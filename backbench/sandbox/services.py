@@ -307,6 +307,8 @@ class SampleServices:
                     os.killpg(proc.pid, signal.SIGKILL)
                 await proc.wait()
         self._procs.clear()
+        # a server started again by another process (a test's supervisor, with pg_ctl)
+        _kill_pidfile(self.pgdata / "postmaster.pid")
         shutil.rmtree(self.root, ignore_errors=True)
         if self.socket_dir is not None:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
@@ -478,6 +480,16 @@ async def _wait_for_socket(
         await asyncio.sleep(0.05)
     tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
     raise ServiceError(f"{name} did not start: {tail}")
+
+
+def _kill_pidfile(path: Path) -> None:
+    """SIGKILL the process named on the first line of a pid file, if any."""
+    try:
+        pid = int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _stop_group(pgid: int, gentle: int, wait: float) -> None:
