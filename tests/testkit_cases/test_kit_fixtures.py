@@ -107,14 +107,20 @@ def test_postgres_stop_breaks_writes_and_start_heals(services, authed_api, uniqu
     services.stop("postgres")
     with pytest.raises((httpx.HTTPError, AssertionError)):
         r = authed_api.post(
-            "/v1/items", json={"name": unique(), "price": 1, "quantity": 1},
+            "/v1/items",
+            json={"name": unique(), "price": 1, "quantity": 1},
             extensions={"deadline": 4},
         )
         assert r.status_code < 500
     services.start("postgres")
-    eventually(lambda: authed_api.post(
-        "/v1/items", json={"name": unique(), "price": 1, "quantity": 1}
-    ).status_code == 201)
+    eventually(
+        lambda: (
+            authed_api.post(
+                "/v1/items", json={"name": unique(), "price": 1, "quantity": 1}
+            ).status_code
+            == 201
+        )
+    )
 
 
 def test_redis_stop_and_start(services, redis, unique):
