@@ -1,5 +1,6 @@
 """A scenario-like hidden test file using every kit fixture, run by tests/test_testkit_live.py
-against the inventory reference (its start.sh prints "started on <port>" first)."""
+(as tests/test_kit_fixtures.py of a scratch scenario) against the inventory reference, whose
+start.sh prints "started on <port>" first."""
 
 import threading
 import time
