@@ -55,7 +55,10 @@ def test_every_operation_requires_the_bearer_token(api, app_secret, unique, meth
 @pytest.mark.rules("auth-required", "refused-not-created")
 def test_unauthenticated_creates_store_nothing(api, authed_api, app_secret, unique):
     title = unique("unauth")
-    for version, body in (("v1", {"title": title, "body": "b"}), ("v2", {"title": title, "content": "c"})):
+    for version, body in (
+        ("v1", {"title": title, "body": "b"}),
+        ("v2", {"title": title, "content": "c"}),
+    ):
         for value in (None, f"Bearer {app_secret}x"):
             headers = {"X-Client-Id": unique("client")}
             if value is not None:

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 TRICKY_TEXT = [
-    "it's a \"quoted\" note; -- not a comment",
+    'it\'s a "quoted" note; -- not a comment',
     "back\\slash \\' and %s %(q)s $1 {0} ?",
     "'); DROP TABLE notes; --",
     "tab\tnewline\ncarriage\r\nend",
@@ -32,11 +32,16 @@ def test_v1_text_round_trips_exactly(api, fresh, unique):
         assert api.get(f"/v1/notes/{note['id']}", headers=headers).json() == note
         seen = api.get(f"/v2/notes/{note['id']}", headers=headers).json()
         assert (seen["id"], seen["title"], seen["content"], seen["tags"]) == (
-            note["id"], title, text, []
+            note["id"],
+            title,
+            text,
+            [],
         )
 
 
-@pytest.mark.rules("v2-create", "v2-get", "v1-get", "v2-tags-order", "v2-seen-in-v1", "shared-store")
+@pytest.mark.rules(
+    "v2-create", "v2-get", "v1-get", "v2-tags-order", "v2-seen-in-v1", "shared-store"
+)
 def test_v2_text_and_tags_round_trip_exactly(api, fresh, unique):
     token = unique("rt2")
     headers = fresh()
@@ -48,12 +53,18 @@ def test_v2_text_and_tags_round_trip_exactly(api, fresh, unique):
         assert r.status_code == 201, r.text
         note = r.json()
         assert (note["title"], note["content"], note["tags"], note["version"]) == (
-            title, text, tags, 2
+            title,
+            text,
+            tags,
+            2,
         ), i
         assert api.get(f"/v2/notes/{note['id']}", headers=headers).json() == note
         seen = api.get(f"/v1/notes/{note['id']}", headers=headers).json()
         assert seen == {
-            "id": note["id"], "title": title, "body": text, "created_at": seen["created_at"]
+            "id": note["id"],
+            "title": title,
+            "body": text,
+            "created_at": seen["created_at"],
         }
 
 
@@ -67,7 +78,9 @@ def test_q_is_a_literal_case_insensitive_substring_of_the_title(api, fresh, uniq
         r = api.post("/v2/notes", headers=headers, json={"title": title, "content": "c"})
         assert r.status_code == 201
         ids.append(r.json()["id"])
-    body_only = api.post("/v2/notes", headers=headers, json={"title": "elsewhere", "content": token})
+    body_only = api.post(
+        "/v2/notes", headers=headers, json={"title": "elsewhere", "content": token}
+    )
     assert body_only.status_code == 201
     headers = fresh()
     expectations = [
@@ -85,7 +98,9 @@ def test_q_is_a_literal_case_insensitive_substring_of_the_title(api, fresh, uniq
         assert [n["id"] for n in r.json()] == expected, q
 
 
-@pytest.mark.rules("list-paging", "list-order", "v2-meta-total", "v1-list-array", "v2-list-envelope")
+@pytest.mark.rules(
+    "list-paging", "list-order", "v2-meta-total", "v1-list-array", "v2-list-envelope"
+)
 def test_default_page_is_twenty_oldest_first(api, fresh, unique):
     token = unique("page")
     ids = []

@@ -186,7 +186,9 @@ def test_a_concurrent_burst_of_one_client_admits_exactly_twenty(client_factory, 
 
 
 @pytest.mark.rules("rl-across-processes", "rl-concurrent", "shared-store")
-def test_the_limit_holds_across_two_server_processes(server, client_factory, base_url, fresh, unique):
+def test_the_limit_holds_across_two_server_processes(
+    server, client_factory, base_url, fresh, unique
+):
     second = server.start_instance()
     urls = [base_url, second.base_url]
     apis = [client_factory(base_url=url) for url in urls]

@@ -23,7 +23,9 @@ def total_titled(api, fresh, title):
     return r.json()["meta"]["total"]
 
 
-@pytest.mark.rules("title-length", "text-length", "v1-create", "validation-422", "invalid-not-created")
+@pytest.mark.rules(
+    "title-length", "text-length", "v1-create", "validation-422", "invalid-not-created"
+)
 def test_v1_create_field_bounds(api, fresh, unique):
     tag = unique("v1b")
     accepted = [
@@ -53,7 +55,14 @@ def test_v1_create_field_bounds(api, fresh, unique):
     assert total_titled(api, fresh, tag) == 1
 
 
-@pytest.mark.rules("title-length", "text-length", "tags-limits", "v2-create", "validation-422", "invalid-not-created")
+@pytest.mark.rules(
+    "title-length",
+    "text-length",
+    "tags-limits",
+    "v2-create",
+    "validation-422",
+    "invalid-not-created",
+)
 def test_v2_create_field_bounds(api, fresh, unique):
     tag = unique("v2b")
     accepted = [
