@@ -17,6 +17,7 @@ from backbench.runtime import ScoringRuntime, scoring_runtime
 from backbench.scoring.functional import functional_verdict, run_functional
 from backbench.scoring.load_test import load_verdict, run_load
 from backbench.scoring.quality import collect_quality, quality_verdict
+from backbench.scoring.robustness import robust_verdict, run_robust
 from backbench.scoring.security import bandit_high, run_bandit, run_probes, security_verdict
 from backbench.scoring.submission import (
     READY_TIMEOUT,
@@ -35,7 +36,7 @@ Lap = Callable[[str], None]
 
 @scorer(metrics={"*": [mean(), stderr()]})
 def backbench_scorer(load_seconds: float = 10.0) -> Scorer:
-    """Functional, security, load, uptime and quality stages for one submission.
+    """Functional, robust, security, load, uptime and quality stages for one submission.
 
     Args:
         load_seconds: Duration of the locust load test.
@@ -116,6 +117,10 @@ async def _score_live(
     functional = functional_verdict(functional_evidence)
     lap("functional")
 
+    robust_evidence = await run_robust(runtime, running.base_url, scenario.openapi_file, tool_env)
+    robust, robust_text = robust_verdict(robust_evidence)
+    lap("robust")
+
     probe_evidence = await run_probes(
         runtime, running.base_url, scenario.probes, tool_env, runtime.private
     )
@@ -139,7 +144,7 @@ async def _score_live(
     value, explanation = served_score(
         StageVerdicts(
             functional, security, load, uptime, uptime_text, daemonized(uptime_evidence),
-            *quality,
+            *quality, robust=robust, robust_text=robust_text,
         )
     )  # fmt: skip
     metadata = {
@@ -147,6 +152,7 @@ async def _score_live(
         "passed_tests": functional.passed,
         "exploited_probes": security.exploited,
         "probe_evidence": probe_evidence,
+        "robust_evidence": [asdict(op) for op in robust_evidence.operations],
         "bandit_high_findings": [
             {k: r.get(k) for k in ("test_id", "filename", "line_number", "issue_text")}
             for r in bandit_high(bandit)
