@@ -7,6 +7,7 @@ import json
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,7 +79,7 @@ def scenario_event(label: str, failed_check: str | None = None) -> str:
         },
         "response": {"status_code": 500 if failed_check else 201},
     }
-    checks = [{"name": "not_a_server_error", "status": "success"}]
+    checks: list[dict[str, Any]] = [{"name": "not_a_server_error", "status": "success"}]
     if failed_check:
         failure = {"failure": {"title": "Server error", "message": ""}}
         checks = [{"name": failed_check, "status": "failure", "failure_info": failure}] * 2
