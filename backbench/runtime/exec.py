@@ -22,9 +22,8 @@ from urllib.parse import urlsplit
 
 from inspect_ai.util import ExecResult, SandboxEnvironment
 
-from backbench.runtime.interface import HarnessError, SubmissionProcess
+from backbench.runtime.interface import CONTROL_STATE, HarnessError, SubmissionProcess
 from backbench.sandbox.processes import run_capped
-from backbench.testkit.supervisor import CONTROL_STATE
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOG_LIMIT = 256 * 1024
