@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import io
 import shlex
+import shutil
 import sys
 import tarfile
 import tempfile
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from inspect_ai.util import ExecResult, SandboxEnvironment
@@ -60,10 +61,40 @@ def _tar_folder(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
+def _safe_target(folder: Path, name: str) -> Path | None:
+    """Where a member named `name` lands in `folder`, or None if that is outside it."""
+    relative = PurePosixPath(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        return None
+    target = folder.joinpath(*relative.parts)
+    return target if target.resolve().is_relative_to(folder.resolve()) else None
+
+
 def _untar_into(data: bytes, folder: Path) -> None:
+    """Extract the regular files and folders of a gzipped tar that the sandbox made.
+
+    Written out member by member rather than with extractall(filter="data"), which Python 3.11
+    has only from 3.11.4 (Debian 12 ships 3.11.2). The archive comes from a sandbox the agent
+    controlled, so links, devices, absolute paths and `..` are skipped (a link could point the
+    static analysers or a later write outside the folder), set-id and group/other write bits
+    are dropped, and nothing is chowned to the archive's owners.
+    """
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        # "data" refuses links out of the folder, devices and absolute paths
-        tar.extractall(folder, filter="data")
+        for member in tar:
+            target = _safe_target(folder, member.name)
+            if target is None or not (member.isdir() or member.isfile()):
+                continue
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            source = tar.extractfile(member)
+            if source is None:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)  # never write through a file already there
+            with source, target.open("wb") as out:
+                shutil.copyfileobj(source, out)
+            target.chmod(member.mode & 0o755)
 
 
 class ExecScoringRuntime:
