@@ -183,11 +183,16 @@ class ExecScoringRuntime:
         uid = self.config.agent_uid
         if uid is None or uid == 0:
             return  # never sweep root's processes: the harness's own exec machinery runs as root
-        # every process of the agent's uid but PID 1 (a container's init may run as the agent)
-        # and this shell
+        # every process of the agent's uid but this shell and the container's own: PID 1 and,
+        # when PID 1 is an init (compose's init: true, tini in k8s), its first child, the
+        # container's command (tail, as the agent), whose end would stop the container
         script = (
-            "me=$$; for d in /proc/[0-9]*; do p=${d#/proc/}; "
-            '[ "$p" = 1 ] || [ "$p" = "$me" ] && continue; '
+            "me=$$; main=; case $(cat /proc/1/comm) in docker-init|tini|dumb-init) "
+            "main=$(for d in /proc/[0-9]*; do s=$(sed 's/^.*) //' $d/stat 2>/dev/null) || "
+            'continue; set -- $s; [ "$2" = 1 ] && echo "${20} ${d#/proc/}"; done '
+            "| sort -n | head -n 1 | cut -d' ' -f2);; esac; "
+            "for d in /proc/[0-9]*; do p=${d#/proc/}; "
+            '[ "$p" = 1 ] || [ "$p" = "$me" ] || [ "$p" = "$main" ] && continue; '
             "u=$(sed -n 's/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p' $d/status 2>/dev/null); "
             f'[ "$u" = "{uid}" ] && kill -9 "$p" 2>/dev/null; done; true'
         )
