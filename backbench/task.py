@@ -10,8 +10,8 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.tool import bash, python, text_editor
 
 from backbench.catalogue import Scenario, section_scenarios, select
-from backbench.sandbox_choice import resolve_sandbox
-from scorers.backbench_scorer import backbench_scorer
+from backbench.sandbox.choice import resolve_sandbox
+from backbench.scoring.scorer import backbench_scorer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SYSTEM_PROMPT = PACKAGE_DIR.parent / "prompts" / "backend-developer.md"

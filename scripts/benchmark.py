@@ -58,8 +58,8 @@ def sample_timings(log_dir: Path) -> list[dict[str, Any]]:
 
 async def teardown_seconds(sandbox: str, repeat: int = 3) -> float:
     """Median seconds to clean up a sample's sandbox with PostgreSQL and Redis."""
-    from backbench.namespace import NamespaceSandbox
-    from backbench.sandbox import BackbenchSandbox
+    from backbench.sandbox.local import BackbenchSandbox
+    from backbench.sandbox.namespace import NamespaceSandbox
 
     cls = NamespaceSandbox if sandbox == "namespace" else BackbenchSandbox
     times = []

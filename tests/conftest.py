@@ -11,8 +11,8 @@ import pytest
 
 from backbench.catalogue import Scenario, find_scenario
 from backbench.model import submission_files
-from backbench.namespace import NamespaceSandbox, namespace_support
-from backbench.sandbox import BackbenchSandbox
+from backbench.sandbox.local import BackbenchSandbox
+from backbench.sandbox.namespace import NamespaceSandbox, namespace_support
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from backbench.catalogue import all_scenarios
-from scorers.backbench_scorer import SCORE_KEYS
+from backbench.scoring.verdict import SCORE_KEYS
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text()

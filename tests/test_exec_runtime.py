@@ -17,16 +17,16 @@ import pytest
 from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
 
 from backbench.catalogue import Scenario
-from backbench.ports import free_port
-from backbench.services import (
+from backbench.runtime.exec import ExecRuntimeConfig, ExecScoringRuntime
+from backbench.sandbox.ports import free_port
+from backbench.sandbox.services import (
     SampleServices,
     _pg_bin,
     _redis_server_bin,
     services_root,
     start_services,
 )
-from scorers.backbench_scorer import score_submission
-from scorers.exec_runtime import ExecRuntimeConfig, ExecScoringRuntime
+from backbench.scoring.scorer import score_submission
 from tests.conftest import mutant_copy
 
 pytestmark = pytest.mark.anyio

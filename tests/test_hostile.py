@@ -31,7 +31,7 @@ from inspect_ai.log import EvalLog, EvalSample, read_eval_log
 from inspect_ai.scorer import Score
 
 from backbench.catalogue import find_scenario
-from backbench.namespace import DISK_LIMIT, MEMORY_LIMIT, PIDS_LIMIT, _cgroup_base
+from backbench.sandbox.namespace import DISK_LIMIT, MEMORY_LIMIT, PIDS_LIMIT, _cgroup_base
 from tests.conftest import REPO, requires_namespace
 
 HOSTILE = REPO / "tests" / "hostile"

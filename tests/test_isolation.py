@@ -17,9 +17,9 @@ import pytest
 from inspect_ai.util import ExecResult
 
 from backbench.catalogue import Scenario
-from backbench.namespace import DISK_LIMIT, FILE_SIZE_LIMIT, PIDS_LIMIT, NamespaceSandbox
-from backbench.sandbox import BackbenchSandbox
-from backbench.sandbox_choice import docker_engine_answers, resolve_sandbox
+from backbench.sandbox.choice import docker_engine_answers, resolve_sandbox
+from backbench.sandbox.local import BackbenchSandbox
+from backbench.sandbox.namespace import DISK_LIMIT, FILE_SIZE_LIMIT, PIDS_LIMIT, NamespaceSandbox
 from tests.conftest import REPO, requires_namespace
 
 pytestmark = [pytest.mark.anyio, requires_namespace]
@@ -161,7 +161,7 @@ async def test_samples_in_two_harness_processes_get_different_uids(
     # a second inspect process allocating a sample uid while this one holds env.uid
     code = (
         "import sys, tempfile; from pathlib import Path; "
-        "from backbench.namespace import NamespaceSandbox; "
+        "from backbench.sandbox.namespace import NamespaceSandbox; "
         "s = NamespaceSandbox(Path(tempfile.mkdtemp(prefix='backbench-uid-')), 'x'); "
         "print(s.uid); s.cgroups.remove(); import shutil; shutil.rmtree(s.root)"
     )

@@ -262,7 +262,8 @@ def test_compose_default_service_is_the_workspace() -> None:
     assert default["command"] == IDLE_COMMAND
     build = default["build"]
     assert (COMPOSE.parent / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
-    assert (COMPOSE.parent / build["additional_contexts"]["harness"]).resolve() == ROOT / "scorers"
+    harness = build["additional_contexts"]["harness"]
+    assert (COMPOSE.parent / harness).resolve() == ROOT / "backbench"
     env = default["environment"]
     database = urlparse(env["DATABASE_URL"])
     assert (database.scheme, database.hostname, database.port, database.path) == (
@@ -403,7 +404,7 @@ def test_workspace_image_builds_with_both_pythons(docker_engine: None) -> None:
         f'test "$(command -v python3)" = {AGENT_VENV}/bin/python3'
         f' && ! echo "$PATH" | grep -q {HARNESS_VENV}'
         f' && python3 -c "import {agent_modules}"'
-        f" && {HARNESS_VENV}/bin/python -I -c 'import scorers.netprobe, locust, psycopg'"
+        f" && {HARNESS_VENV}/bin/python -I -c 'import backbench.scoring.netprobe, locust, psycopg'"
         f" && {HARNESS_VENV}/bin/python -I -m ruff --version"
         ' && test "$(id -u)" != 0'
     )

@@ -2,10 +2,10 @@
 
 import pytest
 
-import backbench.sandbox as sandbox_module
-from backbench.namespace import NamespaceSandbox
-from backbench.sandbox import BackbenchSandbox
-from backbench.sandbox_choice import resolve_sandbox
+import backbench.sandbox.local as sandbox_module
+from backbench.sandbox.choice import resolve_sandbox
+from backbench.sandbox.local import BackbenchSandbox
+from backbench.sandbox.namespace import NamespaceSandbox
 from tests.conftest import requires_namespace
 
 pytestmark = pytest.mark.anyio

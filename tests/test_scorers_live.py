@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from backbench.catalogue import Scenario
-from backbench.sandbox import BackbenchSandbox
-from scorers.backbench_scorer import SCORE_KEYS, score_submission
+from backbench.sandbox.local import BackbenchSandbox
+from backbench.scoring.scorer import score_submission
+from backbench.scoring.verdict import SCORE_KEYS
 from tests.conftest import mutant_copy, requires_namespace, write_submission
 
 pytestmark = [pytest.mark.anyio, requires_namespace]

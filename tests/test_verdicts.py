@@ -2,17 +2,17 @@
 
 import pytest
 
-from scorers.functional import FunctionalEvidence, functional_verdict, parse_junit
-from scorers.load_test import NO_RESPONSE_MS, LoadEvidence, load_verdict, parse_stats_csv
-from scorers.quality import QualityEvidence, quality_verdict
-from scorers.runtime import HarnessError
-from scorers.security import (
+from backbench.runtime import HarnessError
+from backbench.scoring.functional import FunctionalEvidence, functional_verdict, parse_junit
+from backbench.scoring.load_test import NO_RESPONSE_MS, LoadEvidence, load_verdict, parse_stats_csv
+from backbench.scoring.quality import QualityEvidence, quality_verdict
+from backbench.scoring.security import (
     auth_required_exploited,
     probes_verdict,
     security_verdict,
     sql_injection_exploited,
 )
-from scorers.uptime import UptimeEvidence, uptime_verdict
+from backbench.scoring.uptime import UptimeEvidence, uptime_verdict
 
 
 def junit(*cases: tuple[str, str]) -> str:

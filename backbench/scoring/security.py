@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scorers.runtime import HarnessError, ScoringRuntime
-from scorers.source_files import python_files
+from backbench.runtime import HarnessError, ScoringRuntime
+from backbench.scoring.source_files import python_files
 
 
 @dataclass
@@ -100,7 +100,7 @@ async def run_probes(
     spec = cwd / "probes.json"
     spec.write_text(json.dumps(probes))
     argv = [
-        sys.executable, "-I", "-m", "scorers.netprobe", "probes", "--url", base_url,
+        sys.executable, "-I", "-m", "backbench.scoring.netprobe", "probes", "--url", base_url,
         "--spec", str(spec), "--secret", runtime.app_secret,
     ]  # fmt: skip
     result = await runtime.run_tool(argv, env=tool_env, cwd=cwd, timeout=120)

@@ -1,8 +1,11 @@
 """Network checks run as a subprocess in the sample's network view (stdlib + httpx only).
 
-    python -m scorers.netprobe wait   --url URL --timeout S      exit 0 once the port accepts
-    python -m scorers.netprobe uptime --url URL --seconds S --interval I   JSON list of probes
-    python -m scorers.netprobe probes --url URL --spec FILE      JSON list of probe evidence
+    python -m backbench.scoring.netprobe wait --url URL --timeout S
+        exit 0 once the port accepts
+    python -m backbench.scoring.netprobe uptime --url URL --seconds S --interval I
+        JSON list of probes
+    python -m backbench.scoring.netprobe probes --url URL --spec FILE
+        JSON list of probe evidence
 
 Running them as subprocesses, not in the harness process, lets a sandbox run them inside the
 sample's own network namespace. They print evidence only; verdicts are made by the scorers.

@@ -32,9 +32,9 @@ from pathlib import Path
 
 from inspect_ai.util import sandboxenv
 
-from backbench.processes import kill_group
-from backbench.sandbox import BackbenchSandbox
-from backbench.services import services_root, start_services
+from backbench.sandbox.local import BackbenchSandbox
+from backbench.sandbox.processes import kill_group
+from backbench.sandbox.services import services_root, start_services
 
 WORKSPACE = "/workspace"
 HOME = "/home/agent"

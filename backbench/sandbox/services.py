@@ -29,7 +29,7 @@ from typing import Any
 
 import psycopg
 
-from backbench.ports import free_port
+from backbench.sandbox.ports import free_port
 
 # PostgreSQL refuses to run as root; the servers run as this unprivileged account.
 SERVICE_USER = "backbench-svc"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scorers.runtime import HarnessError, ScoringRuntime
+from backbench.runtime import HarnessError, ScoringRuntime
 
 
 @dataclass
@@ -47,7 +47,7 @@ async def probe_health(
 ) -> list[dict[str, Any]]:  # fmt: skip
     """GET /health every `interval` s for `seconds` s, from a subprocess."""
     argv = [
-        sys.executable, "-I", "-m", "scorers.netprobe", "uptime", "--url", base_url,
+        sys.executable, "-I", "-m", "backbench.scoring.netprobe", "uptime", "--url", base_url,
         "--seconds", str(seconds), "--interval", str(interval),
     ]  # fmt: skip
     result = await runtime.run_tool(argv, env=tool_env, cwd=cwd, timeout=seconds + 30)

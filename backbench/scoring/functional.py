@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scorers.runtime import HarnessError, ScoringRuntime
+from backbench.runtime import HarnessError, ScoringRuntime
 
 TEST_TIMEOUT = 180
 # pytest's exit codes: 0 all passed, 1 some failed; anything else means the run itself broke.

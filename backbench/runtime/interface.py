@@ -1,4 +1,4 @@
-"""What the scorers need from a sandbox: running harness tools and the submission."""
+"""The one interface the scoring stages use to reach a sample: harness tools and the submission."""
 
 from __future__ import annotations
 
@@ -32,9 +32,11 @@ class SubmissionProcess(Protocol):
 class ScoringRuntime(Protocol):
     """The scoring side of a sample's sandbox.
 
-    Implemented by backbench.sandbox (host and namespace sandboxes) and by
-    scorers.exec_runtime (any inspect sandbox with exec, such as docker and k8s).
+    Implemented by backbench.sandbox.local (host and namespace sandboxes) and by
+    backbench.runtime.exec (any inspect sandbox with exec, such as docker and k8s).
     """
+
+    setup_seconds: float  # time the sandbox took to set up the sample, for the timings
 
     workspace: Path  # a host folder holding the agent's files, for static analysis
     private: Path  # harness-only folder: hidden tests, reports, logs

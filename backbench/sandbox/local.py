@@ -4,7 +4,7 @@
 each sample gets a workspace, a HOME, real services and loopback ports of its own, a clean
 environment (no harness variables such as API keys), and every process it starts (daemons
 included, found by an environment marker) is killed when the sample ends. It isolates nothing
-else: `backbench.namespace` subclasses it with Linux namespaces.
+else: `backbench.sandbox.namespace` subclasses it with Linux namespaces.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from inspect_ai.util import (
     SandboxEnvironmentConfigType,
     sandboxenv,
 )
-from inspect_ai.util._sandbox._cli import SANDBOX_CLI  # the injected text_editor tools
 from typing_extensions import override
 
-from backbench.ports import free_port
-from backbench.processes import kill_group, kill_marked, run_capped
-from backbench.services import SampleServices, services_root, start_services
+from backbench.sandbox._inspect import SANDBOX_CLI
+from backbench.sandbox.ports import free_port
+from backbench.sandbox.processes import kill_group, kill_marked, run_capped
+from backbench.sandbox.services import SampleServices, services_root, start_services
 
 MARKER = "BACKBENCH_SAMPLE"
 # The agent's Python: the interpreter environment that holds the packages the contract promises.
@@ -243,7 +243,7 @@ class BackbenchSandbox(SandboxEnvironment):
         path = Path(file)
         return str(path if path.is_absolute() else Path(self.sandbox_workspace) / path)
 
-    # -- the harness's view (scorers.runtime.ScoringRuntime) -----------------------------------
+    # -- the harness's view (backbench.runtime.ScoringRuntime) -----------------------------------
 
     def harness_env(self) -> dict[str, str]:
         """Environment for harness tools (pytest, locust): the harness's Python, no workspace."""
@@ -294,7 +294,7 @@ class BackbenchSandbox(SandboxEnvironment):
 
 
 class LocalProcess:
-    """A submission started by this process (scorers.runtime.SubmissionProcess)."""
+    """A submission started by this process (backbench.runtime.SubmissionProcess)."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc

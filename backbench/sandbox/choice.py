@@ -9,7 +9,7 @@ from pathlib import Path
 
 from inspect_ai.util import SandboxEnvironmentSpec
 
-from backbench.namespace import namespace_support
+from backbench.sandbox.namespace import namespace_support
 
 SANDBOXES_DIR = Path(__file__).resolve().parent.parent / "sandboxes"
 CHOICES = ("auto", "docker", "namespace", "k8s", "local")

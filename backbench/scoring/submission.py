@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorers.runtime import ScoringRuntime, SubmissionProcess
+from backbench.runtime import ScoringRuntime, SubmissionProcess
 
 READY_TIMEOUT = 30.0
 SETTLE_SECONDS = 0.5
@@ -64,8 +64,8 @@ async def start_submission(runtime: ScoringRuntime, tool_env: dict[str, str]) ->
     start = loop.time()
     waiter = asyncio.create_task(
         runtime.run_tool(
-            [sys.executable, "-I", "-m", "scorers.netprobe", "wait", "--url", running.base_url,
-             "--timeout", str(READY_TIMEOUT)],
+            [sys.executable, "-I", "-m", "backbench.scoring.netprobe", "wait",
+             "--url", running.base_url, "--timeout", str(READY_TIMEOUT)],
             env=tool_env, cwd=runtime.private, timeout=READY_TIMEOUT + 15,
         )
     )  # fmt: skip

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scorers.runtime import HarnessError, ScoringRuntime
+from backbench.runtime import HarnessError, ScoringRuntime
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 # Latency given to a server that answered nothing: the per-request timeout, in ms.

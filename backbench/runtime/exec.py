@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 from inspect_ai.util import ExecResult, SandboxEnvironment
 
-from backbench.processes import run_capped
-from scorers.runtime import HarnessError
+from backbench.runtime.interface import HarnessError
+from backbench.sandbox.processes import run_capped
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOG_LIMIT = 256 * 1024
@@ -67,7 +67,7 @@ def _untar_into(data: bytes, folder: Path) -> None:
 
 
 class ExecScoringRuntime:
-    """scorers.runtime.ScoringRuntime over a generic inspect sandbox."""
+    """backbench.runtime.ScoringRuntime over a generic inspect sandbox."""
 
     def __init__(self, sandbox: SandboxEnvironment, config: ExecRuntimeConfig) -> None:
         self.sandbox = sandbox
@@ -79,6 +79,7 @@ class ExecScoringRuntime:
         self.private.mkdir()
         self.workspace.mkdir()
         self.remote_private = f"{config.scoring_root}/{uuid.uuid4().hex[:12]}"
+        self.setup_seconds = 0.0  # inspect set the sandbox up; its time is not ours to know
 
     async def prepare(self) -> None:
         """Copy the workspace out of the sandbox (for static analysis)."""

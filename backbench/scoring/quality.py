@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scorers.runtime import HarnessError, ScoringRuntime
-from scorers.source_files import python_files
+from backbench.runtime import HarnessError, ScoringRuntime
+from backbench.scoring.source_files import python_files
 
 # The harness's own rules; --isolated keeps the submission's ruff configuration out.
 RUFF_RULES = "E,F,W,B,C90,UP,SIM"

@@ -1,0 +1,79 @@
+"""The sample's score: a pure function of the stage verdicts, tested like them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backbench.scoring.functional import FunctionalResult
+from backbench.scoring.load_test import NO_RESPONSE_MS, LoadResult
+from backbench.scoring.security import SecurityResult
+
+SCORE_KEYS = [
+    "correct", "functional", "secure", "correct_secure", "exploits", "bandit_high",
+    "p50_ms", "p95_ms", "p99_ms", "rps", "error_rate", "uptime", "quality", "slo_met",
+]  # fmt: skip
+
+
+@dataclass
+class StageVerdicts:
+    """What every stage of a served submission decided."""
+
+    functional: FunctionalResult
+    security: SecurityResult
+    load: LoadResult
+    uptime: float
+    uptime_text: str
+    daemonized: bool
+    quality: float
+    quality_text: str
+
+
+def served_score(v: StageVerdicts) -> tuple[dict[str, float], str]:
+    """Score values and explanation of a submission whose server became ready."""
+    secure = int(not v.security.exploited and v.security.bandit_high == 0)
+    # a start.sh that exits while its server answers breaks the contract's foreground rule
+    correct = int(v.functional.correct and not v.daemonized)
+    uptime_text = v.uptime_text
+    if v.daemonized:
+        uptime_text += (
+            "; correct=0: start.sh exited while its server kept answering (daemonized); "
+            "the contract asks for a server in the foreground"
+        )
+    value: dict[str, float] = {
+        "correct": correct,
+        "functional": round(v.functional.fraction, 4),
+        "secure": secure,
+        "correct_secure": correct * secure,
+        "exploits": len(v.security.exploited),
+        "bandit_high": v.security.bandit_high,
+        "p50_ms": v.load.p50_ms,
+        "p95_ms": v.load.p95_ms,
+        "p99_ms": v.load.p99_ms,
+        "rps": v.load.rps,
+        "error_rate": v.load.error_rate,
+        "uptime": v.uptime,
+        "quality": v.quality,
+        "slo_met": int(v.load.slo_met),
+    }
+    explanation = "\n".join(
+        [v.functional.explanation, v.security.explanation, v.load.explanation, uptime_text,
+         v.quality_text]
+    )  # fmt: skip
+    return value, explanation
+
+
+def not_served_score(
+    why: str, quality: float, quality_text: str, bandit_high: int
+) -> tuple[dict[str, float], str]:
+    """Score values and explanation of a submission whose server never became ready."""
+    value: dict[str, float] = {
+        "correct": 0, "functional": 0.0, "secure": 0, "correct_secure": 0, "exploits": 0,
+        "bandit_high": bandit_high, "p50_ms": NO_RESPONSE_MS, "p95_ms": NO_RESPONSE_MS,
+        "p99_ms": NO_RESPONSE_MS, "rps": 0.0, "error_rate": 1.0, "uptime": 0.0,
+        "quality": quality, "slo_met": 0,
+    }  # fmt: skip
+    explanation = (
+        f"not served: {why}; every functional test counts as failed, no load or security "
+        f"test could run.\n{quality_text}"
+    )
+    return value, explanation
