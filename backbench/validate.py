@@ -310,6 +310,16 @@ def _observed_mutant(obs: Observation) -> str:
     )
 
 
+def judge_equivalents(scenario: str, problems: list[str]) -> Check | None:
+    """An error check when the scenario's declared equivalent mutants lack ids or reasons."""
+    if not problems:
+        return None
+    return Check(
+        scenario, "equivalent_mutants", "each entry has an id and a one-line reason",
+        "; ".join(problems), ERROR, list(problems),
+    )  # fmt: skip
+
+
 def exit_code(checks: list[Check]) -> int:
     """0 when no check is an error, else 1."""
     return 0 if all(c.ok for c in checks) else 1

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backbench.adequacy.equivalents import read_equivalents
 from backbench.catalogue import Mutant, Scenario, tasks_dir
 from backbench.model import SKIPPED_PARTS
 from backbench.validate import (
@@ -30,6 +31,7 @@ from backbench.validate import (
     _number,
     catch_problem,
     describe_catch,
+    judge_equivalents,
     judge_mutant,
     judge_null,
     judge_reference,
@@ -254,6 +256,8 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
         checks.append(judge_reference(scenario.id, reference.get(scenario.id, []), scenario.slo))
         checks.append(judge_null(scenario.id, null.get(scenario.id, [])))
         checks += [mutant_checks[(scenario.id, m.name)] for m in scenario.mutants]
+        declared = judge_equivalents(scenario.id, read_equivalents(scenario.folder)[1])
+        checks += [declared] if declared else []
     return checks
 
 

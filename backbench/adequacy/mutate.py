@@ -237,10 +237,11 @@ class EditFinder:
         )
 
     def replace_expr(
-        self, node: ast.expr, new: ast.expr, operator: str, description: str, ctx: _Context
-    ) -> None:
+        self, node: ast.expr, new: ast.expr, operator: str, description: str, ctx: _Context,
+        text: str | None = None,
+    ) -> None:  # fmt: skip
         start, end = self.src.span(node)
-        text = ast.unparse(new)
+        text = ast.unparse(new) if text is None else text
         outer = precedence(ctx.parent) if isinstance(ctx.parent, ast.expr) else ATOM
         if outer < ATOM and precedence(new) <= outer:
             text = f"({text})"
@@ -294,9 +295,13 @@ class EditFinder:
         is_not = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
         new = test.operand if isinstance(test, ast.UnaryOp) and is_not else None
         negated = new if new is not None else ast.UnaryOp(op=ast.Not(), operand=test)
+        text = ast.unparse(negated)
+        if new is None and precedence(test) < ATOM:
+            text = f"not ({ast.unparse(test)})"  # `not a is not None` reads wrong, though valid
         # a test sits in its statement (or in an `x if test else y`): `not` needs no parentheses
         test_ctx = _Context([*ctx.parents, ast.Pass()], ctx.scope, ctx.in_function)
-        self.replace_expr(test, negated, "negate_condition", self.changed(test, negated), test_ctx)
+        description = f"`{short(self.src.segment(test), 40)}` → `{short(text, 40)}`"
+        self.replace_expr(test, negated, "negate_condition", description, test_ctx, text)
 
     def is_elif(self, node: ast.If) -> bool:
         line = self.src.lines[node.lineno - 1]

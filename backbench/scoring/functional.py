@@ -91,6 +91,14 @@ def functional_verdict(evidence: FunctionalEvidence) -> FunctionalResult:
     )
 
 
+def functional_env(
+    tool_env: dict[str, str], base_url: str, app_secret: str, submission_env: dict[str, str]
+) -> dict[str, str]:
+    """What the hidden tests see: the server's URL, its secret, its database and Redis."""
+    services = {k: v for k, v in submission_env.items() if k in ("DATABASE_URL", "REDIS_URL")}
+    return {**tool_env, "BASE_URL": base_url, "APP_SECRET": app_secret, **services}
+
+
 async def run_functional(
     runtime: ScoringRuntime, tests_dir: Path, test_env: dict[str, str]
 ) -> FunctionalEvidence:

@@ -14,7 +14,7 @@ from inspect_ai.util import sandbox
 
 from backbench.catalogue import Scenario, find_scenario
 from backbench.runtime import ScoringRuntime, scoring_runtime
-from backbench.scoring.functional import functional_verdict, run_functional
+from backbench.scoring.functional import functional_env, functional_verdict, run_functional
 from backbench.scoring.load_test import load_verdict, run_load
 from backbench.scoring.quality import collect_quality, quality_verdict
 from backbench.scoring.security import bandit_high, run_bandit, run_probes, security_verdict
@@ -106,12 +106,7 @@ async def _score_live(
     runtime: ScoringRuntime, scenario: Scenario, running: RunningSubmission, load_seconds: float,
     tool_env: dict[str, str], quality: tuple[float, str], bandit: dict[str, Any], lap: Lap,
 ) -> Score:  # fmt: skip
-    test_env = {
-        **tool_env,
-        "BASE_URL": running.base_url,
-        "APP_SECRET": runtime.app_secret,
-        **{k: v for k, v in running.env.items() if k in ("DATABASE_URL", "REDIS_URL")},
-    }
+    test_env = functional_env(tool_env, running.base_url, runtime.app_secret, running.env)
     functional_evidence = await run_functional(runtime, scenario.tests_dir, test_env)
     functional = functional_verdict(functional_evidence)
     lap("functional")
