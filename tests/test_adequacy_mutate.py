@@ -281,3 +281,16 @@ def test_selection_is_stable_when_an_unrelated_mutant_disappears() -> None:
     others = [m for m in found if m not in chosen and m.operator == "constant"]
     fewer = [m for m in found if m not in others[:1]]
     assert [m.id for m in select_mutants(fewer, 6, seed=3)] == [m.id for m in chosen]
+
+
+def test_defaults_and_decorators_belong_to_their_function() -> None:
+    code = '@app.post("/x", status_code=201)\ndef create(limit: int = 20):\n    return limit\n'
+    scopes = {m.operator: m.scope for m in mutants(code)}
+    assert scopes == {"status_code": "create", "constant": "create"}
+
+
+def test_a_return_that_ends_the_function_through_its_blocks_is_not_early() -> None:
+    code = "def f(pool):\n    with pool.connection() as conn:\n        return conn.execute('q')\n"
+    assert mutants(code, "remove_early_return") == []
+    branches = "def f(x):\n    if x:\n        return 1\n    else:\n        return 2\n"
+    assert mutants(branches, "remove_early_return") == []

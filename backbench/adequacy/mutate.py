@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import difflib
 import hashlib
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ BINARY_PRECEDENCE = {
 }  # fmt: skip
 ATOM = 100
 HASH_CHARS = 8
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 TRIPLE_QUOTES = ('"""', "'''")
 DESCRIPTION_WIDTH = 70
 
@@ -128,6 +130,11 @@ def short(code: str, width: int = DESCRIPTION_WIDTH) -> str:
     return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
+def qualified(scope: str, name: str) -> str:
+    """The qualified name of `name` defined in `scope`."""
+    return name if scope == "<module>" else f"{scope}.{name}"
+
+
 def call_name(node: ast.AST) -> str:
     """The last name of a call's function (`pool.connection()` → `connection`), or ''."""
     if not isinstance(node, ast.Call):
@@ -188,8 +195,9 @@ class EditFinder:
         scope = ctx.scope
         in_function = ctx.in_function
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            # defaults, decorators and bases belong to the definition, not to the module
+            scope = qualified(ctx.scope, node.name)
             if name == "body":
-                scope = node.name if ctx.scope == "<module>" else f"{ctx.scope}.{node.name}"
                 in_function = in_function or not isinstance(node, ast.ClassDef)
         if isinstance(node, ast.Module) and isinstance(child, ast.Assign | ast.AnnAssign):
             targets = child.targets if isinstance(child, ast.Assign) else [child.target]
@@ -248,9 +256,12 @@ class EditFinder:
         original = self.src.text[start:end]
         self.emit(start, end, text, operator, description, original, ctx, node.lineno)
 
-    def changed(self, node: ast.expr, new: ast.expr) -> str:
-        """`old` → `new` as a description."""
-        return f"`{short(self.src.segment(node), 40)}` → `{short(ast.unparse(new), 40)}`"
+    def changed(self, node: ast.expr, new: ast.expr, keyword: str | None = None) -> str:
+        """`old` → `new` as a description (`name=old` → `name=new` for a keyword argument)."""
+        old_text, new_text = short(self.src.segment(node), 40), short(ast.unparse(new), 40)
+        if keyword:
+            old_text, new_text = f"{keyword}={old_text}", f"{keyword}={new_text}"
+        return f"`{old_text}` → `{new_text}`"
 
     # -- expression operators --------------------------------------------------------------------
 
@@ -309,16 +320,17 @@ class EditFinder:
 
     def constant(self, node: ast.Constant, ctx: _Context) -> None:
         value = node.value
+        keyword = ctx.parent.arg if isinstance(ctx.parent, ast.keyword) else None
         if isinstance(value, bool):
             new = ast.Constant(not value)
-            self.replace_expr(node, new, "constant", self.changed(node, new), ctx)
+            self.replace_expr(node, new, "constant", self.changed(node, new, keyword), ctx)
         elif isinstance(value, int | float):
             if self.is_status_code(node, ctx):
                 new = ast.Constant(STATUS_SWAP.get(int(value), 500))
-                self.replace_expr(node, new, "status_code", self.changed(node, new), ctx)
+                self.replace_expr(node, new, "status_code", self.changed(node, new, keyword), ctx)
                 return
             new = ast.Constant(value + 1)
-            self.replace_expr(node, new, "constant", self.changed(node, new), ctx)
+            self.replace_expr(node, new, "constant", self.changed(node, new, keyword), ctx)
         elif isinstance(value, str):
             self.string(node, value, ctx)
 
@@ -341,11 +353,13 @@ class EditFinder:
             start, end = self.src.span(node)
             original = self.src.text[start:end]
             triple = original.startswith(TRIPLE_QUOTES)
+            # a fragment spliced into a query: say which one, the change alone is ambiguous
+            where = "" if looks_like_dml(value) else f" in `{short(value, 40)}`"
             for mutation in sql_mutations(value):
                 text = string_literal(mutation.text, triple)
                 self.emit(
-                    start, end, text, mutation.operator, mutation.description, original, ctx,
-                    node.lineno,
+                    start, end, text, mutation.operator, mutation.description + where, original,
+                    ctx, node.lineno,
                 )  # fmt: skip
             return
         if ctx.in_decorator or is_ddl(value):
@@ -418,8 +432,7 @@ class EditFinder:
             end = self.src.line_start(decorator.end_lineno + 1)  # type: ignore[operator]
             text = self.src.segment(decorator)
             description = f"remove the decorator `@{short(text, 50)}` of `{node.name}`"
-            scope = node.name if ctx.scope == "<module>" else f"{ctx.scope}.{node.name}"
-            inner = _Context(ctx.parents, scope, ctx.in_function)
+            inner = _Context(ctx.parents, qualified(ctx.scope, node.name), ctx.in_function)
             self.emit(
                 start, end, "", "remove_decorator", description, text, inner, decorator.lineno
             )
@@ -440,11 +453,16 @@ class EditFinder:
             self.remove(node, "remove_statement", f"remove `{first_line}`", ctx)
 
     def is_final_return(self, node: ast.Return, ctx: _Context) -> bool:
-        functions = [
-            p for p in ctx.parents if isinstance(p, ast.FunctionDef | ast.AsyncFunctionDef)
-        ]
-        function = functions[-1] if functions else None
-        return function is not None and function.body[-1] is node
+        """Whether nothing of the function would run after this return anyway."""
+        functions = [i for i, p in enumerate(ctx.parents) if isinstance(p, FUNCTIONS)]
+        if not functions:
+            return False
+        chain = [*ctx.parents[functions[-1] :], node]
+        for parent, child in itertools.pairwise(chain):
+            blocks = [v for _, v in ast.iter_fields(parent) if isinstance(v, list) and child in v]
+            if not blocks or any(block[-1] is not child for block in blocks):
+                return False
+        return True
 
     def remove(self, node: ast.stmt, operator: str, description: str, ctx: _Context) -> None:
         start, end = self.src.span(node)
