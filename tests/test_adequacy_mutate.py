@@ -7,8 +7,16 @@ import textwrap
 
 import pytest
 
-from backbench.adequacy.mutate import Mutant, mutants_of_source, select_mutants
+from backbench.adequacy.mutate import (
+    OPERATORS,
+    Mutant,
+    mutants_of_folder,
+    mutants_of_source,
+    select_mutants,
+)
+from backbench.adequacy.report import METHOD
 from backbench.adequacy.sql_text import flip_directions, looks_like_dml, sql_mutations
+from backbench.catalogue import all_scenarios
 
 
 def mutants(code: str, operator: str | None = None) -> list[Mutant]:
@@ -294,3 +302,9 @@ def test_a_return_that_ends_the_function_through_its_blocks_is_not_early() -> No
     assert mutants(code, "remove_early_return") == []
     branches = "def f(x):\n    if x:\n        return 1\n    else:\n        return 2\n"
     assert mutants(branches, "remove_early_return") == []
+
+
+def test_every_operator_is_named_in_the_report_method_and_used_on_the_references() -> None:
+    assert all(f"`{name}`" in METHOD for name in OPERATORS)
+    used = {m.operator for s in all_scenarios() for m in mutants_of_folder(s.reference_dir)}
+    assert used <= set(OPERATORS)

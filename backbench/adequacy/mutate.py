@@ -30,6 +30,14 @@ from pathlib import Path
 
 from backbench.adequacy.sql_text import is_ddl, looks_like_dml, sql_mutations
 
+OPERATORS = (
+    "boundary", "comparison", "arithmetic", "bool_operator", "negate_condition",
+    "drop_condition", "drop_condition_term", "remove_statement", "remove_early_return",
+    "remove_decorator", "constant", "string_constant", "status_code", "sort_direction",
+    "remove_transaction", "remove_lock", "sql_drop_where", "sql_drop_where_term",
+    "sql_drop_order_by", "sql_sort_direction", "sql_drop_limit", "sql_drop_offset",
+    "sql_drop_for_update",
+)  # fmt: skip
 BOUNDARY = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt}
 COMPARISON = {
     ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
