@@ -1,4 +1,4 @@
-"""The `backbench` command line: `backbench validate` and `backbench adequacy`."""
+"""The `backbench` command line: `catalogue`, `validate` and `adequacy`."""
 
 from __future__ import annotations
 
@@ -7,20 +7,30 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from backbench.adequacy import run as adequacy
-from backbench.adequacy.equivalents import content_digest
 from backbench.adequacy.mutate import mutants_of_folder, select_mutants
 from backbench.adequacy.report import DEFAULT_MIN_KILL_RATE, last_digests
 from backbench.adequacy.report import exit_code as adequacy_exit_code
 from backbench.adequacy.report import render_table as adequacy_table
-from backbench.catalogue import CatalogueError, Scenario, all_scenarios, select
+from backbench.catalogue import (
+    ERROR,
+    CatalogueError,
+    Scenario,
+    all_scenarios,
+    scenario_folders,
+    select,
+    tasks_dir,
+)
+from backbench.catalogue_check import check_folder, hidden_test_names
+from backbench.identity import folder_sha256
+from backbench.schema_docs import write_schema_docs
 from backbench.validate import (
     FAST_LOAD_SECONDS,
     FULL_LOAD_SECONDS,
+    changed,
     exit_code,
     render_table,
+    validated_hashes,
 )
-from backbench.validate_run import Plan, default_output, run_validation, write_results
 
 USAGE_ERROR = 2
 
@@ -32,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except CatalogueError as ex:
-        print(f"backbench: error: {ex}", file=sys.stderr)
+        for line in str(ex).splitlines():
+            print(f"backbench: error: {line}", file=sys.stderr)
         return USAGE_ERROR
     return code
 
@@ -43,9 +54,31 @@ def build_parser() -> argparse.ArgumentParser:
         prog="backbench", description="Tools for the backbench evaluation harness."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_catalogue(commands)
     _add_validate(commands)
     _add_adequacy(commands)
     return parser
+
+
+def _add_catalogue(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    catalogue = commands.add_parser(
+        "catalogue",
+        help="list the scenarios; --check validates every scenario folder",
+        description=(
+            "List the sections and scenarios of tasks/. With --check, validate every scenario "
+            "folder (scenario.yaml against the schema, and the files it needs): one line per "
+            f"problem, exit {USAGE_ERROR} on any error. With --schema, write the JSON Schema of "
+            "scenario.yaml and the field table of docs/scenarios.md."
+        ),
+    )
+    catalogue.add_argument("--check", action="store_true", help="validate the scenario folders")
+    catalogue.add_argument("--scenarios", help="comma-separated scenario ids (default: all)")
+    catalogue.add_argument("--section", help="only the scenarios of this section of tasks/")
+    catalogue.add_argument(
+        "--schema", nargs="?", type=Path, const=Path(), metavar="DIR",
+        help="write scenario.schema.json (and refresh scenarios.md) in DIR (default: docs/)",
+    )  # fmt: skip
+    catalogue.set_defaults(handler=_catalogue)
 
 
 def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,6 +100,11 @@ def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     validate.add_argument(
         "--load-seconds", type=float, help="load test duration (overrides --fast's)"
     )
+    validate.add_argument(
+        "--changed", action="store_true",
+        help="only the scenarios whose content differs from the last full validation recorded "
+        "in the output folder (what CI runs); none changed: exit 0 at once",
+    )  # fmt: skip
     validate.add_argument(
         "--repeat", type=int, default=1, metavar="N",
         help="score the reference N times; a verdict that flips is an error",
@@ -99,13 +137,32 @@ def chosen_scenarios(section: str | None, scenarios: str | None) -> list[Scenari
 
 
 def _validate(args: argparse.Namespace) -> int:
+    # imported here: it loads inspect_ai, which `backbench catalogue` has no use for
+    from backbench.validate_run import (
+        Plan,
+        default_output,
+        recorded_runs,
+        run_validation,
+        write_results,
+    )
+
     if args.repeat < 1:
         raise CatalogueError(f"--repeat must be at least 1, got {args.repeat}")
     load_seconds = args.load_seconds or (FAST_LOAD_SECONDS if args.fast else FULL_LOAD_SECONDS)
     if load_seconds <= 0:
         raise CatalogueError(f"--load-seconds must be positive, got {load_seconds:g}")
+    scenarios = chosen_scenarios(args.section, args.scenarios)
+    output = args.output or default_output()
+    if args.changed:
+        current = {s.id: folder_sha256(s.folder) for s in scenarios}
+        stale = set(changed(current, validated_hashes(recorded_runs(output))))
+        scenarios = [s for s in scenarios if s.id in stale]
+        print(f"{len(scenarios)} scenario(s) changed since their last full validation: "
+              f"{', '.join(s.id for s in scenarios) or 'none'}", file=sys.stderr)  # fmt: skip
+        if not scenarios:
+            return 0
     plan = Plan(
-        scenarios=chosen_scenarios(args.section, args.scenarios),
+        scenarios=scenarios,
         load_seconds=load_seconds,
         repeat=args.repeat,
         fast=args.fast,
@@ -118,13 +175,82 @@ def _validate(args: argparse.Namespace) -> int:
     )
     checks, run = run_validation(plan, lambda line: print(line, file=sys.stderr, flush=True))
     print(render_table(checks))
-    path = write_results(run, args.output or default_output(), args.fast)
+    whole = {s.id for s in plan.scenarios} >= {s.id for s in all_scenarios()}
+    path = write_results(run, output, args.fast, readme=whole)
     s = run["summary"]
     print(
         f"\n{s['errors']} error(s), {s['warnings']} warning(s) in {run['wall_seconds']:.0f} s; "
         f"results: {path}"
     )
     return exit_code(checks)
+
+
+def _catalogue(args: argparse.Namespace) -> int:
+    if args.schema is not None:
+        docs = args.schema if args.schema != Path() else tasks_dir().parent / "docs"
+        for path in write_schema_docs(docs):
+            print(f"wrote {path}")
+        return 0
+    if args.check:
+        return _check(chosen_folders(args.section, args.scenarios))
+    for section, scenarios in _by_section(chosen_scenarios(args.section, args.scenarios)):
+        print(f"{section}: {len(scenarios)} scenario(s)")
+        print(render_listing(scenarios))
+    return 0
+
+
+def chosen_folders(section: str | None, scenarios: str | None) -> list[Path]:
+    """The scenario folders a selection names, by folder name (the id may be what is broken)."""
+    folders = scenario_folders()
+    if section:
+        sections = sorted({f.parent.name for f in folders})
+        if section not in sections:
+            raise CatalogueError(f"unknown section {section!r}; known: {', '.join(sections)}")
+        folders = [f for f in folders if f.parent.name == section]
+    if scenarios:
+        wanted = [w.strip() for w in scenarios.split(",")]
+        known = {f.name for f in folders}
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise CatalogueError(
+                f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        folders = [f for f in folders if f.name in wanted]
+    if not folders:
+        raise CatalogueError("no scenarios to check")
+    return folders
+
+
+def _check(folders: list[Path]) -> int:
+    problems = [p for folder in folders for p in check_folder(folder)]
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity == ERROR for p in problems)
+    warnings = len(problems) - errors
+    print(f"checked {len(folders)} scenario folder(s): {errors} error(s), {warnings} warning(s)")
+    return USAGE_ERROR if errors else 0
+
+
+def _by_section(scenarios: list[Scenario]) -> list[tuple[str, list[Scenario]]]:
+    sections = sorted({s.section for s in scenarios})
+    return [(sec, [s for s in scenarios if s.section == sec]) for sec in sections]
+
+
+LISTING_COLUMNS = ("id", "title", "services", "tests", "mutants", "rules")
+
+
+def render_listing(scenarios: list[Scenario]) -> str:
+    """One row per scenario: id, title, services, and how many tests, mutants and rules."""
+    rows = [
+        [s.id, s.title, ",".join(s.services), str(len(hidden_test_names(s.tests_dir))),
+         str(len(s.mutants)), str(len(s.rules))]
+        for s in scenarios
+    ]  # fmt: skip
+    widths = [max(len(r[i]) for r in [list(LISTING_COLUMNS), *rows]) for i in range(6)]
+    lines = [list(LISTING_COLUMNS), *rows]
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in lines
+    )
 
 
 DEFAULT_MAX_MUTANTS = 40
@@ -179,13 +305,17 @@ def _add_adequacy(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 def _adequacy(args: argparse.Namespace) -> int:
     if args.max_mutants < 0 or args.jobs < 1 or not 0 <= args.min_kill_rate <= 1:
         raise CatalogueError("--max-mutants >= 0, --jobs >= 1 and 0 <= --min-kill-rate <= 1")
+    # imported here: it loads inspect_ai, which `backbench catalogue` has no use for
+    from backbench.adequacy import run as adequacy
+
     output = args.output or adequacy.default_output()
     scenarios = chosen_scenarios(args.section, args.scenarios)
     if args.changed:
         recorded = last_digests(output)
-        scenarios = [s for s in scenarios if recorded.get(s.id) != content_digest(s.folder)]
+        scenarios = [s for s in scenarios if recorded.get(s.id) != folder_sha256(s.folder)]
+        print(f"{len(scenarios)} scenario(s) changed since their last adequacy measurement: "
+              f"{', '.join(s.id for s in scenarios) or 'none'}", file=sys.stderr)  # fmt: skip
         if not scenarios:
-            print("adequacy: no scenario changed since its last measurement", file=sys.stderr)
             return 0
     max_mutants = args.max_mutants or None
     if args.list:

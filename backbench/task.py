@@ -1,22 +1,49 @@
-"""Builds the inspect Task of one prompt section from its scenario folders."""
+"""Sections as data: every prompt section's Task comes from one factory.
+
+A section is a folder `tasks/<section>/` of scenario folders; its `task.py` declares it with the
+`task` decorator below, applied to an empty function named after the folder:
+
+    @task
+    def api_development() -> None:
+        \"\"\"Build, version, validate and rate-limit HTTP APIs.\"\"\"
+
+The decorator is called `task` so that inspect's discovery (which looks for `@task` by name)
+finds the section in `inspect eval tasks/`. `backbench._registry` registers every section the
+same way under the package's name, so `inspect eval backbench/<section>` works from anywhere.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from inspect_ai import Task
+from inspect_ai import task as inspect_task
 from inspect_ai.agent import Agent, AgentPrompt, react
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.tool import bash, python, text_editor
 
-from backbench.catalogue import Scenario, section_scenarios, select
-from backbench.sandbox.choice import resolve_sandbox
+from backbench._inspect import PrerequisiteError
+from backbench.catalogue import CatalogueError, Scenario, section_scenarios, select
+from backbench.identity import folder_sha256, text_sha256
+from backbench.sandbox.choice import CHOICES, resolve_sandbox
 from backbench.scoring.scorer import backbench_scorer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SYSTEM_PROMPT = PACKAGE_DIR.parent / "prompts" / "backend-developer.md"
 CONTRACT = PACKAGE_DIR / "contract.md"
 TOOL_TIMEOUT = 300
+
+
+class TaskParameterError(PrerequisiteError):
+    """A `-T` value that cannot be used: inspect prints the message alone, without a traceback."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"backbench: {message}")
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 def scenario_prompt(scenario: Scenario) -> str:
@@ -43,7 +70,7 @@ def scenario_files(scenario: Scenario) -> dict[str, str]:
     return files
 
 
-def scenario_sample(scenario: Scenario) -> Sample:
+def scenario_sample(scenario: Scenario, prompt_sha256: str) -> Sample:
     """One sample per scenario: its id is the scenario's id."""
     return Sample(
         id=scenario.id,
@@ -54,16 +81,23 @@ def scenario_sample(scenario: Scenario) -> Sample:
             "section": scenario.section,
             "scenario": scenario.id,
             "services": list(scenario.services),
+            "scenario_sha256": folder_sha256(scenario.folder),
+            "system_prompt_sha256": prompt_sha256,
         },
     )
 
 
-def read_system_prompt(path: str | None) -> str:
-    """The system prompt under test: the shipped one, or the file at `path`."""
+def read_system_prompt(path: str | None) -> tuple[Path, str]:
+    """The system prompt under test and its file: the shipped one, or the file at `path`."""
     file = Path(path).expanduser() if path else DEFAULT_SYSTEM_PROMPT
     if not file.is_file():
-        raise FileNotFoundError(f"system prompt file not found: {file}")
-    return file.read_text()
+        raise TaskParameterError(
+            f"system_prompt: no file at {file} (give -T system_prompt=PATH to a readable file)"
+        )
+    text = file.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise TaskParameterError(f"system_prompt: {file} is empty")
+    return file, text
 
 
 def backend_agent(system_prompt: str) -> Agent:
@@ -72,6 +106,19 @@ def backend_agent(system_prompt: str) -> Agent:
         prompt=AgentPrompt(instructions=system_prompt),
         tools=[bash(timeout=TOOL_TIMEOUT), python(timeout=TOOL_TIMEOUT), text_editor()],
     )
+
+
+def _positive(name: str, value: Any, kind: type) -> Any:
+    """`value` as a positive int or float, or a one-line TaskParameterError naming `-T name`."""
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number <= 0 or isinstance(value, bool):
+        raise TaskParameterError(
+            f"-T {name}={value!r}: expected a positive {'integer' if kind is int else 'number'}"
+        )
+    return number
 
 
 def section_task(
@@ -83,18 +130,77 @@ def section_task(
     load_seconds: float = 10.0,
     sandbox: str = "auto",
 ) -> Task:
-    """The Task for one prompt section (see tasks/<section>/task.py for the parameters)."""
-    chosen = select(section_scenarios(section), scenarios)
+    """The Task of one prompt section.
+
+    Args:
+        section: The folder of tasks/ that holds the section's scenarios.
+        scenarios: Comma-separated scenario ids to run (default: all of the section).
+        system_prompt: Path of a system prompt file (default: prompts/backend-developer.md).
+        message_limit: Most messages the agent may exchange.
+        time_limit: Most seconds a sample may take, scoring included.
+        load_seconds: Duration of each load test.
+        sandbox: auto (docker when an engine answers, else namespace), docker, namespace,
+            k8s, or local (no isolation).
+    """
+    try:
+        chosen = select(section_scenarios(section), scenarios)
+    except CatalogueError as ex:
+        raise TaskParameterError(f"-T scenarios: {ex}") from None
     if not chosen:
-        raise ValueError(f"section {section!r} has no scenarios")
-    if load_seconds <= 0:
-        raise ValueError(f"load_seconds must be positive, got {load_seconds}")
+        raise TaskParameterError(f"section {section!r} has no scenarios")
+    message_limit = _positive("message_limit", message_limit, int)
+    time_limit = _positive("time_limit", time_limit, int)
+    load_seconds = _positive("load_seconds", load_seconds, float)
+    if sandbox not in CHOICES:
+        raise TaskParameterError(f"-T sandbox={sandbox!r}: expected one of {', '.join(CHOICES)}")
+    prompt_file, prompt_text = read_system_prompt(system_prompt)
+    prompt_sha256 = text_sha256(prompt_text)
     return Task(
-        dataset=MemoryDataset([scenario_sample(s) for s in chosen], name=section),
-        solver=backend_agent(read_system_prompt(system_prompt)),
-        scorer=backbench_scorer(load_seconds=float(load_seconds)),
+        dataset=MemoryDataset([scenario_sample(s, prompt_sha256) for s in chosen], name=section),
+        solver=backend_agent(prompt_text),
+        scorer=backbench_scorer(load_seconds=load_seconds),
         sandbox=resolve_sandbox(sandbox),
         message_limit=message_limit,
         time_limit=time_limit,
-        metadata={"section": section},
+        metadata={
+            "section": section,
+            "system_prompt_file": prompt_file.name,
+            "system_prompt_sha256": prompt_sha256,
+            "scenario_sha256": {s.id: folder_sha256(s.folder) for s in chosen},
+        },
     )
+
+
+SectionTask = Callable[..., Task]
+
+
+def section_task_function(section: str, module: str, doc: str | None = None) -> SectionTask:
+    """The `@task` function of a section, registered with inspect under `section`.
+
+    `module` decides the registry name: a module of this package gives `backbench/<section>`,
+    a section's own task.py gives plain `<section>`.
+    """
+
+    def run(
+        scenarios: str | None = None,
+        system_prompt: str | None = None,
+        message_limit: int = 150,
+        time_limit: int = 3600,
+        load_seconds: float = 10.0,
+        sandbox: str = "auto",
+    ) -> Task:
+        return section_task(
+            section, scenarios, system_prompt, message_limit, time_limit, load_seconds, sandbox
+        )
+
+    run.__name__ = run.__qualname__ = section
+    run.__module__ = module
+    params = (section_task.__doc__ or "").split("Args:", 1)[1]
+    params = "\n".join(line for line in params.splitlines() if "section:" not in line)
+    run.__doc__ = f"{(doc or section).strip()}\n\n    Args:{params}"
+    return inspect_task(name=section)(run)
+
+
+def task(declaration: Callable[[], None]) -> SectionTask:
+    """Declare the section named after the function (its folder), with the shared parameters."""
+    return section_task_function(declaration.__name__, declaration.__module__, declaration.__doc__)

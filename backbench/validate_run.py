@@ -5,7 +5,6 @@ The judgement and rendering it relies on are pure functions in backbench.validat
 
 from __future__ import annotations
 
-import ast
 import json
 import shutil
 import subprocess
@@ -19,8 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backbench.adequacy.equivalents import read_equivalents
 from backbench.catalogue import Mutant, Scenario, tasks_dir
+from backbench.catalogue_check import (
+    catch_problem,
+    coverage_problems,
+    hidden_test_names,
+    rule_matrix,
+)
+from backbench.identity import folder_sha256
 from backbench.model import SKIPPED_PARTS
 from backbench.validate import (
     ERROR,
@@ -29,31 +34,20 @@ from backbench.validate import (
     Check,
     Observation,
     _number,
-    catch_problem,
     describe_catch,
-    judge_equivalents,
     judge_mutant,
     judge_null,
     judge_reference,
+    judge_rules,
     observation,
     render_readme,
+    rules_to_tests,
     run_record,
 )
 
+__all__ = ["hidden_test_names"]  # where tests and older callers import it from
+
 # -- the runner -------------------------------------------------------------------------------
-
-
-def hidden_test_names(tests_dir: Path) -> set[str]:
-    """Names of the test functions defined in a scenario's tests/ folder."""
-    names: set[str] = set()
-    for file in sorted(tests_dir.rglob("test_*.py")):
-        tree = ast.parse(file.read_text(), filename=str(file))
-        names |= {
-            n.name
-            for n in ast.walk(tree)
-            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
-        }
-    return names
 
 
 def apply_patch(reference: Path, patch_file: Path, target: Path) -> str:
@@ -180,7 +174,9 @@ def run_validation(plan: Plan, echo: Callable[[str], None]) -> tuple[list[Check]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     wall = time.monotonic() - clock
-    return checks, run_record(checks, started, wall, plan.fast, plan.load_seconds, plan.repeat)
+    hashes = {s.id: folder_sha256(s.folder) for s in plan.scenarios}
+    record = run_record(checks, started, wall, plan.fast, plan.load_seconds, plan.repeat, hashes)
+    return checks, record
 
 
 @dataclass
@@ -239,10 +235,30 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
             )
             mutants[label] = (scenario, mutant)
 
+    solutions: dict[str, tuple[Scenario, str]] = {}
+    for scenario in plan.scenarios:
+        for name, folder in scenario_solutions(scenario).items():
+            label = f"{scenario.id}/solution-{name}"
+            log_dir = logs / scenario.section / "solutions" / label
+            calls.append(
+                EvalCall(label, scenario.section, [scenario.id], "backbench/files", log_dir, folder)
+            )
+            solutions[label] = (scenario, name)
+    solution_checks: dict[tuple[str, str], Check] = {}
+
     null: dict[str, list[Observation]] = {}
-    runner.progress(f"null and {len(mutants)} mutant(s), {PARALLEL_MUTANTS} at a time")
+    runner.progress(
+        f"null, {len(mutants)} mutant(s) and {len(solutions)} other solution(s), "
+        f"{PARALLEL_MUTANTS} at a time"
+    )
     with ThreadPoolExecutor(max_workers=PARALLEL_MUTANTS) as pool:
         for call, found in zip(calls, pool.map(runner.run, calls), strict=True):
+            if call.label in solutions:
+                scenario, name = solutions[call.label]
+                solution_checks[(scenario.id, name)] = judge_reference(
+                    scenario.id, found[scenario.id], scenario.slo, f"solution:{name}"
+                )
+                continue
             if call.label not in mutants:
                 null |= found
                 continue
@@ -253,12 +269,30 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
 
     checks: list[Check] = []
     for scenario in plan.scenarios:
+        checks.append(rules_check(scenario))
         checks.append(judge_reference(scenario.id, reference.get(scenario.id, []), scenario.slo))
+        checks += [solution_checks[(scenario.id, n)] for n in scenario_solutions(scenario)]
         checks.append(judge_null(scenario.id, null.get(scenario.id, [])))
         checks += [mutant_checks[(scenario.id, m.name)] for m in scenario.mutants]
-        declared = judge_equivalents(scenario.id, read_equivalents(scenario.folder)[1])
-        checks += [declared] if declared else []
     return checks
+
+
+def scenario_solutions(scenario: Scenario) -> dict[str, Path]:
+    """The scenario's other correct solutions: solutions/<name>/ folders with a start.sh."""
+    base = scenario.folder / "solutions"
+    return {p.parent.name: p.parent for p in sorted(base.glob("*/start.sh"))}
+
+
+def rules_check(scenario: Scenario) -> Check:
+    """The scenario's rule coverage, judged from its hidden tests' marks."""
+    matrix = rule_matrix(scenario.tests_dir)
+    problems = [str(p) for p in coverage_problems(scenario) if p.severity == ERROR]
+    return judge_rules(scenario.id, [r.id for r in scenario.rules], matrix, problems)
+
+
+def scenario_rule_matrix(scenario: Scenario) -> dict[str, list[str]]:
+    """The rule -> tests matrix of one scenario."""
+    return rules_to_tests([r.id for r in scenario.rules], rule_matrix(scenario.tests_dir))
 
 
 def _prepare_mutant(scenario: Scenario, mutant: Mutant, copy: Path) -> str:
@@ -269,15 +303,27 @@ def _prepare_mutant(scenario: Scenario, mutant: Mutant, copy: Path) -> str:
     return problem or apply_patch(scenario.reference_dir, mutant.patch, copy)
 
 
-def write_results(run: dict[str, Any], output: Path, fast: bool) -> Path:
-    """Write <output>/<UTC date-time>.json; a full run also regenerates <output>/README.md."""
+def write_results(run: dict[str, Any], output: Path, fast: bool, readme: bool = True) -> Path:
+    """Write <output>/<UTC date-time>.json; a full run with `readme` also regenerates
+    <output>/README.md (a run over part of the catalogue leaves it as it is)."""
     output.mkdir(parents=True, exist_ok=True)
     stamp = datetime.fromisoformat(run["started"]).strftime("%Y-%m-%dT%H-%M-%SZ")
     path = output / f"{stamp}.json"
     path.write_text(json.dumps(run, indent=2) + "\n")
-    if not fast:
+    if not fast and readme:
         (output / "README.md").write_text(render_readme(run, path.name))
     return path
+
+
+def recorded_runs(output: Path) -> list[dict[str, Any]]:
+    """Every validation run recorded under `output` (unreadable files are skipped)."""
+    runs = []
+    for path in sorted(output.glob("*.json")):
+        try:
+            runs.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return runs
 
 
 def default_output() -> Path:

@@ -32,3 +32,6 @@ if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]" 
   exit 1
 fi
 rm -f "$log"
+# the build leaves an egg-info in the checkout, which shadows the installed metadata that inspect
+# reads to name the entry point's tasks `backbench/<section>`
+rm -rf backbench.egg-info

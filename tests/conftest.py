@@ -6,8 +6,10 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from inspect_ai.scorer import Score
 
 from backbench.catalogue import Scenario, find_scenario
 from backbench.model import submission_files
@@ -29,7 +31,7 @@ def anyio_backend() -> str:
 async def open_sandbox(scenario: Scenario, isolated: bool = True) -> BackbenchSandbox:
     """A sample's sandbox for `scenario`, set up as inspect would."""
     cls = NamespaceSandbox if isolated else BackbenchSandbox
-    envs = await cls.sample_init("test", None, {"services": scenario.services})
+    envs = await cls.sample_init("test", None, {"services": ",".join(scenario.services)})
     return envs["default"].as_type(BackbenchSandbox)
 
 
@@ -54,6 +56,12 @@ def mutant_copy(scenario: Scenario, mutant_name: str, dest: Path) -> Path:
         ["patch", "-s", "-p1", "-d", str(target), "-i", str(patch)], check=True, timeout=30
     )
     return target
+
+
+def values(score: Score) -> dict[str, Any]:
+    """A backbench Score's value dict."""
+    assert isinstance(score.value, dict), score.value
+    return score.value
 
 
 @pytest.fixture

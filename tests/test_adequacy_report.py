@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backbench.adequacy.equivalents import content_digest, equivalent_problems, read_equivalents
+import pytest
+import yaml
+
 from backbench.adequacy.report import (
     EQUIVALENT,
     ERROR,
@@ -20,7 +23,7 @@ from backbench.adequacy.report import (
     render_readme,
     run_record,
 )
-from backbench.validate import judge_equivalents
+from backbench.catalogue import CatalogueError, load_scenario, tasks_dir
 
 SETTINGS = {"max_mutants": 40, "seed": 0, "jobs": 2, "min_kill_rate": 0.9, "sandbox": "namespace"}
 
@@ -84,35 +87,16 @@ def test_last_digests_take_the_latest_run_of_each_scenario(tmp_path: Path) -> No
     assert last_digests(tmp_path) == {"a": "new", "b": "b1"}
 
 
-def test_equivalent_declarations_need_an_id_and_a_one_line_reason() -> None:
-    assert equivalent_problems(None) == []
-    assert equivalent_problems([{"id": "x", "reason": "same value"}]) == []
-    assert equivalent_problems({"id": "x"}) == ["equivalent_mutants must be a list of {id, reason}"]
-    problems = equivalent_problems([{"id": "x"}, {"reason": "r"}, {"id": "y", "reason": "a\nb"}])
-    assert problems == [
-        "equivalent_mutants[0] (x): needs a reason",
-        "equivalent_mutants[1]: needs an id",
-        "equivalent_mutants[2] (y): the reason must be one line",
-    ]
-
-
-def test_read_equivalents_and_digest(tmp_path: Path) -> None:
-    (tmp_path / "scenario.yaml").write_text(
-        "id: s\nequivalent_mutants:\n  - id: app.py:f:constant:1\n    reason: same value\n"
-    )
-    (tmp_path / "reference").mkdir()
-    (tmp_path / "reference" / "app.py").write_text("x = 1\n")
-    [equivalent], problems = read_equivalents(tmp_path)
-    assert (equivalent.id, equivalent.reason, problems) == ("app.py:f:constant:1", "same value", [])
-    before = content_digest(tmp_path)
-    (tmp_path / "prompt.md").write_text("not part of the digest")
-    assert content_digest(tmp_path) == before
-    (tmp_path / "reference" / "app.py").write_text("x = 2\n")
-    assert content_digest(tmp_path) != before
-
-
-def test_validate_reports_equivalents_without_reasons_as_errors() -> None:
-    assert judge_equivalents("s", []) is None
-    check = judge_equivalents("s", ["equivalent_mutants[0] (x): needs a reason"])
-    assert check is not None and check.severity == "error"
-    assert check.submission == "equivalent_mutants" and "needs a reason" in check.observed
+def test_an_equivalent_without_a_one_line_reason_is_refused_by_the_catalogue(
+    tmp_path: Path,
+) -> None:
+    source = tasks_dir() / "api_development" / "inventory-crud"
+    folder = tmp_path / "inventory-crud"
+    shutil.copytree(source, folder)
+    meta = folder / "scenario.yaml"
+    data = yaml.safe_load(meta.read_text())
+    assert load_scenario(folder).equivalent_mutants  # the shipped declarations load
+    for bad in ({"id": "app.py:f:constant:1"}, {"id": "x", "reason": "one\ntwo"}):
+        meta.write_text(yaml.safe_dump({**data, "equivalent_mutants": [bad]}))
+        with pytest.raises(CatalogueError):
+            load_scenario(folder)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -12,6 +10,7 @@ from backbench.adequacy.mutate import Mutant, mutants_of_folder, unified_diff
 from backbench.adequacy.report import KILLED, KILLED_BY_START, SURVIVED
 from backbench.adequacy.run import Plan, measure_scenario
 from backbench.catalogue import Scenario
+from backbench.schema import EquivalentMutant
 from tests.conftest import requires_namespace
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio, requires_namespace]
@@ -55,17 +54,14 @@ async def test_runner_reports_kills_survivors_and_start_failures(inventory: Scen
 
 
 async def test_declared_equivalents_are_not_run_and_stale_ones_reported(
-    inventory: Scenario, tmp_path: Path
+    inventory: Scenario,
 ) -> None:
-    folder = tmp_path / inventory.id
-    shutil.copytree(inventory.folder, folder)
     no_op = handmade(inventory, "no_op", "MAX_ID = 2**63 - 1", "MAX_ID = 9223372036854775807")
-    with (folder / "scenario.yaml").open("a") as meta:
-        meta.write(
-            f"equivalent_mutants:\n  - id: {no_op.id}\n    reason: the same integer\n"
-            "  - id: app.py:gone:constant:deadbeef\n    reason: was there once\n"
-        )
-    scenario = dataclasses.replace(inventory, folder=folder)
+    declared = [
+        EquivalentMutant(id=no_op.id, reason="the same integer"),
+        EquivalentMutant(id="app.py:gone:constant:deadbeef", reason="was there once"),
+    ]
+    scenario = dataclasses.replace(inventory, equivalent_mutants=declared)
     plan = Plan(
         [scenario], max_mutants=None, seed=0, jobs=1, min_kill_rate=0.9, sandbox="namespace"
     )

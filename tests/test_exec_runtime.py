@@ -27,7 +27,7 @@ from backbench.sandbox.services import (
     start_services,
 )
 from backbench.scoring.scorer import score_submission
-from tests.conftest import mutant_copy
+from tests.conftest import mutant_copy, values
 
 pytestmark = pytest.mark.anyio
 
@@ -77,9 +77,9 @@ async def test_reference_passes_through_exec(
         score = await score_submission(runtime, inventory, 2.0)
     finally:
         runtime.close()
-    assert score.value["correct"] == 1, (score.explanation, score.metadata)  # type: ignore[index]
-    assert score.value["uptime"] == 1  # type: ignore[index]
-    assert score.value["correct_secure"] == 1  # type: ignore[index]
+    assert values(score)["correct"] == 1, (score.explanation, score.metadata)
+    assert values(score)["uptime"] == 1
+    assert values(score)["correct_secure"] == 1
 
 
 async def test_mutant_fails_through_exec(
@@ -91,7 +91,7 @@ async def test_mutant_fails_through_exec(
         score = await score_submission(runtime, inventory, 2.0)
     finally:
         runtime.close()
-    assert score.value["correct"] == 0  # type: ignore[index]
+    assert values(score)["correct"] == 0
     failed = [t["name"] for t in (score.metadata or {})["failed_tests"]]
     assert "test_create_rejects_negative_price" in failed
 
@@ -104,4 +104,4 @@ async def test_empty_workspace_is_not_served_through_exec(
         score = await score_submission(runtime, inventory, 2.0)
     finally:
         runtime.close()
-    assert score.value["correct"] == 0 and "no start.sh" in (score.explanation or "")  # type: ignore[index]
+    assert values(score)["correct"] == 0 and "no start.sh" in (score.explanation or "")

@@ -19,7 +19,7 @@ async def test_missing_promised_package_is_a_harness_error(
 ) -> None:
     monkeypatch.setattr(sandbox_module, "PROMISED_MODULES", ["fastapi", "no_such_package_xyz"])
     with pytest.raises(RuntimeError, match="no_such_package_xyz"):
-        await cls.sample_init("test", None, {"services": []})
+        await cls.sample_init("test", None, {"services": ""})
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ async def test_agent_environment_carries_the_contract_and_no_harness_secrets(
     cls: type[BackbenchSandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
-    envs = await cls.sample_init("test", None, {"services": ["postgres", "redis"]})
+    envs = await cls.sample_init("test", None, {"services": "postgres,redis"})
     env = envs["default"]
     try:
         result = await env.exec(["bash", "--login", "-c", "env; python3 -c 'import fastapi'"])

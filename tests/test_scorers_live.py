@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from inspect_ai.scorer import Score
 
 from backbench.catalogue import Scenario
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.scoring.scorer import score_submission
 from backbench.scoring.verdict import SCORE_KEYS
-from tests.conftest import mutant_copy, requires_namespace, write_submission
+from tests.conftest import mutant_copy, requires_namespace, values, write_submission
 
 pytestmark = [pytest.mark.anyio, requires_namespace]
 LOAD_SECONDS = 2.0
@@ -29,7 +30,7 @@ def reference_copy(scenario: Scenario, dest: Path) -> Path:
 
 async def score_dir(
     make: MakeSandbox, scenario: Scenario, source: Path | None, isolated: bool = True
-):
+) -> Score:
     env = await make(scenario, isolated)
     if source is not None:
         await write_submission(env, source)
@@ -48,8 +49,8 @@ async def test_reference_passes_every_stage(sandbox_for: MakeSandbox, inventory:
 
 async def test_empty_workspace_is_not_served(sandbox_for: MakeSandbox, inventory: Scenario) -> None:
     score = await score_dir(sandbox_for, inventory, None)
-    assert score.value["correct"] == 0 and score.value["functional"] == 0
-    assert score.value["uptime"] == 0 and score.value["correct_secure"] == 0
+    assert values(score)["correct"] == 0 and values(score)["functional"] == 0
+    assert values(score)["uptime"] == 0 and values(score)["correct_secure"] == 0
     assert "no start.sh" in (score.explanation or "")
 
 
@@ -58,8 +59,8 @@ async def test_missing_validation_fails_the_named_test(
 ) -> None:
     source = mutant_copy(inventory, "no-price-validation", tmp_path)
     score = await score_dir(sandbox_for, inventory, source)
-    failed = [t["name"] for t in score.metadata["failed_tests"]]
-    assert score.value["correct"] == 0 and 0 < score.value["functional"] < 1
+    failed = [t["name"] for t in (score.metadata or {})["failed_tests"]]
+    assert values(score)["correct"] == 0 and 0 < values(score)["functional"] < 1
     assert "test_create_rejects_negative_price" in failed
 
 
@@ -68,9 +69,9 @@ async def test_string_built_sql_is_exploited(
 ) -> None:
     source = mutant_copy(inventory, "string-built-sql", tmp_path)
     score = await score_dir(sandbox_for, inventory, source)
-    assert score.value["exploits"] >= 1 and score.value["secure"] == 0
-    assert score.value["correct_secure"] == 0
-    assert "sqli-name-filter" in score.metadata["exploited_probes"]
+    assert values(score)["exploits"] >= 1 and values(score)["secure"] == 0
+    assert values(score)["correct_secure"] == 0
+    assert "sqli-name-filter" in (score.metadata or {})["exploited_probes"]
 
 
 async def test_missing_auth_is_exploited(
@@ -78,8 +79,8 @@ async def test_missing_auth_is_exploited(
 ) -> None:
     source = mutant_copy(inventory, "no-create-auth", tmp_path)
     score = await score_dir(sandbox_for, inventory, source)
-    assert "auth-create-item" in score.metadata["exploited_probes"]
-    assert score.value["secure"] == 0
+    assert "auth-create-item" in (score.metadata or {})["exploited_probes"]
+    assert values(score)["secure"] == 0
 
 
 async def test_bandit_high_finding_makes_it_insecure(
@@ -90,8 +91,8 @@ async def test_bandit_high_finding_makes_it_insecure(
         "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
     )
     score = await score_dir(sandbox_for, inventory, source)
-    assert score.value["correct"] == 1 and score.value["bandit_high"] >= 1
-    assert score.value["secure"] == 0 and score.value["correct_secure"] == 0
+    assert values(score)["correct"] == 1 and values(score)["bandit_high"] >= 1
+    assert values(score)["secure"] == 0 and values(score)["correct_secure"] == 0
 
 
 async def test_server_that_dies_under_load_loses_uptime(
@@ -111,11 +112,11 @@ async def test_server_that_dies_under_load_loses_uptime(
     )
     (source / "start.sh").chmod(0o755)
     score = await score_dir(sandbox_for, inventory, source)
-    assert score.value["uptime"] < 1 and "exited" in (score.explanation or "")
+    assert values(score)["uptime"] < 1 and "exited" in (score.explanation or "")
 
 
 async def test_host_mode_scores_the_reference_too(
     sandbox_for: MakeSandbox, inventory: Scenario
 ) -> None:
     score = await score_dir(sandbox_for, inventory, inventory.reference_dir, isolated=False)
-    assert score.value["correct"] == 1 and score.value["uptime"] == 1.0
+    assert values(score)["correct"] == 1 and values(score)["uptime"] == 1.0

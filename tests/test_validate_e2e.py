@@ -41,12 +41,14 @@ def results(out: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def test_validate_fast_passes_on_the_whole_catalogue(tmp_path: Path) -> None:
-    proc = validate(tmp_path, scenario=None)
+def test_validate_fast_passes_on_one_scenario(tmp_path: Path) -> None:
+    # the whole catalogue is validated by `backbench validate` for a release, and CI validates
+    # the scenarios whose content changed (`--changed`): here, the command itself
+    proc = validate(tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     run = results(tmp_path)
     assert run["ok"] and run["fast"] and run["load_seconds"] == 2
-    assert run["scenarios"] == sorted(p.parent.name for p in tasks_dir().glob("*/*/scenario.yaml"))
+    assert run["scenarios"] == [SCENARIO] and set(run["scenario_sha256"]) == {SCENARIO}
     for scenario in run["scenarios"]:
         records = [r for r in run["records"] if r["scenario"] == scenario]
         kinds = [r["submission"].split(":")[0] for r in records]

@@ -1,10 +1,18 @@
 """Layer 1: every verdict is a pure function of recorded evidence, tested in both directions."""
 
+import math
+from typing import Any
+
 import pytest
 
 from backbench.runtime import HarnessError
 from backbench.scoring.functional import FunctionalEvidence, functional_verdict, parse_junit
-from backbench.scoring.load_test import NO_RESPONSE_MS, LoadEvidence, load_verdict, parse_stats_csv
+from backbench.scoring.load_test import (
+    LoadEvidence,
+    load_generator_failed,
+    load_verdict,
+    parse_stats_csv,
+)
 from backbench.scoring.quality import QualityEvidence, quality_verdict
 from backbench.scoring.security import (
     auth_required_exploited,
@@ -111,9 +119,16 @@ class TestLoad:
         result = load_verdict(evidence, {"error_rate": 0.01})
         assert result.error_rate == 0.05 and not result.slo_met
 
-    def test_no_requests_gets_the_penalty(self) -> None:
+    def test_no_requests_has_no_latency_and_misses_the_slo(self) -> None:
         result = load_verdict(LoadEvidence(0, None, 10), {"p95_ms": 300})
-        assert result.p95_ms == NO_RESPONSE_MS and result.error_rate == 1.0 and not result.slo_met
+        assert math.isnan(result.p95_ms) and result.error_rate == 1.0 and not result.slo_met
+
+    def test_no_requests_while_healthy_is_the_load_generators_failure(self) -> None:
+        nothing = LoadEvidence(0, parse_stats_csv(stats(count=0, fail=0)), 10)
+        assert load_generator_failed(nothing, [{"status": 200}, {"status": 200}])
+        assert not load_generator_failed(nothing, [{"status": None}, {"status": 503}])
+        served = LoadEvidence(0, parse_stats_csv(stats(count=100, fail=0)), 10)
+        assert not load_generator_failed(served, [{"status": 200}])
 
 
 class TestUptime:
@@ -122,7 +137,7 @@ class TestUptime:
         assert value == 1.0
 
     def test_outage_lowers_uptime(self) -> None:
-        probes = [{"status": 200}] * 8 + [{"status": None}, {"status": 503}]
+        probes: list[dict[str, Any]] = [{"status": 200}] * 8 + [{"status": None}, {"status": 503}]
         value, _ = uptime_verdict(UptimeEvidence(probes, alive_after=True))
         assert value == 0.8
 

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backbench.adequacy.equivalents import content_digest, read_equivalents
 from backbench.adequacy.mutate import Mutant, mutants_of_folder, select_mutants
 from backbench.adequacy.report import (
     EQUIVALENT,
@@ -35,11 +34,13 @@ from backbench.adequacy.report import (
     run_record,
 )
 from backbench.catalogue import Scenario, tasks_dir
+from backbench.identity import folder_sha256
 from backbench.model import submission_files
 from backbench.runtime import HarnessError
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.sandbox.namespace import NamespaceSandbox, namespace_support
 from backbench.scoring.functional import functional_env, functional_verdict, run_functional
+from backbench.scoring.peers import declared_peers, start_peers
 from backbench.scoring.submission import READY_TIMEOUT, start_submission, stop_submission
 
 Echo = Callable[[str], None]
@@ -112,7 +113,13 @@ async def trial(env: BackbenchSandbox, scenario: Scenario, source: Path) -> Tria
     tool_env: dict[str, str] = {}
     await env.stop_agent_processes()
     await load_workspace(env, source)
-    running = await start_submission(env, tool_env)
+    peers = await start_peers(env, declared_peers(scenario), tool_env)
+    try:
+        running = await start_submission(env, tool_env, peers.submission_env)
+        running.test_env = peers.test_env
+    except BaseException:
+        await peers.stop()
+        raise
     try:
         if not running.ready:
             why = (
@@ -121,10 +128,11 @@ async def trial(env: BackbenchSandbox, scenario: Scenario, source: Path) -> Tria
                 else f"not ready within {READY_TIMEOUT:.0f} s"
             )
             return Trial(KILLED_BY_START, [], why, time.monotonic() - clock)
-        test_env = functional_env(tool_env, running.base_url, env.app_secret, running.env)
+        test_env = functional_env(tool_env, env.app_secret, running)
         evidence = await run_functional(env, scenario.tests_dir, test_env)
     finally:
         await stop_submission(env, running)
+        await peers.stop()
         for copy in env.private.glob("functional-*"):  # this trial's copy of the tests
             shutil.rmtree(copy, ignore_errors=True)
     seconds = time.monotonic() - clock
@@ -156,14 +164,13 @@ async def measure_scenario(
     if generated is None:
         generated = mutants_of_folder(scenario.reference_dir)
     chosen = select_mutants(generated, plan.max_mutants, plan.seed)
-    equivalents, problems = read_equivalents(scenario.folder)
-    declared = {e.id: e.reason for e in equivalents}
+    # the typed schema has checked every declaration has an id and a one-line reason
+    declared = {e.id: e.reason for e in scenario.equivalent_mutants}
     report = ScenarioReport(
         scenario=scenario.id,
-        digest=content_digest(scenario.folder),
+        digest=folder_sha256(scenario.folder),
         generated=len(generated),
         unknown_equivalents=sorted(set(declared) - {m.id for m in generated}),
-        problems=list(problems),
     )
     pending = [m for m in chosen if m.id not in declared]
     for mutant in chosen:

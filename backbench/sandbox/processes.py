@@ -29,9 +29,16 @@ async def _read_capped(stream: asyncio.StreamReader | None, limit: int) -> bytes
 
 
 def kill_group(pid: int) -> None:
-    """SIGKILL the process group led by `pid`, if it still exists."""
+    """SIGKILL the process group led by `pid`, and `pid` itself, if they still exist.
+
+    Signals go through os.kill, never asyncio's Process.kill(): that polls the process first,
+    and polling a child that has just died reaps it under asyncio's own watcher, which then logs
+    "Unknown child process pid ..., will report returncode 255".
+    """
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
 
 
 async def run_capped(
@@ -80,8 +87,6 @@ async def run_capped(
         out, err = await asyncio.wait_for(collect(), timeout)
     except (TimeoutError, asyncio.CancelledError):
         kill_group(proc.pid)
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
         await proc.wait()
         raise
     return ExecResult(

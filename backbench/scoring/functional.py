@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backbench.runtime import HarnessError, ScoringRuntime
+from backbench.scoring.submission import RunningSubmission
 
 TEST_TIMEOUT = 180
 # pytest's exit codes: 0 all passed, 1 some failed; anything else means the run itself broke.
@@ -92,11 +93,14 @@ def functional_verdict(evidence: FunctionalEvidence) -> FunctionalResult:
 
 
 def functional_env(
-    tool_env: dict[str, str], base_url: str, app_secret: str, submission_env: dict[str, str]
+    tool_env: dict[str, str], app_secret: str, running: RunningSubmission
 ) -> dict[str, str]:
-    """What the hidden tests see: the server's URL, its secret, its database and Redis."""
-    services = {k: v for k, v in submission_env.items() if k in ("DATABASE_URL", "REDIS_URL")}
-    return {**tool_env, "BASE_URL": base_url, "APP_SECRET": app_secret, **services}
+    """What the hidden tests see: the server's URL and secret, its database and Redis, peers."""
+    services = {k: v for k, v in running.env.items() if k in ("DATABASE_URL", "REDIS_URL")}
+    return {
+        **tool_env, "BASE_URL": running.base_url, "APP_SECRET": app_secret, **services,
+        **running.test_env,
+    }  # fmt: skip
 
 
 async def run_functional(

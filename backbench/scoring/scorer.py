@@ -13,9 +13,15 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import sandbox
 
 from backbench.catalogue import Scenario, find_scenario
-from backbench.runtime import ScoringRuntime, scoring_runtime
+from backbench.runtime import HarnessError, ScoringRuntime, scoring_runtime
 from backbench.scoring.functional import functional_env, functional_verdict, run_functional
-from backbench.scoring.load_test import load_verdict, run_load
+from backbench.scoring.load_test import (
+    LOAD_ATTEMPTS,
+    load_generator_failed,
+    load_verdict,
+    run_load,
+)
+from backbench.scoring.peers import declared_peers, start_peers
 from backbench.scoring.quality import collect_quality, quality_verdict
 from backbench.scoring.security import bandit_high, run_bandit, run_probes, security_verdict
 from backbench.scoring.submission import (
@@ -79,7 +85,13 @@ async def score_submission(
     if problem:
         return _not_served(problem, quality, quality_text, bandit, timings)
 
-    running = await start_submission(runtime, tool_env)
+    peers = await start_peers(runtime, declared_peers(scenario), tool_env)
+    try:
+        running = await start_submission(runtime, tool_env, peers.submission_env)
+        running.test_env = peers.test_env
+    except BaseException:
+        await peers.stop()
+        raise
     lap("start")
     try:
         if running.ready:
@@ -97,6 +109,7 @@ async def score_submission(
             score = _not_served(why, quality, quality_text, bandit, timings)
     finally:
         await stop_submission(runtime, running)
+        await peers.stop()
     # read after the stop: a sandbox may hand the log over only then
     score.metadata = {**(score.metadata or {}), "server_log": running.log_tail(3000)}
     return score
@@ -106,7 +119,7 @@ async def _score_live(
     runtime: ScoringRuntime, scenario: Scenario, running: RunningSubmission, load_seconds: float,
     tool_env: dict[str, str], quality: tuple[float, str], bandit: dict[str, Any], lap: Lap,
 ) -> Score:  # fmt: skip
-    test_env = functional_env(tool_env, running.base_url, runtime.app_secret, running.env)
+    test_env = functional_env(tool_env, runtime.app_secret, running)
     functional_evidence = await run_functional(runtime, scenario.tests_dir, test_env)
     functional = functional_verdict(functional_evidence)
     lap("functional")
@@ -117,14 +130,24 @@ async def _score_live(
     security = security_verdict(probe_evidence, bandit)
     lap("security")
 
-    health_task = asyncio.create_task(
-        probe_health(
-            runtime, running.base_url, load_seconds + AFTER_LOAD_SECONDS, HEALTH_INTERVAL,
-            tool_env, runtime.private,
+    for attempt in range(LOAD_ATTEMPTS):
+        health_task = asyncio.create_task(
+            probe_health(
+                runtime, running.base_url, load_seconds + AFTER_LOAD_SECONDS, HEALTH_INTERVAL,
+                tool_env, runtime.private,
+            )
+        )  # fmt: skip
+        load_evidence = await run_load(
+            runtime, running.base_url, scenario.load, load_seconds, tool_env
         )
-    )  # fmt: skip
-    load_evidence = await run_load(runtime, running.base_url, scenario.load, load_seconds, tool_env)
-    probes = await health_task
+        probes = await health_task
+        if not load_generator_failed(load_evidence, probes):
+            break
+        if attempt == LOAD_ATTEMPTS - 1:
+            raise HarnessError(
+                "locust completed no request, twice, while the server answered its health "
+                f"checks: {load_evidence.output_tail[-400:]}"
+            )
     load = load_verdict(load_evidence, scenario.slo)
     await running.refresh()
     uptime_evidence = UptimeEvidence(probes, running.alive)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backbench.scoring.functional import FunctionalResult
-from backbench.scoring.load_test import NO_RESPONSE_MS, LoadResult
+from backbench.scoring.load_test import NO_LATENCY, LoadResult
 from backbench.scoring.security import SecurityResult
 
 SCORE_KEYS = [
@@ -68,8 +68,8 @@ def not_served_score(
     """Score values and explanation of a submission whose server never became ready."""
     value: dict[str, float] = {
         "correct": 0, "functional": 0.0, "secure": 0, "correct_secure": 0, "exploits": 0,
-        "bandit_high": bandit_high, "p50_ms": NO_RESPONSE_MS, "p95_ms": NO_RESPONSE_MS,
-        "p99_ms": NO_RESPONSE_MS, "rps": 0.0, "error_rate": 1.0, "uptime": 0.0,
+        "bandit_high": bandit_high, "p50_ms": NO_LATENCY, "p95_ms": NO_LATENCY,
+        "p99_ms": NO_LATENCY, "rps": 0.0, "error_rate": 1.0, "uptime": 0.0,
         "quality": quality, "slo_met": 0,
     }  # fmt: skip
     explanation = (
