@@ -25,7 +25,7 @@ from backbench.testkit import FIXTURE_NAMES
 
 # A non-empty tests/conftest.py is a warning while the scenarios move their fixtures into the
 # test kit (backbench.testkit); once they all have, set this to ERROR.
-CONFTEST_SEVERITY = WARNING
+CONFTEST_SEVERITY = ERROR
 # A scenario that declares no rules at all: a warning until every scenario states its rules.
 NO_RULES_SEVERITY = WARNING
 RULES_MARK = "rules"

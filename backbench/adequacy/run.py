@@ -39,7 +39,7 @@ from backbench.model import submission_files
 from backbench.runtime import HarnessError
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.sandbox.namespace import NamespaceSandbox, namespace_support
-from backbench.scoring.functional import functional_env, functional_verdict, run_functional
+from backbench.scoring.functional import functional_stage, functional_verdict
 from backbench.scoring.peers import declared_peers, start_peers
 from backbench.scoring.submission import READY_TIMEOUT, start_submission, stop_submission
 
@@ -128,8 +128,7 @@ async def trial(env: BackbenchSandbox, scenario: Scenario, source: Path) -> Tria
                 else f"not ready within {READY_TIMEOUT:.0f} s"
             )
             return Trial(KILLED_BY_START, [], why, time.monotonic() - clock)
-        test_env = functional_env(tool_env, env.app_secret, running)
-        evidence = await run_functional(env, scenario.tests_dir, test_env)
+        evidence = await functional_stage(env, scenario.tests_dir, running, tool_env)
     finally:
         await stop_submission(env, running)
         await peers.stop()

@@ -14,7 +14,7 @@ from inspect_ai.util import sandbox
 
 from backbench.catalogue import Scenario, find_scenario
 from backbench.runtime import HarnessError, ScoringRuntime, scoring_runtime
-from backbench.scoring.functional import functional_env, functional_verdict, run_functional
+from backbench.scoring.functional import functional_stage, functional_verdict
 from backbench.scoring.load_test import (
     LOAD_ATTEMPTS,
     load_generator_failed,
@@ -119,8 +119,7 @@ async def _score_live(
     runtime: ScoringRuntime, scenario: Scenario, running: RunningSubmission, load_seconds: float,
     tool_env: dict[str, str], quality: tuple[float, str], bandit: dict[str, Any], lap: Lap,
 ) -> Score:  # fmt: skip
-    test_env = functional_env(tool_env, runtime.app_secret, running)
-    functional_evidence = await run_functional(runtime, scenario.tests_dir, test_env)
+    functional_evidence = await functional_stage(runtime, scenario.tests_dir, running, tool_env)
     functional = functional_verdict(functional_evidence)
     lap("functional")
 
@@ -175,6 +174,8 @@ async def _score_live(
         "slo": scenario.slo,
         "ready_seconds": running.ready_seconds,
         "test_output": functional_evidence.output_tail[-3000:],
+        "control_ops": functional_evidence.control_ops,
+        "restored_after_functional": functional_evidence.restored,
     }
     return Score(value=value, answer="start.sh", explanation=explanation, metadata=metadata)
 
