@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from backbench.adequacy.mutate import mutants_of_folder, select_mutants
-from backbench.adequacy.report import DEFAULT_MIN_KILL_RATE, last_digests
+from backbench.adequacy.report import DEFAULT_MIN_KILL_RATE, last_digests, last_kill_rates
 from backbench.adequacy.report import exit_code as adequacy_exit_code
 from backbench.adequacy.report import render_table as adequacy_table
 from backbench.catalogue import (
@@ -287,6 +287,11 @@ def _add_adequacy(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help=f"sandboxes scoring mutants at once (default {DEFAULT_JOBS})",
     )  # fmt: skip
     parser.add_argument(
+        "--no-regression", action="store_true",
+        help="a scenario under --min-kill-rate passes while it is not under its last recorded "
+        "kill rate (what CI runs: tests may land before the target is reached)",
+    )  # fmt: skip
+    parser.add_argument(
         "--min-kill-rate", type=float, default=DEFAULT_MIN_KILL_RATE, metavar="R",
         help=f"fail under this kill rate in any scenario (default {DEFAULT_MIN_KILL_RATE:g})",
     )  # fmt: skip
@@ -309,6 +314,8 @@ def _adequacy(args: argparse.Namespace) -> int:
     from backbench.adequacy import run as adequacy
 
     output = args.output or adequacy.default_output()
+    # read before this run records its own
+    floors = last_kill_rates(output) if args.no_regression else None
     scenarios = chosen_scenarios(args.section, args.scenarios)
     if args.changed:
         recorded = last_digests(output)
@@ -338,4 +345,4 @@ def _adequacy(args: argparse.Namespace) -> int:
     path = adequacy.write_results(run, output, readme=whole)
     print(adequacy_table(run))
     print(f"\n{run['wall_seconds']:.0f} s; results: {path}")
-    return adequacy_exit_code(reports, args.min_kill_rate)
+    return adequacy_exit_code(reports, args.min_kill_rate, floors)

@@ -100,3 +100,19 @@ def test_an_equivalent_without_a_one_line_reason_is_refused_by_the_catalogue(
         meta.write_text(yaml.safe_dump({**data, "equivalent_mutants": [bad]}))
         with pytest.raises(CatalogueError):
             load_scenario(folder)
+
+
+def test_the_ratchet_passes_below_target_but_never_below_the_last_rate(tmp_path: Path) -> None:
+    from backbench.adequacy.report import last_kill_rates
+
+    for name, rate in [("2026-01-01T00-00-00Z.json", 0.5), ("2026-02-01T00-00-00Z.json", 0.6)]:
+        data = {"scenarios": [{"scenario": "s", "digest": "d", "kill_rate": rate}]}
+        (tmp_path / name).write_text(json.dumps(data))
+    floors = last_kill_rates(tmp_path)
+    assert floors == {"s": 0.6}
+    two_of_three = report(KILLED, KILLED, SURVIVED)  # 67%: under target, above the last rate
+    one_of_two = report(KILLED, SURVIVED)  # 50%: a drop
+    assert exit_code([two_of_three], 0.9) == 1
+    assert exit_code([two_of_three], 0.9, floors) == 0
+    assert exit_code([one_of_two], 0.9, floors) == 1
+    assert exit_code([report(KILLED, SURVIVED, scenario="new")], 0.9, floors) == 1

@@ -112,9 +112,31 @@ def run_record(
     }
 
 
-def exit_code(reports: Iterable[ScenarioReport], min_kill_rate: float) -> int:
-    """1 when a scenario is under the target (or could not be measured), else 0."""
-    return 0 if all(r.meets(min_kill_rate) for r in reports) else 1
+def exit_code(
+    reports: Iterable[ScenarioReport], min_kill_rate: float,
+    floors: dict[str, float] | None = None,
+) -> int:  # fmt: skip
+    """1 when a scenario is under the target (or could not be measured), else 0. With `floors`
+    (a ratchet), a scenario's target is at most its last recorded kill rate: more tests may land
+    before the target is reached, a drop may not."""
+    floors = floors or {}
+    return (
+        0 if all(r.meets(min(min_kill_rate, floors.get(r.scenario, 1.0))) for r in reports) else 1
+    )
+
+
+def last_kill_rates(output: Path) -> dict[str, float]:
+    """Each scenario's kill rate at its latest recorded measurement under `output`."""
+    rates: dict[str, float] = {}
+    for path in sorted(output.glob("*.json")):  # names are UTC times: oldest first
+        try:
+            run = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        for scenario in run.get("scenarios", []):
+            if scenario.get("kill_rate") is not None:
+                rates[str(scenario.get("scenario"))] = float(scenario["kill_rate"])
+    return rates
 
 
 def last_digests(output: Path) -> dict[str, str]:
