@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -127,29 +127,26 @@ def exit_code(
 
 def last_kill_rates(output: Path) -> dict[str, float]:
     """Each scenario's kill rate at its latest recorded measurement under `output`."""
-    rates: dict[str, float] = {}
+    return {
+        str(s.get("scenario")): float(s["kill_rate"])
+        for s in _recorded(output)
+        if s.get("kill_rate") is not None
+    }
+
+
+def _recorded(output: Path) -> Iterator[dict[str, Any]]:
+    """Every scenario record of the measurements under `output`, oldest run first."""
     for path in sorted(output.glob("*.json")):  # names are UTC times: oldest first
         try:
             run = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        for scenario in run.get("scenarios", []):
-            if scenario.get("kill_rate") is not None:
-                rates[str(scenario.get("scenario"))] = float(scenario["kill_rate"])
-    return rates
+        yield from run.get("scenarios", [])
 
 
 def last_digests(output: Path) -> dict[str, str]:
     """Each scenario's content digest at its latest recorded measurement under `output`."""
-    digests: dict[str, str] = {}
-    for path in sorted(output.glob("*.json")):  # names are UTC times: oldest first
-        try:
-            run = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        for scenario in run.get("scenarios", []):
-            digests[str(scenario.get("scenario"))] = str(scenario.get("digest"))
-    return digests
+    return {str(s.get("scenario")): str(s.get("digest")) for s in _recorded(output)}
 
 
 # -- rendering ----------------------------------------------------------------------------------
