@@ -166,3 +166,24 @@ def test_notes_are_stored_in_postgresql(api, fresh, unique, db):
         query = f'SELECT count(*) FROM "{schema}"."{table}" WHERE strpos("{column}"::text, %s) > 0'
         found |= {v for v in (title, content) if db.execute(query, (v,)).fetchone()[0]}
     assert found == {title, content}, "the note's title and text are in no table"
+
+
+@pytest.mark.rules("v2-meta-total", "v1-get", "v2-get", "list-order", "list-paging")
+def test_unfiltered_lists_count_and_serve_every_note(api, fresh, unique):
+    headers = fresh()
+    r = api.post("/v1/notes", headers=headers, json={"title": unique("all"), "body": "b"})
+    assert r.status_code == 201
+    r = api.get("/v2/notes", headers=headers, params={"limit": 3})
+    total, oldest = r.json()["meta"]["total"], r.json()["data"]
+    assert total >= 1 and oldest, r.json()
+    ids = [n["id"] for n in oldest]
+    assert ids == sorted(ids)
+    r = api.get("/v1/notes", headers=headers, params={"limit": 3})
+    assert [n["id"] for n in r.json()] == ids
+    for note in oldest[:2]:
+        assert api.get(f"/v2/notes/{note['id']}", headers=headers).json() == note
+        assert api.get(f"/v1/notes/{note['id']}", headers=headers).status_code == 200
+    r = api.get("/v2/notes", headers=headers, params={"offset": total - 1})
+    assert len(r.json()["data"]) == 1 and r.json()["meta"]["total"] == total
+    r = api.get("/v2/notes", headers=headers, params={"offset": total})
+    assert r.json()["data"] == []

@@ -105,6 +105,24 @@ def test_a_limited_client_is_refused_before_the_endpoint_runs(api, fresh, unique
     assert r.json()["meta"]["total"] == 0, "a request refused with 429 created a note"
 
 
+@pytest.mark.rules("rl-retry-after")
+def test_retry_after_counts_down_to_the_end_of_the_window(api, fresh):
+    """The window ends at most 60 s after the client's first request: once 3 s have passed,
+    Retry-After can no longer be 60."""
+    for _ in range(ATTEMPTS):
+        headers = fresh()
+        first = api.get("/v1/notes", headers=headers, params={"limit": 1})
+        opened = time.monotonic()
+        time.sleep(3)  # the rule is about elapsed time: nothing to poll for
+        rest = [api.get("/v1/notes", headers=headers, params={"limit": 1}) for _ in range(LIMIT)]
+        if not rolled_over([first, *rest]):
+            break
+    sent = time.monotonic()
+    assert_limited(rest[-1])
+    left = 60 - (sent - opened)
+    assert int(rest[-1].headers["Retry-After"]) <= int(left) + 2, (rest[-1].headers, left)
+
+
 @pytest.mark.rules("rl-clients-independent", "oa-client-id-any-string", "rl-twenty-per-window")
 def test_interleaved_clients_keep_separate_budgets(api, auth_headers, unique):
     for _ in range(ATTEMPTS):

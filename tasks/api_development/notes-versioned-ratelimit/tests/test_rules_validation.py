@@ -105,6 +105,7 @@ def test_bad_json_bodies_are_validation_errors(api, fresh, unique):
         f'{{"title": "{title}", "body": "b"'.encode(),
         f'[{{"title": "{title}", "body": "b"}}]'.encode(),
         b'"just a string"',
+        b'{"title": "\xff\xfe", "body": "b"}',
     ]
     headers = {**fresh(), "Content-Type": "application/json"}
     for version in ("v1", "v2"):
