@@ -66,7 +66,7 @@ def test_create_assigns_id_and_created_at_itself(api, authed_api, unique):
     assert other["id"] != item["id"]
 
 
-@pytest.mark.rules("name-length", "rejected-changes-nothing", "error-422")
+@pytest.mark.rules("name-length", "name-verbatim", "rejected-changes-nothing", "error-422")
 def test_create_name_length_boundaries_counted_in_characters(api, authed_api, unique):
     single = chr(0x4E00 + random.randint(0, 20_000))  # noqa: S311
     hundred = unique("n")[:34] + "é" * 66
@@ -216,3 +216,23 @@ def test_rejected_creates_store_nothing(client_factory, authed_api, unique, db):
     for client, body, status in rejected:
         assert client.post("/v1/items", json=body).status_code == status
         assert rows_mentioning(db, body["name"]) == 0, body
+
+
+@pytest.mark.rules("name-verbatim", "patch-200", "list-name-filter")
+def test_names_with_quotes_and_sql_syntax_are_stored_verbatim(api, authed_api, unique):
+    tricky = [
+        "O'Brien's \"best\" -- widget",
+        "x'); DROP TABLE items; --",
+        "back\\slash %s %(name)s {0} ; '' \"",
+    ]
+    for text in tricky:
+        name = unique("q")[:20] + text
+        item = new_item(authed_api, unique, name=name, sku=text[:64])
+        assert (item["name"], item["sku"]) == (name, text[:64])
+        renamed = unique("r")[:20] + text
+        response = authed_api.patch(f"/v1/items/{item['id']}", json={"name": renamed, "sku": text})
+        assert response.status_code == 200, response.text
+        assert read_item(api, item["id"])["name"] == renamed
+        listed = api.get("/v1/items", params={"name": renamed})
+        assert listed.status_code == 200, listed.text
+        assert [i["id"] for i in listed.json()["items"]] == [item["id"]]

@@ -139,7 +139,7 @@ def test_list_name_and_price_filters_combine_with_and(api, authed_api, unique):
     assert page(api, name=item["name"], max_price=base + 9)["total"] == 0
 
 
-@pytest.mark.rules("list-sort")
+@pytest.mark.rules("list-sort", "list-sort-default")
 def test_list_sorts_by_every_key_in_both_directions(api, authed_api, unique):
     base = price_band()
     stem = unique("sort")

@@ -137,6 +137,7 @@ def test_patch_with_one_invalid_field_applies_none_of_them(api, authed_api, uniq
     new_name = unique("never")
     for body in (
         {"quantity": 9, "price": 0},
+        {"name": new_name, "sku": "M-2", "quantity": 9, "price": 0},
         {"name": new_name, "quantity": -1},
         {"sku": "M-2", "price": 4, "name": ""},
     ):
