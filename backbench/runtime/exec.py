@@ -42,6 +42,7 @@ class ExecRuntimeConfig:
     tool_user: str | None = "root"  # runs the harness's tools; None: the default user
     database_url: str | None = None  # admin URL; None: the sandbox's $DATABASE_URL
     redis_url: str | None = None  # None: the sandbox's $REDIS_URL
+    own_loopback: bool = True  # False: the sandbox shares this machine's loopback (tests)
 
 
 def config_for(sandbox: SandboxEnvironment) -> ExecRuntimeConfig:
@@ -80,6 +81,7 @@ class ExecScoringRuntime:
         self.workspace.mkdir()
         self.remote_private = f"{config.scoring_root}/{uuid.uuid4().hex[:12]}"
         self.setup_seconds = 0.0  # inspect set the sandbox up; its time is not ours to know
+        self.own_loopback = config.own_loopback
 
     async def prepare(self) -> None:
         """Copy the workspace out of the sandbox (for static analysis)."""
@@ -129,18 +131,39 @@ class ExecScoringRuntime:
     ) -> ExecResult[str]:
         remote_cwd = self._remote(cwd)
         await self._push(cwd, remote_cwd)
-        tool_env = {
+        result = await self.sandbox.exec(
+            [self._map(a) for a in argv], cwd=remote_cwd, env=self._tool_env(env),
+            user=self.config.tool_user, timeout=int(timeout), timeout_retry=False,
+        )  # fmt: skip
+        await self._pull(remote_cwd, cwd)
+        return result
+
+    def _tool_env(self, env: dict[str, str]) -> dict[str, str]:
+        return {
             "PATH": f"{Path(self.config.harness_python).parent}:{SYSTEM_PATH}",
             "HOME": self.remote_private,
             "PYTHONDONTWRITEBYTECODE": "1",
             **{k: self._map(v) for k, v in env.items()},
         }
+
+    async def spawn_tool(
+        self, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path
+    ) -> SandboxProcess:
+        remote_cwd = self._remote(cwd)
+        await self._push(cwd, remote_cwd)
+        remote_log = f"{self.remote_private}/tool-{uuid.uuid4().hex[:8]}.log"
+        command = " ".join(shlex.quote(self._map(a)) for a in argv)
+        # as the tool user (root in docker) in a session of its own: the agent cannot signal it
+        script = (
+            f"cd {shlex.quote(remote_cwd)} && "
+            f"setsid {command} > {remote_log} 2>&1 < /dev/null & echo $!"
+        )
         result = await self.sandbox.exec(
-            [self._map(a) for a in argv], cwd=remote_cwd, env=tool_env,
-            user=self.config.tool_user, timeout=int(timeout), timeout_retry=False,
-        )  # fmt: skip
-        await self._pull(remote_cwd, cwd)
-        return result
+            ["sh", "-c", script], env=self._tool_env(env), user=self.config.tool_user, timeout=30
+        )
+        if not result.success or not result.stdout.strip().isdigit():
+            raise HarnessError(f"could not start a harness tool: {result.stderr[-400:]}")
+        return SandboxProcess(self, int(result.stdout.strip()), remote_log, log)
 
     async def run_static(
         self, argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
@@ -230,8 +253,9 @@ class SandboxProcess:
         return self._returncode if self._returncode is not None else -1
 
     async def kill(self) -> None:
+        # no `--`: dash's kill (Debian's sh) refuses it and then kills nothing
         await self.runtime.sandbox.exec(
-            ["sh", "-c", f"kill -9 -- -{self.pid} {self.pid} 2>/dev/null; true"],
+            ["sh", "-c", f"kill -9 -{self.pid} {self.pid} 2>/dev/null; true"],
             user=self.runtime.config.tool_user, timeout=30,
         )  # fmt: skip
         self._returncode = self._returncode if self._returncode is not None else -9

@@ -13,7 +13,7 @@ class HarnessError(RuntimeError):
 
 
 class SubmissionProcess(Protocol):
-    """The running start.sh, wherever it runs."""
+    """The running start.sh (or a long-running harness tool), wherever it runs."""
 
     @property
     def returncode(self) -> int | None:
@@ -41,6 +41,9 @@ class ScoringRuntime(Protocol):
     workspace: Path  # a host folder holding the agent's files, for static analysis
     private: Path  # harness-only folder: hidden tests, reports, logs
     app_secret: str
+    # the sample has a loopback of its own, so peers take their kinds' fixed ports; False: it
+    # shares this machine's, and they take free ones
+    own_loopback: bool
 
     async def run_tool(
         self, argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
@@ -62,6 +65,15 @@ class ScoringRuntime(Protocol):
         self, argv: list[str], *, env: dict[str, str], log: Path
     ) -> SubmissionProcess:
         """Start the submission in its own process group, its output to `log` (capped)."""
+        ...
+
+    async def spawn_tool(
+        self, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path
+    ) -> SubmissionProcess:
+        """Start a long-running harness tool (the peers) in the background, where `run_tool`
+        runs tools and on the same terms for `argv` and `cwd`; its output to `log` (capped,
+        complete once it is killed). Out of the agent's reach; killed with the sample at the
+        latest."""
         ...
 
     async def stop_agent_processes(self) -> None:

@@ -193,6 +193,8 @@ def _cgroup_base(controller: str) -> Path | None:
 class NamespaceSandbox(BackbenchSandbox):
     """A sample in namespaces of its own: see the module docstring."""
 
+    own_loopback = True
+
     def __init__(self, root: Path, app_secret: str) -> None:
         super().__init__(root, app_secret)
         self.uid = _allocate_uid()
@@ -312,6 +314,7 @@ class NamespaceSandbox(BackbenchSandbox):
 
     async def teardown(self) -> None:
         self._cancel_log_tasks()
+        self._kill_tools()
         if self.holder is not None and self.holder.returncode is None:
             kill_group(self.holder.pid)
             await self.holder.wait()

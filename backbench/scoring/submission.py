@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from backbench.runtime import ScoringRuntime, SubmissionProcess
@@ -24,6 +24,7 @@ class RunningSubmission:
     log: Path
     ready: bool = False
     ready_seconds: float = 0.0
+    test_env: dict[str, str] = field(default_factory=dict)  # for the hidden tests only (peers)
 
     @property
     def base_url(self) -> str:
@@ -54,9 +55,11 @@ def start_script_problem(workspace: Path) -> str | None:
     return None
 
 
-async def start_submission(runtime: ScoringRuntime, tool_env: dict[str, str]) -> RunningSubmission:
-    """Run ./start.sh with the scoring environment; wait up to 30 s for its port."""
-    env = await runtime.submission_env()
+async def start_submission(
+    runtime: ScoringRuntime, tool_env: dict[str, str], extra_env: dict[str, str] | None = None
+) -> RunningSubmission:
+    """Run ./start.sh with the scoring environment and `extra_env`; wait up to 30 s for its port."""
+    env = {**(extra_env or {}), **await runtime.submission_env()}
     log = runtime.private / "server.log"
     proc = await runtime.spawn_submission(["./start.sh"], env=env, log=log)
     running = RunningSubmission(proc=proc, env=env, log=log)
