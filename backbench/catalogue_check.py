@@ -26,6 +26,9 @@ from backbench.testkit import FIXTURE_NAMES
 # A non-empty tests/conftest.py is a warning while the scenarios move their fixtures into the
 # test kit (backbench.testkit); once they all have, set this to ERROR.
 CONFTEST_SEVERITY = WARNING
+# A scenario that declares no rules at all: a warning until every scenario states its rules.
+NO_RULES_SEVERITY = WARNING
+RULES_MARK = "rules"
 
 
 def check_folder(folder: Path) -> list[Problem]:
@@ -103,10 +106,81 @@ def mutant_problems(scenario: Scenario) -> list[Problem]:
     return problems
 
 
-def rule_problems(scenario: Scenario) -> list[Problem]:
-    """Rules whose quote does not occur in the file they name (whitespace-normalised)."""
+def rule_matrix(tests_dir: Path) -> dict[str, list[str]]:
+    """Per hidden test, the rule ids it declares with `@pytest.mark.rules(...)` (on the test, its
+    class, or the module's `pytestmark`), in the order written."""
+    matrix: dict[str, list[str]] = {}
+    for file in sorted(tests_dir.rglob("test_*.py")):
+        tree, _ = _parse(file)
+        if tree is None:
+            continue
+        module_rules = _marked_rules(_pytestmark(tree.body))
+        for node in tree.body:
+            for test, rules in _tests_with_rules(node, module_rules):
+                matrix.setdefault(test, [])
+                matrix[test] += [r for r in rules if r not in matrix[test]]
+    return matrix
+
+
+def coverage_problems(scenario: Scenario) -> list[Problem]:
+    """Rules no test checks, tests that check no rule, and rule ids no rule has."""
     meta = scenario.folder / "scenario.yaml"
-    problems = []
+    if not scenario.rules:
+        why = "none declared; every stated behaviour is a rule that hidden tests name"
+        return [Problem(meta, "rules", f"{why} with @pytest.mark.rules", NO_RULES_SEVERITY)]
+    matrix = rule_matrix(scenario.tests_dir)
+    known = {rule.id for rule in scenario.rules}
+    checked = {r for rules in matrix.values() for r in rules}
+    problems = [
+        Problem(meta, f"rules[{i}]", f"{rule.id}: no hidden test checks it")
+        for i, rule in enumerate(scenario.rules)
+        if rule.id not in checked
+    ]
+    for test, rules in sorted(matrix.items()):
+        where = scenario.tests_dir / "test_*.py"
+        if not rules:
+            problems.append(Problem(where, test, "checks no rule: add @pytest.mark.rules(...)"))
+        problems += [
+            Problem(where, test, f"names rule {r!r}, which scenario.yaml does not declare")
+            for r in rules
+            if r not in known
+        ]
+    return problems
+
+
+def _tests_with_rules(node: ast.stmt, inherited: list[str]) -> list[tuple[str, list[str]]]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+        return [(node.name, inherited + _marked_rules(node.decorator_list))]
+    if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+        own = inherited + _marked_rules(node.decorator_list) + _marked_rules(_pytestmark(node.body))
+        return [pair for child in node.body for pair in _tests_with_rules(child, own)]
+    return []
+
+
+def _pytestmark(body: list[ast.stmt]) -> list[ast.expr]:
+    """The marks of a `pytestmark = ...` assignment (one mark or a list of them)."""
+    for statement in body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in statement.targets
+        ):
+            value = statement.value
+            return list(value.elts) if isinstance(value, ast.List | ast.Tuple) else [value]
+    return []
+
+
+def _marked_rules(marks: list[ast.expr]) -> list[str]:
+    rules: list[str] = []
+    for mark in marks:
+        if isinstance(mark, ast.Call) and _dotted(mark.func).split(".")[-1] == RULES_MARK:
+            rules += [str(a.value) for a in mark.args if isinstance(a, ast.Constant)]
+    return rules
+
+
+def rule_problems(scenario: Scenario) -> list[Problem]:
+    """Rules whose quote does not occur in the file they name (whitespace-normalised), and the
+    rule -> test coverage."""
+    meta = scenario.folder / "scenario.yaml"
+    problems = coverage_problems(scenario)
     texts: dict[str, str] = {}
     for i, rule in enumerate(scenario.rules):
         source = scenario.folder / rule.source.file

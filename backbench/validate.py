@@ -297,6 +297,25 @@ def _observed_mutant(obs: Observation) -> str:
     )
 
 
+def judge_rules(
+    scenario: str, rule_ids: list[str], matrix: dict[str, list[str]], problems: list[str]
+) -> Check:
+    """Every rule checked by a hidden test, every hidden test checking a rule."""
+    tested = {r for rules in matrix.values() for r in rules}
+    check = Check(
+        scenario, "rules", "every rule tested, every test names a rule",
+        f"{len(rule_ids)} rules, {len(matrix)} tests, "
+        f"{len([r for r in rule_ids if r in tested])} rules tested",
+        ERROR if problems else OK, list(problems),
+    )  # fmt: skip
+    return check
+
+
+def rules_to_tests(rule_ids: list[str], matrix: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The rule -> tests matrix, rules in their declared order."""
+    return {r: sorted(t for t, rules in matrix.items() if r in rules) for r in rule_ids}
+
+
 def exit_code(checks: list[Check]) -> int:
     """0 when no check is an error, else 1."""
     return 0 if all(c.ok for c in checks) else 1
@@ -340,9 +359,9 @@ def problem_lines(checks: list[Check]) -> list[str]:
 
 def summary(checks: list[Check]) -> dict[str, Any]:
     """Counts over the checks: what the README and the JSON file report."""
-    by_kind: dict[str, list[Check]] = {"reference": [], "null": [], "mutant": []}
+    by_kind: dict[str, list[Check]] = {"reference": [], "null": [], "mutant": [], "rules": []}
     for check in checks:
-        by_kind[check.submission.split(":")[0]].append(check)
+        by_kind.setdefault(check.submission.split(":")[0], []).append(check)
     return {
         "scenarios": len({c.scenario for c in checks}),
         "reference_pass": sum(c.ok for c in by_kind["reference"]),
@@ -361,9 +380,12 @@ def summary(checks: list[Check]) -> dict[str, Any]:
 def run_record(
     checks: list[Check], started: datetime, wall_seconds: float, fast: bool,
     load_seconds: float, repeat: int, hashes: dict[str, str] | None = None,
+    rule_matrix: dict[str, dict[str, list[str]]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The JSON document of one run; `hashes` are the validated scenarios' content hashes."""
+    """The JSON document of one run; `hashes` are the validated scenarios' content hashes and
+    `rule_matrix` their rule -> tests matrices."""
     return {
+        "rule_matrix": rule_matrix or {},
         "scenario_sha256": dict(sorted((hashes or {}).items())),
         "started": started.isoformat(timespec="seconds"),
         "wall_seconds": round(wall_seconds, 1),
@@ -457,6 +479,12 @@ def render_readme(run: dict[str, Any], json_name: str) -> str:
             f"| {r['scenario']} | {r['submission']} | {_md(r['expected'])} | {_md(r['observed'])} "
             f"| {OK_MARK[r['severity']]} |"
         )
+    for scenario, matrix in sorted(run.get("rule_matrix", {}).items()):
+        lines += ["", f"## Rules → tests: {scenario}", "", "| rule | tests |", "|---|---|"]
+        lines += [
+            f"| {rule} | {', '.join(f'`{t}`' for t in tests) or '**none**'} |"
+            for rule, tests in matrix.items()
+        ]
     problems = [
         f"- **{r['severity']}** {r['scenario']} {r['submission']}: {_md(m)}"
         for r in records

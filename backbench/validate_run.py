@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from backbench.catalogue import Mutant, Scenario, tasks_dir
-from backbench.catalogue_check import catch_problem, hidden_test_names
+from backbench.catalogue_check import (
+    catch_problem,
+    coverage_problems,
+    hidden_test_names,
+    rule_matrix,
+)
 from backbench.identity import folder_sha256
 from backbench.model import SKIPPED_PARTS
 from backbench.validate import (
@@ -33,8 +38,10 @@ from backbench.validate import (
     judge_mutant,
     judge_null,
     judge_reference,
+    judge_rules,
     observation,
     render_readme,
+    rules_to_tests,
     run_record,
 )
 
@@ -242,10 +249,23 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
 
     checks: list[Check] = []
     for scenario in plan.scenarios:
+        checks.append(rules_check(scenario))
         checks.append(judge_reference(scenario.id, reference.get(scenario.id, []), scenario.slo))
         checks.append(judge_null(scenario.id, null.get(scenario.id, [])))
         checks += [mutant_checks[(scenario.id, m.name)] for m in scenario.mutants]
     return checks
+
+
+def rules_check(scenario: Scenario) -> Check:
+    """The scenario's rule coverage, judged from its hidden tests' marks."""
+    matrix = rule_matrix(scenario.tests_dir)
+    problems = [str(p) for p in coverage_problems(scenario) if p.severity == ERROR]
+    return judge_rules(scenario.id, [r.id for r in scenario.rules], matrix, problems)
+
+
+def scenario_rule_matrix(scenario: Scenario) -> dict[str, list[str]]:
+    """The rule -> tests matrix of one scenario."""
+    return rules_to_tests([r.id for r in scenario.rules], rule_matrix(scenario.tests_dir))
 
 
 def _prepare_mutant(scenario: Scenario, mutant: Mutant, copy: Path) -> str:

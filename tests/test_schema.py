@@ -48,13 +48,44 @@ def test_list_pagination_reports_total_limit_offset(authed_api, unique):
 '''
 
 
+RULED_TESTS = '''"""Hidden tests naming their rules."""
+import pytest
+
+pytestmark = pytest.mark.rules("auth-writes")
+
+
+@pytest.mark.rules("price-positive")
+def test_create_rejects_negative_price(api):
+    assert api.post("/v1/items", json={"price": -1}).status_code == 422
+
+
+class TestListing:
+    pytestmark = [pytest.mark.rules("list-total")]
+
+    def test_list_pagination_reports_total_limit_offset(self, authed_api, unique):
+        assert authed_api.get("/v1/items", params={"name": unique()}).status_code == 200
+'''
+
+
+def _rule(rule_id: str, quote: str) -> dict[str, Any]:
+    return {"id": rule_id, "text": f"{rule_id}.", "source": {"file": "prompt.md", "quote": quote}}
+
+
+RULES = [
+    _rule("price-positive", "strictly greater than 0"),
+    _rule("auth-writes", "Every write"),
+    _rule("list-total", "`total` is the number"),
+]
+
+
 @pytest.fixture
 def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A valid scratch copy of inventory-crud, its hidden tests on the kit, in ./tasks."""
     folder = tmp_path / "tasks" / "api_development" / SOURCE.name
     shutil.copytree(SOURCE, folder, ignore=shutil.ignore_patterns("tests", "__pycache__"))
     (folder / "tests").mkdir()
-    (folder / "tests" / "test_items.py").write_text(KIT_TESTS)
+    (folder / "tests" / "test_items.py").write_text(RULED_TESTS)
+    edit(folder, lambda meta: meta.update(rules=RULES))
     monkeypatch.setenv("BACKBENCH_TASKS_DIR", str(tmp_path / "tasks"))
     monkeypatch.chdir(tmp_path)
     return folder
@@ -93,7 +124,9 @@ def test_the_real_catalogue_fails_only_on_the_kit_migration(
     problems = [p for f in scenario_folders() for p in check_folder(f)]
     errors = [p for p in problems if p.severity == ERROR]
     assert all(p.field == "fixtures" and p.file.name.startswith("test_") for p in errors), errors
-    assert all(p.file.name == "conftest.py" for p in problems if p.severity != ERROR)
+    assert all(
+        p.file.name == "conftest.py" or p.field == "rules" for p in problems if p.severity != ERROR
+    )
     code, out = check(capsys)
     assert code == (2 if errors else 0)
     assert out[-1].startswith(f"checked {len(scenario_folders())} scenario folder(s):")
@@ -135,7 +168,8 @@ def _misspelled_nested_key(folder: Path) -> None:
 
 def _test_file_without_kit_fixture(folder: Path) -> None:
     (folder / "tests" / "test_plain.py").write_text(
-        "import httpx\n\n\ndef test_health():\n    assert httpx.get('http://x/health')\n"
+        "import httpx\nimport pytest\n\n\n@pytest.mark.rules('price-positive')\n"
+        "def test_health():\n    assert httpx.get('http://x/health')\n"
     )
 
 
@@ -145,7 +179,7 @@ def _mutant_catching_a_missing_test(folder: Path) -> None:
 
 def _rule_quoting_what_the_prompt_does_not_say(folder: Path) -> None:
     source = {"file": "prompt.md", "quote": "prices may be negative"}
-    edit(folder, lambda m: m.update(rules=[{"id": "R1", "text": "No.", "source": source}]))
+    edit(folder, lambda m: m["rules"][0].update(source=source))
 
 
 def _unknown_service(folder: Path) -> None:
@@ -319,12 +353,12 @@ def test_a_rule_quote_matches_across_line_breaks_and_spacing(
     scenario: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     quote = "required,   strictly\n greater than 0"
-    rule = {"id": "inv-price-positive", "text": "Prices are positive.",
+    rule = {"id": "price-positive", "text": "Prices are positive.",
             "source": {"file": "prompt.md", "quote": quote}}  # fmt: skip
-    edit(scenario, lambda m: m.update(rules=[rule], peers=["smtp"]))
+    edit(scenario, lambda m: m.update(rules=[rule, *RULES[1:]], peers=["smtp"]))
     assert check(capsys)[0] == 0
     loaded = load_scenario(scenario)
-    assert loaded.rules[0].id == "inv-price-positive" and loaded.peers == ["smtp"]
+    assert loaded.rules[0].source.quote == quote and loaded.peers == ["smtp"]
 
 
 # -- kit fixtures -----------------------------------------------------------------------------
@@ -417,3 +451,51 @@ def test_schema_command_writes_both_documents(tmp_path: Path) -> None:
     assert main(["catalogue", "--schema", str(docs)]) == 0
     assert (docs / SCHEMA_FILE).read_text() == schema_text()
     assert "| `load.requests[].weight` |" in (docs / GUIDE_FILE).read_text()
+
+
+def test_rule_matrix_reads_marks_on_tests_classes_and_modules(scenario: Path) -> None:
+    (scenario / "tests" / "test_items.py").write_text(RULED_TESTS)
+    matrix = catalogue_check.rule_matrix(scenario / "tests")
+    assert matrix == {
+        "test_create_rejects_negative_price": ["auth-writes", "price-positive"],
+        "test_list_pagination_reports_total_limit_offset": ["auth-writes", "list-total"],
+    }
+
+
+def test_every_rule_tested_and_every_test_ruled_passes(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (scenario / "tests" / "test_items.py").write_text(RULED_TESTS)
+    edit(scenario, lambda meta: meta.update(rules=RULES))
+    code, out = check(capsys)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda m: m.update(rules=[*RULES, _rule("sku-null", "when absent")]),
+         "rules[3]: sku-null: no hidden test checks it"),
+        (lambda m: m.update(rules=RULES[:2]),
+         "names rule 'list-total', which scenario.yaml does not declare"),
+    ],
+)  # fmt: skip
+def test_an_untested_rule_or_an_unknown_rule_id_is_an_error(
+    scenario: Path, capsys: pytest.CaptureFixture[str], change: Any, needle: str
+) -> None:
+    (scenario / "tests" / "test_items.py").write_text(RULED_TESTS)
+    edit(scenario, change)
+    code, out = check(capsys)
+    assert code == 2 and any(needle in line for line in out), out
+
+
+def test_a_test_that_checks_no_rule_is_an_error(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = RULED_TESTS.replace('pytestmark = pytest.mark.rules("auth-writes")\n', "")
+    text = text.replace('    pytestmark = [pytest.mark.rules("list-total")]\n', "")
+    (scenario / "tests" / "test_items.py").write_text(text)
+    edit(scenario, lambda meta: meta.update(rules=RULES[:1]))
+    code, out = check(capsys)
+    assert code == 2
+    assert any("test_list_pagination_reports_total_limit_offset: checks no rule" in x for x in out)
