@@ -25,7 +25,7 @@ from backbench.testkit import FIXTURE_NAMES
 
 # A non-empty tests/conftest.py is a warning while the scenarios move their fixtures into the
 # test kit (backbench.testkit); once they all have, set this to ERROR.
-CONFTEST_SEVERITY = WARNING
+CONFTEST_SEVERITY = ERROR
 # A scenario that declares no rules at all: a warning until every scenario states its rules.
 NO_RULES_SEVERITY = WARNING
 RULES_MARK = "rules"
@@ -54,6 +54,10 @@ def file_problems(folder: Path) -> list[Problem]:
         problems.append(Problem(folder / "reference", "start.sh", "missing"))
     elif not os.access(start, os.X_OK):
         problems.append(Problem(start, "mode", "not executable; run chmod +x on it"))
+    for solution in sorted(p for p in (folder / "solutions").glob("*") if p.is_dir()):
+        start = solution / "start.sh"
+        if not start.is_file() or not os.access(start, os.X_OK):
+            problems.append(Problem(solution, "start.sh", "missing or not executable"))
     return problems
 
 

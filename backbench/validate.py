@@ -22,9 +22,9 @@ from backbench.catalogue_check import catch_problem
 __all__ = ["catch_problem"]  # judged here, checked by `backbench catalogue --check`
 
 OK, WARNING, ERROR = "ok", "warning", "error"
-REFERENCE_NEEDS = ("correct", "correct_secure", "uptime", "slo_met")
+REFERENCE_NEEDS = ("correct", "correct_secure", "uptime", "slo_met", "robust")
 # Verdicts that must not change between repeats of the reference.
-VERDICTS = ("correct", "correct_secure", "secure", "slo_met", "uptime")
+VERDICTS = ("correct", "correct_secure", "secure", "slo_met", "uptime", "robust")
 CV_METRICS = ("p95_ms", "rps")
 SLO_METRICS = tuple(registry.SLO_METRICS)
 CATCH_KINDS = tuple(registry.CHECK_KINDS)
@@ -118,8 +118,8 @@ def flipped_verdicts(observations: list[Observation]) -> list[str]:
 
 
 def _verdict(value: dict[str, float], key: str) -> int:
-    if key == "uptime":
-        return int(value.get("uptime", 0) == 1)
+    if key in ("uptime", "robust"):
+        return int(value.get(key, 0) == 1)
     return int(value.get(key, 0))
 
 
@@ -146,6 +146,8 @@ def _why_failed(obs: Observation, slo_text: str = "") -> list[str]:
         why.append(slo_text)
     if obs.value.get("uptime", 1) != 1:
         why.append(f"uptime {_number(obs.value['uptime'])}")
+    if obs.value.get("robust", 1) != 1:
+        why.append(f"robust {_number(obs.value['robust'])} (see the score's explanation)")
     return why
 
 
@@ -165,10 +167,14 @@ def _errors(obs: list[Observation]) -> list[str]:
 # -- judgement --------------------------------------------------------------------------------
 
 
-def judge_reference(scenario: str, observations: list[Observation], slo: dict[str, float]) -> Check:
-    """The reference must score correct, correct_secure, uptime and slo_met 1 in every epoch."""
+def judge_reference(
+    scenario: str, observations: list[Observation], slo: dict[str, float],
+    submission: str = "reference",
+) -> Check:  # fmt: skip
+    """The reference (or another correct solution) must score correct, correct_secure, uptime,
+    slo_met and robust 1 in every epoch."""
     expected = " ".join(f"{k}=1" for k in REFERENCE_NEEDS)
-    check = Check(scenario, "reference", expected, "", scores=[o.value for o in observations])
+    check = Check(scenario, submission, expected, "", scores=[o.value for o in observations])
     messages = _errors(observations) or ([] if observations else ["no scored sample"])
     scored = [o for o in observations if not o.error]
     for epoch, obs in enumerate(scored, start=1):
@@ -366,6 +372,8 @@ def summary(checks: list[Check]) -> dict[str, Any]:
         "scenarios": len({c.scenario for c in checks}),
         "reference_pass": sum(c.ok for c in by_kind["reference"]),
         "references": len(by_kind["reference"]),
+        "solutions_pass": sum(c.ok for c in by_kind.get("solution", [])),
+        "solutions": len(by_kind.get("solution", [])),
         "null_fail": sum(c.ok for c in by_kind["null"]),
         "nulls": len(by_kind["null"]),
         "mutants_caught": sum(c.ok for c in by_kind["mutant"]),
@@ -445,6 +453,7 @@ def render_readme(run: dict[str, Any], json_name: str) -> str:
         f"| Started (UTC) | {run['started']} |",
         f"| Scenarios | {s['scenarios']} ({', '.join(run['scenarios'])}) |",
         f"| Reference passes | {s['reference_pass']}/{s['references']} |",
+        f"| Other correct solutions pass | {s.get('solutions_pass', 0)}/{s.get('solutions', 0)} |",
         f"| Null submission fails | {s['null_fail']}/{s['nulls']} |",
         f"| Mutants caught by their declared check | {s['mutants_caught']}/{s['mutants']}"
         f" ({s['not_minimal']} not minimal) |",

@@ -78,6 +78,7 @@ class EvalCall:
     model_path: Path | None = None
     epochs: int = 1
     max_samples: int = 2
+    robust: bool = True  # the schemathesis stage; mutants and null are judged without it
 
 
 def inspect_command(
@@ -100,6 +101,8 @@ def inspect_command(
         argv += ["--epochs", str(call.epochs)]
     if sandbox:
         argv += ["-T", f"sandbox={sandbox}"]
+    if not call.robust:
+        argv += ["-T", "robust=false"]
     return argv
 
 
@@ -214,7 +217,8 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
         reference |= runner.run(call)
 
     calls = [
-        EvalCall("null", sec, ids[sec], "backbench/null", logs / sec / "null") for sec in sections
+        EvalCall("null", sec, ids[sec], "backbench/null", logs / sec / "null", robust=False)
+        for sec in sections
     ]
     mutant_checks: dict[tuple[str, str], Check] = {}
     mutants: dict[str, tuple[Scenario, Mutant]] = {}
@@ -231,14 +235,37 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
             label = f"{scenario.id}/{mutant.name}"
             log_dir = logs / scenario.section / "mutants" / label
             calls.append(
-                EvalCall(label, scenario.section, [scenario.id], "backbench/files", log_dir, copy)
-            )
+                EvalCall(
+                    label, scenario.section, [scenario.id], "backbench/files", log_dir, copy,
+                    robust=False,
+                )
+            )  # fmt: skip
             mutants[label] = (scenario, mutant)
 
+    solutions: dict[str, tuple[Scenario, str]] = {}
+    for scenario in plan.scenarios:
+        for name, folder in scenario_solutions(scenario).items():
+            label = f"{scenario.id}/solution-{name}"
+            log_dir = logs / scenario.section / "solutions" / label
+            calls.append(
+                EvalCall(label, scenario.section, [scenario.id], "backbench/files", log_dir, folder)
+            )
+            solutions[label] = (scenario, name)
+    solution_checks: dict[tuple[str, str], Check] = {}
+
     null: dict[str, list[Observation]] = {}
-    runner.progress(f"null and {len(mutants)} mutant(s), {PARALLEL_MUTANTS} at a time")
+    runner.progress(
+        f"null, {len(mutants)} mutant(s) and {len(solutions)} other solution(s), "
+        f"{PARALLEL_MUTANTS} at a time"
+    )
     with ThreadPoolExecutor(max_workers=PARALLEL_MUTANTS) as pool:
         for call, found in zip(calls, pool.map(runner.run, calls), strict=True):
+            if call.label in solutions:
+                scenario, name = solutions[call.label]
+                solution_checks[(scenario.id, name)] = judge_reference(
+                    scenario.id, found[scenario.id], scenario.slo, f"solution:{name}"
+                )
+                continue
             if call.label not in mutants:
                 null |= found
                 continue
@@ -251,9 +278,16 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
     for scenario in plan.scenarios:
         checks.append(rules_check(scenario))
         checks.append(judge_reference(scenario.id, reference.get(scenario.id, []), scenario.slo))
+        checks += [solution_checks[(scenario.id, n)] for n in scenario_solutions(scenario)]
         checks.append(judge_null(scenario.id, null.get(scenario.id, [])))
         checks += [mutant_checks[(scenario.id, m.name)] for m in scenario.mutants]
     return checks
+
+
+def scenario_solutions(scenario: Scenario) -> dict[str, Path]:
+    """The scenario's other correct solutions: solutions/<name>/ folders with a start.sh."""
+    base = scenario.folder / "solutions"
+    return {p.parent.name: p.parent for p in sorted(base.glob("*/start.sh"))}
 
 
 def rules_check(scenario: Scenario) -> Check:

@@ -117,13 +117,10 @@ def test_every_scenario_loads_through_the_schema(folder: Path) -> None:
     assert first == "# yaml-language-server: $schema=../../../docs/scenario.schema.json"
 
 
-def test_the_real_catalogue_fails_only_on_the_kit_migration(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """The hidden tests move to the test kit in parallel; nothing else may be wrong."""
+def test_the_real_catalogue_passes_the_check(capsys: pytest.CaptureFixture[str]) -> None:
     problems = [p for f in scenario_folders() for p in check_folder(f)]
     errors = [p for p in problems if p.severity == ERROR]
-    assert all(p.field == "fixtures" and p.file.name.startswith("test_") for p in errors), errors
+    assert errors == []
     assert all(
         p.file.name == "conftest.py" or p.field == "rules" for p in problems if p.severity != ERROR
     )
@@ -333,20 +330,18 @@ def test_other_commands_report_a_broken_scenario_as_a_usage_error(
     assert capsys.readouterr().err.startswith(f"backbench: error: {META}: probes[1].kind:")
 
 
-def test_a_non_empty_conftest_is_a_warning_until_the_flag_flips(
-    scenario: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_a_non_empty_conftest_is_an_error(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (scenario / "tests" / "conftest.py").write_text('"""Only a docstring: empty."""\n')
     assert check(capsys)[0] == 0
     (scenario / "tests" / "conftest.py").write_text("import pytest\n")
     code, out = check(capsys)
-    assert code == 0
+    assert code == 2
     assert out[0] == (
-        "tasks/api_development/inventory-crud/tests/conftest.py: warning: not empty; "
+        "tasks/api_development/inventory-crud/tests/conftest.py: not empty; "
         "the test kit (backbench.testkit) provides the fixtures"
     )
-    monkeypatch.setattr(catalogue_check, "CONFTEST_SEVERITY", ERROR)
-    assert check(capsys)[0] == 2
 
 
 def test_a_rule_quote_matches_across_line_breaks_and_spacing(

@@ -28,6 +28,10 @@ class SubmissionProcess(Protocol):
         """Kill it and every process of its group."""
         ...
 
+    async def send_signal(self, signum: int) -> None:
+        """Send `signum` to its main process (start.sh), as `docker stop` would."""
+        ...
+
 
 class ScoringRuntime(Protocol):
     """The scoring side of a sample's sandbox.
@@ -82,4 +86,28 @@ class ScoringRuntime(Protocol):
 
     async def submission_env(self) -> dict[str, str]:
         """Fresh database and Redis for scoring, plus the port: the submission's environment."""
+        ...
+
+    def admin_database_url(self, database_url: str) -> str:
+        """A superuser URL of the submission's database, reachable by harness tools only."""
+        ...
+
+    def port_for(self, name: str) -> int:
+        """A loopback port for another instance of the submission ("extra")."""
+        ...
+
+    async def control_wrapper(
+        self, proc: SubmissionProcess, env: dict[str, str], cwd: Path
+    ) -> list[str] | None:
+        """How hidden tests reach the control channel (backbench.testkit.control).
+
+        None: tools run on this machine's filesystem, so the harness serves the channel itself
+        (and calls `control_service`). Otherwise an argv prefix that runs the tool under
+        backbench.testkit.supervisor inside the sandbox, which serves it there; it writes its
+        launch spec under `cwd` and the supervisor leaves `cwd/control-state.json`.
+        """
+        ...
+
+    async def control_service(self, name: str, action: str) -> None:
+        """Stop or start one of the sample's services ("postgres", "redis") for a hidden test."""
         ...

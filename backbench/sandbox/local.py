@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, overload
 
@@ -294,7 +296,25 @@ class BackbenchSandbox(SandboxEnvironment):
         )
         # drain its output into a capped log, so a flood can neither block it nor fill the disk
         self._log_tasks.append(asyncio.create_task(_drain_to_log(proc, log)))
-        return LocalProcess(proc)
+        return LocalProcess(proc, self.main_pid)
+
+    def main_pid(self, pid: int) -> int:
+        """The submission's main process (start.sh), given the process this sandbox started."""
+        return pid
+
+    def admin_database_url(self, database_url: str) -> str:
+        return self.services.admin_url(database_url.rsplit("/", 1)[-1])
+
+    async def control_wrapper(
+        self, proc: object, env: dict[str, str], cwd: Path
+    ) -> list[str] | None:
+        return None  # tools run on this machine: the harness serves the control channel
+
+    async def control_service(self, name: str, action: str) -> None:
+        if action in ("stop", "restart"):
+            await self.services.stop_service(name)
+        if action in ("start", "restart"):
+            await self.services.start_service(name)
 
     async def spawn_tool(
         self, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path
@@ -326,8 +346,11 @@ class BackbenchSandbox(SandboxEnvironment):
 class LocalProcess:
     """A submission started by this process (backbench.runtime.SubmissionProcess)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(
+        self, proc: asyncio.subprocess.Process, main_pid: Callable[[int], int] = int
+    ) -> None:
         self.proc = proc
+        self._main_pid = main_pid
 
     @property
     def returncode(self) -> int | None:
@@ -335,6 +358,11 @@ class LocalProcess:
 
     async def wait(self) -> int:
         return await self.proc.wait()
+
+    async def send_signal(self, signum: int) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._main_pid(self.proc.pid), signum)
 
     async def kill(self) -> None:
         kill_group(self.proc.pid)

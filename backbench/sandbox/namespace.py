@@ -33,6 +33,7 @@ from pathlib import Path
 from inspect_ai.util import sandboxenv
 
 from backbench.sandbox.local import BackbenchSandbox
+from backbench.sandbox.ports import free_port
 from backbench.sandbox.processes import kill_group
 from backbench.sandbox.services import services_root, start_services
 
@@ -220,7 +221,13 @@ class NamespaceSandbox(BackbenchSandbox):
             os.chown(path, self.uid, self.uid)
 
     def port_for(self, name: str) -> int:
-        return PORTS[name]
+        # any other port is free in the sample's own network namespace
+        return PORTS.get(name) or free_port()
+
+    def main_pid(self, pid: int) -> int:
+        # `pid` is nsenter, which forks start.sh into the PID namespace and passes on its exit
+        children = _children(pid)
+        return children[0] if children else pid
 
     def _preexec(self) -> Callable[[], None]:
         cgroups = self.cgroups

@@ -89,6 +89,15 @@ def load_verdict(evidence: LoadEvidence, slo: dict[str, float]) -> LoadResult:
     return result
 
 
+def read_result(text: str) -> dict[str, str] | None:
+    """The aggregated row the locustfile writes when locust quits (CSV column names)."""
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return {str(k): str(v) for k, v in row.items()} if isinstance(row, dict) else None
+
+
 def completed_requests(evidence: LoadEvidence) -> int:
     """How many load requests completed (answered, whatever the status)."""
     return int(evidence.aggregated["Request Count"]) if evidence.aggregated else 0
@@ -120,16 +129,16 @@ async def run_load(
         "--csv", str(run_dir / "locust"), "--exit-code-on-error", "0", "--stop-timeout", "2",
         "--loglevel", "WARNING",
     ]  # fmt: skip
+    result_file = run_dir / "result.json"
     env = {
         **tool_env, "BACKBENCH_LOAD_SPEC": str(spec), "APP_SECRET": runtime.app_secret,
-        "BACKBENCH_LOAD_SECONDS": str(seconds),
+        "BACKBENCH_LOAD_SECONDS": str(seconds), "BACKBENCH_LOAD_RESULT": str(result_file),
     }  # fmt: skip
     for attempt in range(LOAD_ATTEMPTS):
         result = await runtime.run_tool(
             argv, env=env, cwd=run_dir, timeout=seconds + STARTUP_ALLOWANCE + 60
         )
-        stats = run_dir / "locust_stats.csv"
-        if result.returncode == 0 and stats.exists():
+        if result.returncode == 0 and result_file.exists():
             break
         if attempt == LOAD_ATTEMPTS - 1:
             raise HarnessError(
@@ -137,7 +146,7 @@ async def run_load(
             )
     return LoadEvidence(
         returncode=result.returncode,
-        aggregated=parse_stats_csv(stats.read_text()),
+        aggregated=read_result(result_file.read_text()),
         seconds=seconds,
         output_tail=result.stderr[-2000:],
     )

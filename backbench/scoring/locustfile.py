@@ -21,6 +21,8 @@ SPEC = json.loads(open(os.environ["BACKBENCH_LOAD_SPEC"]).read())
 SECRET = os.environ.get("APP_SECRET", "")
 REQUEST_TIMEOUT = float(os.environ.get("BACKBENCH_REQUEST_TIMEOUT", "10"))
 WINDOW_SECONDS = float(os.environ.get("BACKBENCH_LOAD_SECONDS", "0"))
+RESULT_FILE = os.environ.get("BACKBENCH_LOAD_RESULT", "")
+PERCENTILES = {"50%": 0.5, "95%": 0.95, "99%": 0.99}
 _window: dict[str, Any] = {"environment": None, "started": False}
 
 
@@ -28,6 +30,24 @@ _window: dict[str, Any] = {"environment": None, "started": False}
 def remember_environment(environment: Environment, **_: Any) -> None:
     """Keep the environment: the window's start needs its runner and statistics."""
     _window["environment"] = environment
+
+
+@events.quitting.add_listener
+def write_result(environment: Environment, **_: Any) -> None:
+    """The aggregated figures, written once at the end: locust's CSV is a snapshot taken every
+    second, which a starved machine may leave stale when the run stops."""
+    if not RESULT_FILE:
+        return
+    total = environment.stats.total
+    row = {
+        "Name": "Aggregated",
+        "Request Count": str(total.num_requests),
+        "Failure Count": str(total.num_failures),
+        "Requests/s": str(total.total_rps),
+        **{k: str(total.get_response_time_percentile(q)) for k, q in PERCENTILES.items()},
+    }
+    with open(RESULT_FILE, "w") as out:
+        json.dump(row, out)
 
 
 @events.request.add_listener

@@ -60,7 +60,13 @@ async def start_submission(
 ) -> RunningSubmission:
     """Run ./start.sh with the scoring environment and `extra_env`; wait up to 30 s for its port."""
     env = {**(extra_env or {}), **await runtime.submission_env()}
-    log = runtime.private / "server.log"
+    return await launch_submission(runtime, env, runtime.private / "server.log", tool_env)
+
+
+async def launch_submission(
+    runtime: ScoringRuntime, env: dict[str, str], log: Path, tool_env: dict[str, str]
+) -> RunningSubmission:
+    """Run ./start.sh with `env`, its output to `log`; wait up to 30 s for its port."""
     proc = await runtime.spawn_submission(["./start.sh"], env=env, log=log)
     running = RunningSubmission(proc=proc, env=env, log=log)
     loop = asyncio.get_running_loop()
@@ -88,6 +94,25 @@ async def start_submission(
         exited.cancel()
     running.ready_seconds = round(loop.time() - start, 2)
     return running
+
+
+async def relaunch_submission(
+    runtime: ScoringRuntime, running: RunningSubmission, tool_env: dict[str, str], log: Path
+) -> None:
+    """Kill `running`'s process group and start it again in place, with the same environment."""
+    await running.proc.kill()
+    fresh = await launch_submission(runtime, running.env, log, tool_env)
+    running.proc, running.log = fresh.proc, fresh.log
+    running.ready, running.ready_seconds = fresh.ready, fresh.ready_seconds
+
+
+async def restore_submission(
+    runtime: ScoringRuntime, running: RunningSubmission, tool_env: dict[str, str]
+) -> None:
+    """After tests that controlled the server: kill every process of the agent and start the
+    submission again, so the later stages score one known process."""
+    await stop_submission(runtime, running)
+    await relaunch_submission(runtime, running, tool_env, runtime.private / "server-restored.log")
 
 
 async def stop_submission(runtime: ScoringRuntime, running: RunningSubmission) -> None:
