@@ -5,16 +5,6 @@ from __future__ import annotations
 
 import pytest
 from items_api import assert_error, count_named, new_item, read_item, rows_mentioning
-from kit_shim import (  # noqa: F401
-    api,
-    app_secret,
-    auth_headers,
-    authed_api,
-    base_url,
-    client_factory,
-    db,
-    unique,
-)
 
 
 def wrong_authorizations(secret: str) -> list[str]:

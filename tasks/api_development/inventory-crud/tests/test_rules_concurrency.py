@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 from items_api import count_named, new_item
-from kit_shim import api, auth_headers, authed_api, base_url, client_factory, unique  # noqa: F401
 
 ROUNDS = 12
 BURST = 8

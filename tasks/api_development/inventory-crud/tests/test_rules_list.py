@@ -7,7 +7,6 @@ from typing import Any
 import httpx
 import pytest
 from items_api import assert_error, new_item, price_band, six_fields
-from kit_shim import api, auth_headers, authed_api, base_url, client_factory, unique  # noqa: F401
 
 SORTS = ("price", "-price", "name", "-name", "created_at", "-created_at")
 

@@ -15,7 +15,6 @@ from items_api import (
     read_item,
     rows_mentioning,
 )
-from kit_shim import api, auth_headers, authed_api, base_url, client_factory, db, unique  # noqa: F401
 
 
 def never_used_id() -> int:
