@@ -137,7 +137,16 @@ def test_create_quantity_between_0_and_2147483647(api, authed_api, unique):
 @pytest.mark.rules("field-types", "error-422")
 def test_create_rejects_fields_of_the_wrong_json_type(api, authed_api, unique):
     name = unique("types")
-    for change in ({"name": 12345}, {"sku": 42}, {"price": "abc"}, {"quantity": "many"}):
+    for change in (
+        {"name": 12345},
+        {"sku": 42},
+        {"price": "abc"},
+        {"price": "5"},
+        {"price": True},
+        {"quantity": "many"},
+        {"quantity": "3"},
+        {"quantity": True},
+    ):
         body = {"name": name, "price": 1, "quantity": 1, **change}
         assert_error(authed_api.post("/v1/items", json=body), 422, "validation_error")
     assert count_named(api, name) == 0
