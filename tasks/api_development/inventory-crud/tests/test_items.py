@@ -62,6 +62,9 @@ def test_create_item_returns_201_body_and_location(api, auth_headers, unique):
     assert body["quantity"] == 7
     datetime.fromisoformat(body["created_at"].replace("Z", "+00:00"))
     assert r.headers.get("location", "").endswith(f"/v1/items/{body['id']}")
+    fetched = api.get(r.headers["location"])
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.json()["id"] == body["id"]
 
 
 @pytest.mark.rules("get-item", "reads-public", "sku-optional")
