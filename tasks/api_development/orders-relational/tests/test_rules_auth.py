@@ -23,7 +23,11 @@ def error_code(response):
 
 
 def assert_unauthorized(response):
-    assert response.status_code == 401, (response.request.method, response.request.url, response.text)
+    assert response.status_code == 401, (
+        response.request.method,
+        response.request.url,
+        response.text,
+    )
     body = response.json()
     assert body["error"]["code"] == "unauthorized"
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
@@ -32,13 +36,20 @@ def assert_unauthorized(response):
 @pytest.fixture
 def world(authed_api, unique):
     """A customer who has no order, a second one who has, and the product of that order."""
-    spare = authed_api.post("/customers", json={"email": f"{unique('auth')}@example.com", "name": "Spare"})
-    buyer = authed_api.post("/customers", json={"email": f"{unique('auth')}@example.com", "name": "Buyer"})
+    spare = authed_api.post(
+        "/customers", json={"email": f"{unique('auth')}@example.com", "name": "Spare"}
+    )
+    buyer = authed_api.post(
+        "/customers", json={"email": f"{unique('auth')}@example.com", "name": "Buyer"}
+    )
     product = authed_api.post("/products", json={"name": unique("auth"), "price": 2.5, "stock": 10})
     assert spare.status_code == buyer.status_code == product.status_code == 201
     order = authed_api.post(
         "/orders",
-        json={"customer_id": buyer.json()["id"], "items": [{"product_id": product.json()["id"], "quantity": 1}]},
+        json={
+            "customer_id": buyer.json()["id"],
+            "items": [{"product_id": product.json()["id"], "quantity": 1}],
+        },
     )
     assert order.status_code == 201, order.text
     return {
@@ -71,7 +82,10 @@ def test_every_operation_refuses_missing_or_wrong_token(
     bodies = {
         "customer": {"email": email, "name": "Anonymous"},
         "product": {"name": name, "price": 1, "stock": 1},
-        "order": {"customer_id": world["customer"], "items": [{"product_id": world["product"], "quantity": 1}]},
+        "order": {
+            "customer_id": world["customer"],
+            "items": [{"product_id": world["product"], "quantity": 1}],
+        },
     }
     url = path.format(**world)
     for headers in bad_credentials(app_secret):
@@ -94,7 +108,13 @@ def test_token_is_checked_before_validation_and_lookup(api, world):
         api.post("/customers", json={"email": "not-an-email", "name": ""}),
         api.post("/products", json={"name": "", "price": -1, "stock": -1}),
         api.post("/orders", json={"customer_id": "x", "items": []}),
-        api.post("/orders", json={"customer_id": 2_000_000_000, "items": [{"product_id": 2_000_000_000, "quantity": 1}]}),
+        api.post(
+            "/orders",
+            json={
+                "customer_id": 2_000_000_000,
+                "items": [{"product_id": 2_000_000_000, "quantity": 1}],
+            },
+        ),
         api.get("/customers", params={"limit": 0}),
         api.get("/products", params={"offset": -1, "name": "x" * 300}),
         api.get("/customers/not-an-id"),

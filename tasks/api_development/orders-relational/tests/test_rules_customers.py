@@ -8,7 +8,11 @@ BAD_IDS = ["0", "-1", "abc", "1.5", "1e3", "99999999999999999999999", str(MISSIN
 
 
 def assert_error(response, status, code):
-    assert response.status_code == status, (response.request.method, response.request.url, response.text)
+    assert response.status_code == status, (
+        response.request.method,
+        response.request.url,
+        response.text,
+    )
     body = response.json()
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
@@ -32,7 +36,11 @@ def test_created_customer_is_returned_and_stored_as_sent(authed_api, unique):
     r = authed_api.post("/customers", json={"email": email, "name": "  Ada  Lovelace "})
     assert r.status_code == 201, r.text
     created = r.json()
-    assert isinstance(created["id"], int) and not isinstance(created["id"], bool) and created["id"] >= 1
+    assert (
+        isinstance(created["id"], int)
+        and not isinstance(created["id"], bool)
+        and created["id"] >= 1
+    )
     assert created == {"id": created["id"], "email": email, "name": "  Ada  Lovelace "}
     assert authed_api.get(f"/customers/{created['id']}").json() == created
     other = new_customer(authed_api, unique)
@@ -84,7 +92,11 @@ def test_email_of_254_characters_is_accepted_and_255_refused(authed_api, unique)
     email_254 = local + "a" * (254 - len(local) - len(domain)) + domain
     email_255 = "b" + email_254
     assert len(email_254) == 254 and len(email_255) == 255
-    assert_error(authed_api.post("/customers", json={"email": email_255, "name": "Long"}), 422, "validation_error")
+    assert_error(
+        authed_api.post("/customers", json={"email": email_255, "name": "Long"}),
+        422,
+        "validation_error",
+    )
     r = authed_api.post("/customers", json={"email": email_254, "name": "Long"})
     assert r.status_code == 201, r.text
     assert r.json()["email"] == email_254
@@ -112,7 +124,10 @@ def test_customer_body_with_wrong_shape_is_422(authed_api, unique):
         {"json": {"email": email}},
         {"json": {"email": 12345, "name": "Number"}},
         {"json": ["not", "an", "object"]},
-        {"content": b'{"email": "x@y.z", "name": ', "headers": {"Content-Type": "application/json"}},
+        {
+            "content": b'{"email": "x@y.z", "name": ',
+            "headers": {"Content-Type": "application/json"},
+        },
     ):
         assert_error(authed_api.post("/customers", **kwargs), 422, "validation_error")
 
@@ -122,7 +137,9 @@ def test_duplicate_email_is_409_and_keeps_the_first_customer(authed_api, unique,
     email = f"{unique('dup')}@example.com"
     first = authed_api.post("/customers", json={"email": email, "name": "First"})
     assert first.status_code == 201
-    assert_error(authed_api.post("/customers", json={"email": email, "name": "Second"}), 409, "conflict")
+    assert_error(
+        authed_api.post("/customers", json={"email": email, "name": "Second"}), 409, "conflict"
+    )
     assert stored_emails(db, email) == 1
     assert authed_api.get(f"/customers/{first.json()['id']}").json()["name"] == "First"
 
@@ -140,7 +157,9 @@ def test_customer_list_is_by_id_with_total_before_paging(authed_api, unique):
     assert page["items"] == mine[2:]
     assert page["total"] == total_before + 3
     assert authed_api.get("/customers", params={"offset": total_before + 3}).json()["items"] == []
-    everyone = authed_api.get("/customers", params={"limit": 100, "offset": max(0, total_before - 97)}).json()
+    everyone = authed_api.get(
+        "/customers", params={"limit": 100, "offset": max(0, total_before - 97)}
+    ).json()
     ids = [c["id"] for c in everyone["items"]]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
 
@@ -152,8 +171,13 @@ def test_customer_list_defaults_to_50_from_offset_0(authed_api, unique):
         new_customer(authed_api, unique)
     default = authed_api.get("/customers").json()
     assert len(default["items"]) == 50
-    assert default["items"] == authed_api.get("/customers", params={"limit": 50, "offset": 0}).json()["items"]
-    assert authed_api.get("/customers", params={"limit": 100}).json()["items"][:50] == default["items"]
+    assert (
+        default["items"]
+        == authed_api.get("/customers", params={"limit": 50, "offset": 0}).json()["items"]
+    )
+    assert (
+        authed_api.get("/customers", params={"limit": 100}).json()["items"][:50] == default["items"]
+    )
 
 
 @pytest.mark.rules("customer-paging", "product-paging", "validation-422", "error-body")
@@ -175,7 +199,9 @@ def test_limit_and_offset_are_checked_at_both_edges(authed_api, path):
         assert_error(authed_api.get(path, params=params), 422, "validation_error")
 
 
-@pytest.mark.rules("customer-get", "customer-delete", "customer-orders", "path-id-404", "error-body")
+@pytest.mark.rules(
+    "customer-get", "customer-delete", "customer-orders", "path-id-404", "error-body"
+)
 @pytest.mark.parametrize("bad_id", BAD_IDS)
 def test_customer_paths_with_an_id_that_names_no_row_are_404(authed_api, bad_id):
     assert_error(authed_api.get(f"/customers/{bad_id}"), 404, "not_found")
@@ -201,9 +227,15 @@ def test_delete_customer_answers_204_without_body_and_removes_it(authed_api, uni
 @pytest.mark.rules("customer-delete-conflict", "db-foreign-keys")
 def test_delete_customer_with_orders_is_409_and_keeps_customer_and_orders(authed_api, unique, db):
     customer = new_customer(authed_api, unique)
-    product = authed_api.post("/products", json={"name": unique("del"), "price": 3, "stock": 5}).json()
+    product = authed_api.post(
+        "/products", json={"name": unique("del"), "price": 3, "stock": 5}
+    ).json()
     order = authed_api.post(
-        "/orders", json={"customer_id": customer["id"], "items": [{"product_id": product["id"], "quantity": 2}]}
+        "/orders",
+        json={
+            "customer_id": customer["id"],
+            "items": [{"product_id": product["id"], "quantity": 2}],
+        },
     ).json()
     assert_error(authed_api.delete(f"/customers/{customer['id']}"), 409, "conflict")
     assert authed_api.get(f"/customers/{customer['id']}").json() == customer
@@ -217,12 +249,17 @@ def test_delete_customer_with_orders_is_409_and_keeps_customer_and_orders(authed
 def test_customer_orders_list_holds_only_that_customers_orders(authed_api, unique):
     alice = new_customer(authed_api, unique)
     bob = new_customer(authed_api, unique)
-    product = authed_api.post("/products", json={"name": unique("own"), "price": 1.25, "stock": 10}).json()
+    product = authed_api.post(
+        "/products", json={"name": unique("own"), "price": 1.25, "stock": 10}
+    ).json()
 
     def place(customer, quantity):
         r = authed_api.post(
             "/orders",
-            json={"customer_id": customer["id"], "items": [{"product_id": product["id"], "quantity": quantity}]},
+            json={
+                "customer_id": customer["id"],
+                "items": [{"product_id": product["id"], "quantity": quantity}],
+            },
         )
         assert r.status_code == 201, r.text
         return r.json()

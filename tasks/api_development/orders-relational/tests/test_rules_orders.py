@@ -11,7 +11,11 @@ ORDER_KEYS = {"id", "customer_id", "status", "items", "total", "created_at"}
 
 
 def assert_error(response, status, code):
-    assert response.status_code == status, (response.request.method, response.request.url, response.text)
+    assert response.status_code == status, (
+        response.request.method,
+        response.request.url,
+        response.text,
+    )
     body = response.json()
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
@@ -30,7 +34,10 @@ def new_product(api, unique, price=1, stock=10):
 
 
 def order_body(customer_id, *lines):
-    return {"customer_id": customer_id, "items": [{"product_id": p, "quantity": q} for p, q in lines]}
+    return {
+        "customer_id": customer_id,
+        "items": [{"product_id": p, "quantity": q} for p, q in lines],
+    }
 
 
 def stock(api, product):
@@ -38,10 +45,14 @@ def stock(api, product):
 
 
 def order_rows(db):
-    return db.execute("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM order_items)").fetchone()
+    return db.execute(
+        "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM order_items)"
+    ).fetchone()
 
 
-@pytest.mark.rules("order-created", "order-status-placed", "order-get", "ids-positive", "money-format")
+@pytest.mark.rules(
+    "order-created", "order-status-placed", "order-get", "ids-positive", "money-format"
+)
 def test_placed_order_has_the_stated_shape_and_reads_back_the_same(authed_api, unique):
     customer = new_customer(authed_api, unique)
     product = new_product(authed_api, unique, price=4.2, stock=3)
@@ -55,7 +66,10 @@ def test_placed_order_has_the_stated_shape_and_reads_back_the_same(authed_api, u
     assert order["items"] == [{"product_id": product["id"], "quantity": 2, "unit_price": "4.20"}]
     assert order["total"] == "8.40"
     assert authed_api.get(f"/orders/{order['id']}").json() == order
-    assert authed_api.get(f"/customers/{customer['id']}/orders").json() == {"items": [order], "total": 1}
+    assert authed_api.get(f"/customers/{customer['id']}/orders").json() == {
+        "items": [order],
+        "total": 1,
+    }
 
 
 @pytest.mark.rules("order-created-at")
@@ -72,7 +86,9 @@ def test_created_at_is_an_iso_8601_timestamp_of_placing(authed_api, unique):
         assert before.timestamp() - 120 <= stamp.timestamp() <= after.timestamp() + 120, text
 
 
-@pytest.mark.rules("order-lines-in-sent-order", "order-unit-price-copied", "order-total", "money-format")
+@pytest.mark.rules(
+    "order-lines-in-sent-order", "order-unit-price-copied", "order-total", "money-format"
+)
 def test_lines_keep_the_sent_order_and_prices_and_total_are_exact(authed_api, unique):
     customer = new_customer(authed_api, unique)
     products = [
@@ -91,7 +107,9 @@ def test_lines_keep_the_sent_order_and_prices_and_total_are_exact(authed_api, un
     assert r.status_code == 201, r.text
     order = r.json()
     prices = {p["id"]: p["price"] for p in products}
-    assert order["items"] == [{"product_id": p, "quantity": q, "unit_price": prices[p]} for p, q in lines]
+    assert order["items"] == [
+        {"product_id": p, "quantity": q, "unit_price": prices[p]} for p, q in lines
+    ]
     # 0.21 + 59.97 + 0.10 + 999999990000.00 + 0.20 + 0.20
     assert order["total"] == "999999990060.68"
     assert authed_api.get(f"/orders/{order['id']}").json() == order
@@ -103,7 +121,9 @@ def test_stock_decreases_by_the_summed_quantity_of_each_product(authed_api, uniq
     a = new_product(authed_api, unique, stock=10)
     b = new_product(authed_api, unique, stock=10)
     untouched = new_product(authed_api, unique, stock=10)
-    r = authed_api.post("/orders", json=order_body(customer["id"], (a["id"], 2), (b["id"], 1), (a["id"], 3)))
+    r = authed_api.post(
+        "/orders", json=order_body(customer["id"], (a["id"], 2), (b["id"], 1), (a["id"], 3))
+    )
     assert r.status_code == 201, r.text
     assert (stock(authed_api, a), stock(authed_api, b), stock(authed_api, untouched)) == (5, 9, 10)
     r = authed_api.post("/orders", json=order_body(customer["id"], (a["id"], 5)))
@@ -111,13 +131,21 @@ def test_stock_decreases_by_the_summed_quantity_of_each_product(authed_api, uniq
     assert stock(authed_api, a) == 0
 
 
-@pytest.mark.rules("order-lines-add-up", "order-insufficient-stock", "order-all-or-nothing", "order-rejected-changes-nothing")
+@pytest.mark.rules(
+    "order-lines-add-up",
+    "order-insufficient-stock",
+    "order-all-or-nothing",
+    "order-rejected-changes-nothing",
+)
 def test_lines_of_one_product_add_up_against_its_stock(authed_api, unique, db):
     customer = new_customer(authed_api, unique)
     scarce = new_product(authed_api, unique, stock=5)
     other = new_product(authed_api, unique, stock=5)
     rows = order_rows(db)
-    r = authed_api.post("/orders", json=order_body(customer["id"], (other["id"], 1), (scarce["id"], 3), (scarce["id"], 3)))
+    r = authed_api.post(
+        "/orders",
+        json=order_body(customer["id"], (other["id"], 1), (scarce["id"], 3), (scarce["id"], 3)),
+    )
     assert_error(r, 409, "insufficient_stock")
     assert (stock(authed_api, scarce), stock(authed_api, other)) == (5, 5)
     assert order_rows(db) == rows
@@ -146,13 +174,20 @@ def test_order_line_count_and_quantity_are_checked_at_both_edges(authed_api, uni
     for body in (
         {"items": [{"product_id": product["id"], "quantity": 1}]},
         {"customer_id": customer["id"]},
-        {"customer_id": str(customer["id"]), "items": [{"product_id": product["id"], "quantity": 1}]},
+        {
+            "customer_id": str(customer["id"]),
+            "items": [{"product_id": product["id"], "quantity": 1}],
+        },
         {"customer_id": customer["id"], "items": [{"quantity": 1}]},
         {"customer_id": customer["id"], "items": [{"product_id": product["id"]}]},
         {"customer_id": customer["id"], "items": {"product_id": product["id"], "quantity": 1}},
     ):
         assert_error(authed_api.post("/orders", json=body), 422, "validation_error")
-    bad_json = authed_api.post("/orders", content=b'{"customer_id": 1, "items": [', headers={"Content-Type": "application/json"})
+    bad_json = authed_api.post(
+        "/orders",
+        content=b'{"customer_id": 1, "items": [',
+        headers={"Content-Type": "application/json"},
+    )
     assert_error(bad_json, 422, "validation_error")
     assert stock(authed_api, product) == 1000000
     assert order_rows(db) == rows
@@ -189,12 +224,18 @@ def test_order_of_a_deleted_customer_is_422(authed_api, unique, db):
     product = new_product(authed_api, unique, stock=2)
     assert authed_api.delete(f"/customers/{customer['id']}").status_code == 204
     rows = order_rows(db)
-    assert_error(authed_api.post("/orders", json=order_body(customer["id"], (product["id"], 1))), 422, "validation_error")
+    assert_error(
+        authed_api.post("/orders", json=order_body(customer["id"], (product["id"], 1))),
+        422,
+        "validation_error",
+    )
     assert stock(authed_api, product) == 2
     assert order_rows(db) == rows
 
 
-@pytest.mark.rules("order-insufficient-stock", "order-all-or-nothing", "order-rejected-changes-nothing")
+@pytest.mark.rules(
+    "order-insufficient-stock", "order-all-or-nothing", "order-rejected-changes-nothing"
+)
 def test_insufficient_stock_on_any_line_refuses_all_lines(authed_api, unique, db):
     customer = new_customer(authed_api, unique)
     products = [new_product(authed_api, unique, stock=n) for n in (3, 3, 0, 3)]
@@ -204,10 +245,16 @@ def test_insufficient_stock_on_any_line_refuses_all_lines(authed_api, unique, db
         [(products[2]["id"], 1), (products[0]["id"], 1)],
         [(products[0]["id"], 1), (products[1]["id"], 1), (products[3]["id"], 4)],
     ):
-        assert_error(authed_api.post("/orders", json=order_body(customer["id"], *lines)), 409, "insufficient_stock")
+        assert_error(
+            authed_api.post("/orders", json=order_body(customer["id"], *lines)),
+            409,
+            "insufficient_stock",
+        )
         assert [stock(authed_api, p) for p in products] == [3, 3, 0, 3]
     assert order_rows(db) == rows
-    r = authed_api.post("/orders", json=order_body(customer["id"], (products[3]["id"], 3), (products[0]["id"], 3)))
+    r = authed_api.post(
+        "/orders", json=order_body(customer["id"], (products[3]["id"], 3), (products[0]["id"], 3))
+    )
     assert r.status_code == 201, r.text
     assert [stock(authed_api, p) for p in products] == [0, 3, 0, 0]
 

@@ -7,7 +7,11 @@ BAD_IDS = ["0", "-1", "abc", "1.5", "99999999999999999999999", "2000000000"]
 
 
 def assert_error(response, status, code):
-    assert response.status_code == status, (response.request.method, response.request.url, response.text)
+    assert response.status_code == status, (
+        response.request.method,
+        response.request.url,
+        response.text,
+    )
     body = response.json()
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
@@ -47,10 +51,24 @@ def test_product_price_edges_are_accepted_and_returned_with_two_decimals(authed_
 @pytest.mark.rules("product-price", "validation-422", "error-body")
 def test_product_price_out_of_range_or_too_precise_is_422(authed_api, unique):
     name = unique("badprice")
-    for price in (0, -0.01, -5, 1000000.01, 2000000, 1.005, 0.001, 12.345, None, [1], {"amount": 1}):
+    for price in (
+        0,
+        -0.01,
+        -5,
+        1000000.01,
+        2000000,
+        1.005,
+        0.001,
+        12.345,
+        None,
+        [1],
+        {"amount": 1},
+    ):
         r = authed_api.post("/products", json={"name": name, "price": price, "stock": 1})
         assert_error(r, 422, "validation_error")
-    assert_error(authed_api.post("/products", json={"name": name, "stock": 1}), 422, "validation_error")
+    assert_error(
+        authed_api.post("/products", json={"name": name, "stock": 1}), 422, "validation_error"
+    )
     assert matching(authed_api, name)["total"] == 0
 
 
@@ -62,7 +80,9 @@ def test_product_stock_is_checked_at_both_edges(authed_api, unique):
     for stock in (-1, 1000001, 1.5, "3", None, [1]):
         r = authed_api.post("/products", json={"name": name, "price": 1, "stock": stock})
         assert_error(r, 422, "validation_error")
-    assert_error(authed_api.post("/products", json={"name": name, "price": 1}), 422, "validation_error")
+    assert_error(
+        authed_api.post("/products", json={"name": name, "price": 1}), 422, "validation_error"
+    )
     assert matching(authed_api, name)["total"] == 0
 
 
@@ -73,10 +93,18 @@ def test_product_name_is_checked_at_both_edges(authed_api, unique):
     assert new_product(authed_api, long_name)["name"] == long_name
     assert new_product(authed_api, "Q")["name"] == "Q"
     for name in ("", "   ", "\t\n", long_name + "n", None, 5):
-        assert_error(authed_api.post("/products", json={"name": name, "price": 1, "stock": 1}), 422, "validation_error")
+        assert_error(
+            authed_api.post("/products", json={"name": name, "price": 1, "stock": 1}),
+            422,
+            "validation_error",
+        )
     assert matching(authed_api, token)["total"] == 1
     assert_error(
-        authed_api.post("/products", content=b'{"name": "x", "price": 1,', headers={"Content-Type": "application/json"}),
+        authed_api.post(
+            "/products",
+            content=b'{"name": "x", "price": 1,',
+            headers={"Content-Type": "application/json"},
+        ),
         422,
         "validation_error",
     )
@@ -85,7 +113,10 @@ def test_product_name_is_checked_at_both_edges(authed_api, unique):
 @pytest.mark.rules("product-filter", "product-total", "product-list")
 def test_name_filter_is_a_case_insensitive_substring(authed_api, unique):
     token = unique("Filter").replace("-", "")
-    made = [new_product(authed_api, name) for name in (f"alpha {token} omega", f"{token.upper()}", f"x{token.lower()}y")]
+    made = [
+        new_product(authed_api, name)
+        for name in (f"alpha {token} omega", f"{token.upper()}", f"x{token.lower()}y")
+    ]
     new_product(authed_api, unique("unrelated"))
     middle = token[3:-3]
     for query in (token, token.upper(), token.lower(), middle.swapcase()):

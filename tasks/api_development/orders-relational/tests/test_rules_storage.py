@@ -23,7 +23,10 @@ def new_product(api, unique, price=1, stock=10):
 
 
 def place(api, customer, *lines):
-    body = {"customer_id": customer["id"], "items": [{"product_id": p["id"], "quantity": q} for p, q in lines]}
+    body = {
+        "customer_id": customer["id"],
+        "items": [{"product_id": p["id"], "quantity": q} for p, q in lines],
+    }
     r = api.post("/orders", json=body)
     assert r.status_code == 201, r.text
     return r.json()
@@ -68,13 +71,19 @@ def test_four_tables_hold_one_row_per_line_linked_by_foreign_keys(authed_api, un
     for table in ("customers", "products", "orders", "order_items"):
         assert db.columns(table), f"no table {table}"
     links = foreign_keys(db)
-    assert {("orders", "customers"), ("order_items", "orders"), ("order_items", "products")} <= links
+    assert {
+        ("orders", "customers"),
+        ("order_items", "orders"),
+        ("order_items", "products"),
+    } <= links
     customer = new_customer(authed_api, unique)
     product = new_product(authed_api, unique, stock=5)
     order = place(authed_api, customer, (product, 2), (product, 1))
     # one row per order line, linked to its order
     link = foreign_key_column(db, "order_items", "orders")
-    count = db.execute(f"SELECT count(*) FROM order_items WHERE {link} = %s", (order["id"],)).fetchone()[0]
+    count = db.execute(
+        f"SELECT count(*) FROM order_items WHERE {link} = %s", (order["id"],)
+    ).fetchone()[0]
     assert count == 2
 
 
@@ -83,7 +92,11 @@ def test_money_is_not_stored_as_binary_floating_point(authed_api, unique, db):
     new_product(authed_api, unique, price=0.1)
     for table in ("products", "orders", "order_items"):
         columns = db.columns(table)
-        money = {name: kind for name, kind in columns.items() if any(w in name.lower() for w in MONEY_WORDS)}
+        money = {
+            name: kind
+            for name, kind in columns.items()
+            if any(w in name.lower() for w in MONEY_WORDS)
+        }
         assert not {n: k for n, k in money.items() if k in FLOAT_TYPES}, f"{table}: {columns}"
     assert db.columns("products"), "no products table"
 
@@ -118,13 +131,21 @@ def test_orders_are_listed_by_creation_time_then_id_both_descending(authed_api, 
     if times:
         # `first` is made the newest; `second` and `fourth` share one creation time (id breaks the tie)
         base = datetime.now(timezone.utc)
-        for order, moment in ((first, base + timedelta(hours=2)), (second, base + timedelta(hours=1)),
-                              (fourth, base + timedelta(hours=1)), (third, base - timedelta(hours=1))):
+        for order, moment in (
+            (first, base + timedelta(hours=2)),
+            (second, base + timedelta(hours=1)),
+            (fourth, base + timedelta(hours=1)),
+            (third, base - timedelta(hours=1)),
+        ):
             sets = ", ".join(f"{c} = %s" for c in times)
-            db.execute(f"UPDATE orders SET {sets} WHERE {pk} = %s", (*[moment] * len(times), order["id"]))
+            db.execute(
+                f"UPDATE orders SET {sets} WHERE {pk} = %s", (*[moment] * len(times), order["id"])
+            )
         expected = [first, fourth, second, third]
     listed = authed_api.get(f"/customers/{customer['id']}/orders").json()
     assert listed["total"] == 4
     assert [o["id"] for o in listed["items"]] == [o["id"] for o in expected]
-    stamps = [datetime.fromisoformat(o["created_at"].replace("Z", "+00:00")) for o in listed["items"]]
+    stamps = [
+        datetime.fromisoformat(o["created_at"].replace("Z", "+00:00")) for o in listed["items"]
+    ]
     assert stamps == sorted(stamps, reverse=True)
