@@ -8,13 +8,46 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
-KNOWN_SERVICES = {"postgres", "redis"}
-REQUIRED_KEYS = {"id", "title", "services", "load", "slo", "probes", "mutants"}
+from backbench.registry import SERVICES
+from backbench.schema import EquivalentMutant, Rule, ScenarioFile, field_errors
+
+KNOWN_SERVICES = frozenset(SERVICES)
+REQUIRED_KEYS = frozenset(
+    (f.alias or name) for name, f in ScenarioFile.model_fields.items() if f.is_required()
+)
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a scenario folder: the file, the field in it, and what is wrong."""
+
+    file: Path
+    field: str
+    message: str
+    severity: str = ERROR
+
+    def __str__(self) -> str:
+        where = f"{display_path(self.file)}: " + (f"{self.field}: " if self.field else "")
+        return where + ("warning: " if self.severity == WARNING else "") + self.message
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when it lies under it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 class CatalogueError(ValueError):
-    """The catalogue or a selection from it is not valid."""
+    """The catalogue or a selection from it is not valid; `problems` holds one per line."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 def tasks_dir() -> Path:
@@ -52,6 +85,9 @@ class Scenario:
     slo: dict[str, float]
     probes: list[dict[str, Any]]
     mutants: list[Mutant] = field(default_factory=list)
+    peers: list[str] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    equivalent_mutants: list[EquivalentMutant] = field(default_factory=list)
 
     @property
     def prompt_file(self) -> Path:
@@ -74,42 +110,74 @@ class Scenario:
         return self.folder / "files"
 
 
-def load_scenario(folder: Path) -> Scenario:
-    """Parse `folder/scenario.yaml`; raise CatalogueError naming the folder when it is invalid."""
+def read_scenario_file(folder: Path) -> tuple[ScenarioFile | None, list[Problem]]:
+    """Parse and validate `folder/scenario.yaml`: the model, or None and every problem found."""
     meta_file = folder / "scenario.yaml"
     try:
         meta = yaml.safe_load(meta_file.read_text())
     except (OSError, yaml.YAMLError) as ex:
-        raise CatalogueError(f"{meta_file}: {ex}") from ex
-    if not isinstance(meta, dict):
-        raise CatalogueError(f"{meta_file}: not a mapping")
-    missing = REQUIRED_KEYS - meta.keys()
-    if missing:
-        raise CatalogueError(f"{meta_file}: missing keys {sorted(missing)}")
-    if meta["id"] != folder.name:
-        raise CatalogueError(f"{meta_file}: id {meta['id']!r} differs from folder {folder.name!r}")
-    unknown = set(meta["services"]) - KNOWN_SERVICES
-    if unknown:
-        raise CatalogueError(f"{meta_file}: unknown services {sorted(unknown)}")
-    mutants = [
-        Mutant(
-            name=m["name"],
-            catches=dict(m["catches"]),
-            patch=folder / "mutants" / f"{m['name']}.patch",
-        )
-        for m in meta["mutants"] or []
-    ]
+        return None, [Problem(meta_file, "", " ".join(str(ex).split()))]
+    try:
+        model = ScenarioFile.model_validate(meta)
+    except ValidationError as ex:
+        return None, [Problem(meta_file, f.field, f.message) for f in field_errors(ex)]
+    return model, [Problem(meta_file, f, m) for f, m in cross_references(model, folder.name)]
+
+
+def cross_references(model: ScenarioFile, folder_name: str) -> list[tuple[str, str]]:
+    """(field, message) for what the schema cannot see alone: the id, and names used twice."""
+    found = []
+    if model.id != folder_name:
+        found.append(("id", f"{model.id!r} differs from the folder name {folder_name!r}"))
+    lists: dict[str, list[str]] = {
+        "services": list(model.services),
+        "peers": list(model.peers),
+        "probes": [p.id for p in model.probes],
+        "mutants": [m.name for m in model.mutants],
+        "rules": [r.id for r in model.rules],
+        "equivalent_mutants": [e.id for e in model.equivalent_mutants],
+    }
+    for name, values in lists.items():
+        key = "" if name in ("services", "peers") else "." + ("name" if name == "mutants" else "id")
+        for i, value in enumerate(values):
+            if value in values[:i]:
+                found.append((f"{name}[{i}]{key}", f"{value!r} appears twice"))
+    return found
+
+
+def load_scenario(folder: Path) -> Scenario:
+    """Parse `folder/scenario.yaml`; CatalogueError with one line per problem when invalid."""
+    model, problems = read_scenario_file(folder)
+    if model is None or problems:
+        raise CatalogueError("\n".join(map(str, problems)), problems)
     return Scenario(
-        id=meta["id"],
+        id=model.id,
         section=folder.parent.name,
-        title=meta["title"],
+        title=model.title,
         folder=folder,
-        services=list(meta["services"]),
-        load=dict(meta["load"]),
-        slo={k: float(v) for k, v in meta["slo"].items()},
-        probes=list(meta["probes"] or []),
-        mutants=mutants,
+        services=list(model.services),
+        load=model.load.model_dump(by_alias=True, exclude_none=True),
+        slo=model.slo.metrics(),
+        # the scorer sends probes to netprobe as JSON: plain dicts, keys as written
+        probes=[p.model_dump(by_alias=True, exclude_none=True) for p in model.probes],
+        mutants=[
+            Mutant(
+                m.name,
+                m.catches.model_dump(exclude_none=True),
+                folder / "mutants" / f"{m.name}.patch",
+            )
+            for m in model.mutants
+        ],  # fmt: skip
+        peers=list(model.peers),
+        rules=list(model.rules),
+        equivalent_mutants=list(model.equivalent_mutants),
     )
+
+
+def scenario_folders(root: Path | None = None) -> list[Path]:
+    """Every scenario folder (one holding a scenario.yaml) of every section, sorted."""
+    base = root or tasks_dir()
+    return [p.parent for p in sorted(base.glob("*/*/scenario.yaml"))]
 
 
 def section_scenarios(section: str, root: Path | None = None) -> list[Scenario]:
@@ -127,8 +195,7 @@ def section_names(root: Path | None = None) -> list[str]:
 
 def all_scenarios(root: Path | None = None) -> list[Scenario]:
     """Every scenario of every section."""
-    base = root or tasks_dir()
-    return [load_scenario(p.parent) for p in sorted(base.glob("*/*/scenario.yaml"))]
+    return [load_scenario(folder) for folder in scenario_folders(root)]
 
 
 def find_scenario(scenario_id: str, root: Path | None = None) -> Scenario:

@@ -1,4 +1,4 @@
-"""The `backbench` command line: `backbench validate` (more subcommands to come)."""
+"""The `backbench` command line: `backbench catalogue` and `backbench validate`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from backbench.catalogue import CatalogueError, Scenario, all_scenarios, select
+from backbench.catalogue import (
+    ERROR,
+    CatalogueError,
+    Scenario,
+    all_scenarios,
+    scenario_folders,
+    select,
+    tasks_dir,
+)
+from backbench.catalogue_check import check_folder, hidden_test_names
 from backbench.identity import folder_sha256
+from backbench.schema_docs import write_schema_docs
 from backbench.validate import (
     FAST_LOAD_SECONDS,
     FULL_LOAD_SECONDS,
@@ -16,13 +26,6 @@ from backbench.validate import (
     exit_code,
     render_table,
     validated_hashes,
-)
-from backbench.validate_run import (
-    Plan,
-    default_output,
-    recorded_runs,
-    run_validation,
-    write_results,
 )
 
 USAGE_ERROR = 2
@@ -35,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except CatalogueError as ex:
-        print(f"backbench: error: {ex}", file=sys.stderr)
+        for line in str(ex).splitlines():
+            print(f"backbench: error: {line}", file=sys.stderr)
         return USAGE_ERROR
     return code
 
@@ -46,8 +50,30 @@ def build_parser() -> argparse.ArgumentParser:
         prog="backbench", description="Tools for the backbench evaluation harness."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_catalogue(commands)
     _add_validate(commands)
     return parser
+
+
+def _add_catalogue(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    catalogue = commands.add_parser(
+        "catalogue",
+        help="list the scenarios; --check validates every scenario folder",
+        description=(
+            "List the sections and scenarios of tasks/. With --check, validate every scenario "
+            "folder (scenario.yaml against the schema, and the files it needs): one line per "
+            f"problem, exit {USAGE_ERROR} on any error. With --schema, write the JSON Schema of "
+            "scenario.yaml and the field table of docs/scenarios.md."
+        ),
+    )
+    catalogue.add_argument("--check", action="store_true", help="validate the scenario folders")
+    catalogue.add_argument("--scenarios", help="comma-separated scenario ids (default: all)")
+    catalogue.add_argument("--section", help="only the scenarios of this section of tasks/")
+    catalogue.add_argument(
+        "--schema", nargs="?", type=Path, const=Path(), metavar="DIR",
+        help="write scenario.schema.json (and refresh scenarios.md) in DIR (default: docs/)",
+    )  # fmt: skip
+    catalogue.set_defaults(handler=_catalogue)
 
 
 def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -106,6 +132,15 @@ def chosen_scenarios(section: str | None, scenarios: str | None) -> list[Scenari
 
 
 def _validate(args: argparse.Namespace) -> int:
+    # imported here: it loads inspect_ai, which `backbench catalogue` has no use for
+    from backbench.validate_run import (
+        Plan,
+        default_output,
+        recorded_runs,
+        run_validation,
+        write_results,
+    )
+
     if args.repeat < 1:
         raise CatalogueError(f"--repeat must be at least 1, got {args.repeat}")
     load_seconds = args.load_seconds or (FAST_LOAD_SECONDS if args.fast else FULL_LOAD_SECONDS)
@@ -143,3 +178,71 @@ def _validate(args: argparse.Namespace) -> int:
         f"results: {path}"
     )
     return exit_code(checks)
+
+
+def _catalogue(args: argparse.Namespace) -> int:
+    if args.schema is not None:
+        docs = args.schema if args.schema != Path() else tasks_dir().parent / "docs"
+        for path in write_schema_docs(docs):
+            print(f"wrote {path}")
+        return 0
+    if args.check:
+        return _check(chosen_folders(args.section, args.scenarios))
+    for section, scenarios in _by_section(chosen_scenarios(args.section, args.scenarios)):
+        print(f"{section}: {len(scenarios)} scenario(s)")
+        print(render_listing(scenarios))
+    return 0
+
+
+def chosen_folders(section: str | None, scenarios: str | None) -> list[Path]:
+    """The scenario folders a selection names, by folder name (the id may be what is broken)."""
+    folders = scenario_folders()
+    if section:
+        sections = sorted({f.parent.name for f in folders})
+        if section not in sections:
+            raise CatalogueError(f"unknown section {section!r}; known: {', '.join(sections)}")
+        folders = [f for f in folders if f.parent.name == section]
+    if scenarios:
+        wanted = [w.strip() for w in scenarios.split(",")]
+        known = {f.name for f in folders}
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise CatalogueError(
+                f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        folders = [f for f in folders if f.name in wanted]
+    if not folders:
+        raise CatalogueError("no scenarios to check")
+    return folders
+
+
+def _check(folders: list[Path]) -> int:
+    problems = [p for folder in folders for p in check_folder(folder)]
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity == ERROR for p in problems)
+    warnings = len(problems) - errors
+    print(f"checked {len(folders)} scenario folder(s): {errors} error(s), {warnings} warning(s)")
+    return USAGE_ERROR if errors else 0
+
+
+def _by_section(scenarios: list[Scenario]) -> list[tuple[str, list[Scenario]]]:
+    sections = sorted({s.section for s in scenarios})
+    return [(sec, [s for s in scenarios if s.section == sec]) for sec in sections]
+
+
+LISTING_COLUMNS = ("id", "title", "services", "tests", "mutants", "rules")
+
+
+def render_listing(scenarios: list[Scenario]) -> str:
+    """One row per scenario: id, title, services, and how many tests, mutants and rules."""
+    rows = [
+        [s.id, s.title, ",".join(s.services), str(len(hidden_test_names(s.tests_dir))),
+         str(len(s.mutants)), str(len(s.rules))]
+        for s in scenarios
+    ]  # fmt: skip
+    widths = [max(len(r[i]) for r in [list(LISTING_COLUMNS), *rows]) for i in range(6)]
+    lines = [list(LISTING_COLUMNS), *rows]
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in lines
+    )

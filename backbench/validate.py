@@ -16,13 +16,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from backbench import registry
+from backbench.catalogue_check import catch_problem
+
+__all__ = ["catch_problem"]  # judged here, checked by `backbench catalogue --check`
+
 OK, WARNING, ERROR = "ok", "warning", "error"
 REFERENCE_NEEDS = ("correct", "correct_secure", "uptime", "slo_met")
 # Verdicts that must not change between repeats of the reference.
 VERDICTS = ("correct", "correct_secure", "secure", "slo_met", "uptime")
 CV_METRICS = ("p95_ms", "rps")
-SLO_METRICS = ("p95_ms", "error_rate")
-CATCH_KINDS = ("test", "probe", "slo")
+SLO_METRICS = tuple(registry.SLO_METRICS)
+CATCH_KINDS = tuple(registry.CHECK_KINDS)
 FAST_LOAD_SECONDS = 2.0
 FULL_LOAD_SECONDS = 10.0
 PARALLEL_MUTANTS = 2
@@ -160,10 +165,14 @@ def _errors(obs: list[Observation]) -> list[str]:
 # -- judgement --------------------------------------------------------------------------------
 
 
-def judge_reference(scenario: str, observations: list[Observation], slo: dict[str, float]) -> Check:
-    """The reference must score correct, correct_secure, uptime and slo_met 1 in every epoch."""
+def judge_reference(
+    scenario: str, observations: list[Observation], slo: dict[str, float],
+    submission: str = "reference",
+) -> Check:  # fmt: skip
+    """The reference (or another correct solution) must score correct, correct_secure, uptime
+    and slo_met 1 in every epoch."""
     expected = " ".join(f"{k}=1" for k in REFERENCE_NEEDS)
-    check = Check(scenario, "reference", expected, "", scores=[o.value for o in observations])
+    check = Check(scenario, submission, expected, "", scores=[o.value for o in observations])
     messages = _errors(observations) or ([] if observations else ["no scored sample"])
     scored = [o for o in observations if not o.error]
     for epoch, obs in enumerate(scored, start=1):
@@ -226,24 +235,6 @@ def describe_catch(catches: dict[str, str], slo: dict[str, float]) -> str:
         metric = catches["slo"]
         return f"slo_met=0, {metric} > {_number(slo[metric]) if metric in slo else '?'}"
     return f"unknown catch {catches}"
-
-
-def catch_problem(
-    catches: dict[str, str], probe_ids: Iterable[str], test_names: Iterable[str],
-    slo: dict[str, float],
-) -> str:  # fmt: skip
-    """Why a `catches` declaration cannot be checked, or '' when it can."""
-    kinds = [k for k in catches if k in CATCH_KINDS]
-    if len(catches) != 1 or len(kinds) != 1:
-        return f"catches must be one of {{test: ...}}, {{probe: ...}}, {{slo: ...}}, got {catches}"
-    kind, target = kinds[0], str(catches[kinds[0]])
-    if kind == "test" and target not in set(test_names):
-        return f"declares test {target}, which is not defined in tests/"
-    if kind == "probe" and target not in set(probe_ids):
-        return f"declares probe {target}, which is not among the scenario's probes"
-    if kind == "slo" and (target not in SLO_METRICS or target not in slo):
-        return f"declares slo {target}, which the scenario's slo does not set"
-    return ""
 
 
 def judge_mutant(
@@ -310,6 +301,25 @@ def _observed_mutant(obs: Observation) -> str:
     )
 
 
+def judge_rules(
+    scenario: str, rule_ids: list[str], matrix: dict[str, list[str]], problems: list[str]
+) -> Check:
+    """Every rule checked by a hidden test, every hidden test checking a rule."""
+    tested = {r for rules in matrix.values() for r in rules}
+    check = Check(
+        scenario, "rules", "every rule tested, every test names a rule",
+        f"{len(rule_ids)} rules, {len(matrix)} tests, "
+        f"{len([r for r in rule_ids if r in tested])} rules tested",
+        ERROR if problems else OK, list(problems),
+    )  # fmt: skip
+    return check
+
+
+def rules_to_tests(rule_ids: list[str], matrix: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The rule -> tests matrix, rules in their declared order."""
+    return {r: sorted(t for t, rules in matrix.items() if r in rules) for r in rule_ids}
+
+
 def exit_code(checks: list[Check]) -> int:
     """0 when no check is an error, else 1."""
     return 0 if all(c.ok for c in checks) else 1
@@ -353,13 +363,15 @@ def problem_lines(checks: list[Check]) -> list[str]:
 
 def summary(checks: list[Check]) -> dict[str, Any]:
     """Counts over the checks: what the README and the JSON file report."""
-    by_kind: dict[str, list[Check]] = {"reference": [], "null": [], "mutant": []}
+    by_kind: dict[str, list[Check]] = {"reference": [], "null": [], "mutant": [], "rules": []}
     for check in checks:
-        by_kind[check.submission.split(":")[0]].append(check)
+        by_kind.setdefault(check.submission.split(":")[0], []).append(check)
     return {
         "scenarios": len({c.scenario for c in checks}),
         "reference_pass": sum(c.ok for c in by_kind["reference"]),
         "references": len(by_kind["reference"]),
+        "solutions_pass": sum(c.ok for c in by_kind.get("solution", [])),
+        "solutions": len(by_kind.get("solution", [])),
         "null_fail": sum(c.ok for c in by_kind["null"]),
         "nulls": len(by_kind["null"]),
         "mutants_caught": sum(c.ok for c in by_kind["mutant"]),
@@ -374,9 +386,12 @@ def summary(checks: list[Check]) -> dict[str, Any]:
 def run_record(
     checks: list[Check], started: datetime, wall_seconds: float, fast: bool,
     load_seconds: float, repeat: int, hashes: dict[str, str] | None = None,
+    rule_matrix: dict[str, dict[str, list[str]]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The JSON document of one run; `hashes` are the validated scenarios' content hashes."""
+    """The JSON document of one run; `hashes` are the validated scenarios' content hashes and
+    `rule_matrix` their rule -> tests matrices."""
     return {
+        "rule_matrix": rule_matrix or {},
         "scenario_sha256": dict(sorted((hashes or {}).items())),
         "started": started.isoformat(timespec="seconds"),
         "wall_seconds": round(wall_seconds, 1),
@@ -436,6 +451,7 @@ def render_readme(run: dict[str, Any], json_name: str) -> str:
         f"| Started (UTC) | {run['started']} |",
         f"| Scenarios | {s['scenarios']} ({', '.join(run['scenarios'])}) |",
         f"| Reference passes | {s['reference_pass']}/{s['references']} |",
+        f"| Other correct solutions pass | {s.get('solutions_pass', 0)}/{s.get('solutions', 0)} |",
         f"| Null submission fails | {s['null_fail']}/{s['nulls']} |",
         f"| Mutants caught by their declared check | {s['mutants_caught']}/{s['mutants']}"
         f" ({s['not_minimal']} not minimal) |",
@@ -470,6 +486,12 @@ def render_readme(run: dict[str, Any], json_name: str) -> str:
             f"| {r['scenario']} | {r['submission']} | {_md(r['expected'])} | {_md(r['observed'])} "
             f"| {OK_MARK[r['severity']]} |"
         )
+    for scenario, matrix in sorted(run.get("rule_matrix", {}).items()):
+        lines += ["", f"## Rules → tests: {scenario}", "", "| rule | tests |", "|---|---|"]
+        lines += [
+            f"| {rule} | {', '.join(f'`{t}`' for t in tests) or '**none**'} |"
+            for rule, tests in matrix.items()
+        ]
     problems = [
         f"- **{r['severity']}** {r['scenario']} {r['submission']}: {_md(m)}"
         for r in records

@@ -5,7 +5,6 @@ The judgement and rendering it relies on are pure functions in backbench.validat
 
 from __future__ import annotations
 
-import ast
 import json
 import shutil
 import subprocess
@@ -20,6 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from backbench.catalogue import Mutant, Scenario, tasks_dir
+from backbench.catalogue_check import (
+    catch_problem,
+    coverage_problems,
+    hidden_test_names,
+    rule_matrix,
+)
 from backbench.identity import folder_sha256
 from backbench.model import SKIPPED_PARTS
 from backbench.validate import (
@@ -29,30 +34,20 @@ from backbench.validate import (
     Check,
     Observation,
     _number,
-    catch_problem,
     describe_catch,
     judge_mutant,
     judge_null,
     judge_reference,
+    judge_rules,
     observation,
     render_readme,
+    rules_to_tests,
     run_record,
 )
 
+__all__ = ["hidden_test_names"]  # where tests and older callers import it from
+
 # -- the runner -------------------------------------------------------------------------------
-
-
-def hidden_test_names(tests_dir: Path) -> set[str]:
-    """Names of the test functions defined in a scenario's tests/ folder."""
-    names: set[str] = set()
-    for file in sorted(tests_dir.rglob("test_*.py")):
-        tree = ast.parse(file.read_text(), filename=str(file))
-        names |= {
-            n.name
-            for n in ast.walk(tree)
-            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
-        }
-    return names
 
 
 def apply_patch(reference: Path, patch_file: Path, target: Path) -> str:
@@ -240,10 +235,30 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
             )
             mutants[label] = (scenario, mutant)
 
+    solutions: dict[str, tuple[Scenario, str]] = {}
+    for scenario in plan.scenarios:
+        for name, folder in scenario_solutions(scenario).items():
+            label = f"{scenario.id}/solution-{name}"
+            log_dir = logs / scenario.section / "solutions" / label
+            calls.append(
+                EvalCall(label, scenario.section, [scenario.id], "backbench/files", log_dir, folder)
+            )
+            solutions[label] = (scenario, name)
+    solution_checks: dict[tuple[str, str], Check] = {}
+
     null: dict[str, list[Observation]] = {}
-    runner.progress(f"null and {len(mutants)} mutant(s), {PARALLEL_MUTANTS} at a time")
+    runner.progress(
+        f"null, {len(mutants)} mutant(s) and {len(solutions)} other solution(s), "
+        f"{PARALLEL_MUTANTS} at a time"
+    )
     with ThreadPoolExecutor(max_workers=PARALLEL_MUTANTS) as pool:
         for call, found in zip(calls, pool.map(runner.run, calls), strict=True):
+            if call.label in solutions:
+                scenario, name = solutions[call.label]
+                solution_checks[(scenario.id, name)] = judge_reference(
+                    scenario.id, found[scenario.id], scenario.slo, f"solution:{name}"
+                )
+                continue
             if call.label not in mutants:
                 null |= found
                 continue
@@ -254,10 +269,30 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
 
     checks: list[Check] = []
     for scenario in plan.scenarios:
+        checks.append(rules_check(scenario))
         checks.append(judge_reference(scenario.id, reference.get(scenario.id, []), scenario.slo))
+        checks += [solution_checks[(scenario.id, n)] for n in scenario_solutions(scenario)]
         checks.append(judge_null(scenario.id, null.get(scenario.id, [])))
         checks += [mutant_checks[(scenario.id, m.name)] for m in scenario.mutants]
     return checks
+
+
+def scenario_solutions(scenario: Scenario) -> dict[str, Path]:
+    """The scenario's other correct solutions: solutions/<name>/ folders with a start.sh."""
+    base = scenario.folder / "solutions"
+    return {p.parent.name: p.parent for p in sorted(base.glob("*/start.sh"))}
+
+
+def rules_check(scenario: Scenario) -> Check:
+    """The scenario's rule coverage, judged from its hidden tests' marks."""
+    matrix = rule_matrix(scenario.tests_dir)
+    problems = [str(p) for p in coverage_problems(scenario) if p.severity == ERROR]
+    return judge_rules(scenario.id, [r.id for r in scenario.rules], matrix, problems)
+
+
+def scenario_rule_matrix(scenario: Scenario) -> dict[str, list[str]]:
+    """The rule -> tests matrix of one scenario."""
+    return rules_to_tests([r.id for r in scenario.rules], rule_matrix(scenario.tests_dir))
 
 
 def _prepare_mutant(scenario: Scenario, mutant: Mutant, copy: Path) -> str:

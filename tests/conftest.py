@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from inspect_ai.scorer import Score
+from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
 
 from backbench.catalogue import Scenario, find_scenario
 from backbench.model import submission_files
+from backbench.runtime.exec import ExecRuntimeConfig, ExecScoringRuntime
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.sandbox.namespace import NamespaceSandbox, namespace_support
+from backbench.sandbox.ports import free_port
+from backbench.sandbox.services import (
+    SampleServices,
+    _pg_bin,
+    _redis_server_bin,
+    services_root,
+    start_services,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -81,3 +93,40 @@ async def sandbox_for(request: pytest.FixtureRequest) -> AsyncIterator[object]:
     yield make
     for env in opened:
         await close_sandbox(env)
+
+
+@pytest.fixture
+async def exec_services(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[SampleServices]:
+    # the local sandbox's commands see this process's PATH: the venv, psql and redis-cli
+    tools = [str(Path(sys.executable).parent), str(Path(_pg_bin("psql")).parent),
+             str(Path(_redis_server_bin()).parent)]  # fmt: skip
+    monkeypatch.setenv("PATH", ":".join([*tools, os.environ["PATH"]]))
+    started = await start_services(services_root(), ["postgres", "redis"])
+    # as in the docker sandbox, the submission's role may create the scoring database
+    await started.create_database("granted")
+    import psycopg
+
+    with psycopg.connect(started._admin_conninfo(), autocommit=True) as conn:
+        conn.execute("ALTER ROLE app CREATEDB")
+    yield started
+    await started.stop()
+
+
+async def runtime_for(
+    services: SampleServices, source: Path | None, tmp: Path
+) -> ExecScoringRuntime:
+    local = LocalSandboxEnvironment()
+    workspace = Path(local.directory.name)
+    if source is not None:
+        shutil.copytree(source, workspace, dirs_exist_ok=True)
+    admin = services.database_url("granted")
+    config = ExecRuntimeConfig(
+        workspace=str(workspace), harness_python=sys.executable, scoring_root=str(tmp / "score"),
+        port=free_port(), agent_user=None, tool_user=None, database_url=admin,
+        redis_url=services.redis_url(),
+    )  # fmt: skip
+    runtime = ExecScoringRuntime(local, config)
+    await runtime.prepare()
+    return runtime

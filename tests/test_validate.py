@@ -321,3 +321,21 @@ def test_validated_hashes_take_the_newest_passing_full_run() -> None:
     assert validated == {"a": "a2", "b": "b1"}
     assert changed({"a": "a2", "b": "b2", "c": "c1"}, validated) == ["b", "c"]
     assert changed({"a": "a2", "b": "b1"}, validated) == []
+
+
+def test_rules_check_fails_on_any_coverage_problem_and_shows_the_matrix(tmp_path: Path) -> None:
+    from backbench.validate import judge_rules, rules_to_tests
+
+    matrix = {"test_a": ["r1"], "test_b": ["r1", "r2"], "test_c": []}
+    assert rules_to_tests(["r1", "r2", "r3"], matrix) == {
+        "r1": ["test_a", "test_b"], "r2": ["test_b"], "r3": []
+    }  # fmt: skip
+    good = judge_rules("s", ["r1", "r2"], {"test_a": ["r1"], "test_b": ["r2"]}, [])
+    assert good.ok and good.observed == "2 rules, 2 tests, 2 rules tested"
+    bad = judge_rules("s", ["r1", "r2", "r3"], matrix, ["r3: no hidden test checks it"])
+    assert not bad.ok and bad.messages == ["r3: no hidden test checks it"]
+    run = run_record([good], datetime.now(UTC), 1.0, False, 10.0, 1, {"s": "h"},
+                     {"s": rules_to_tests(["r1", "r2", "r3"], matrix)})  # fmt: skip
+    readme = render_readme(run, "x.json")
+    assert "## Rules → tests: s" in readme and "| r3 | **none** |" in readme
+    assert "| r1 | `test_a`, `test_b` |" in readme

@@ -222,3 +222,13 @@ class TestQuality:
 
     def test_no_source_scores_zero(self) -> None:
         assert quality_verdict(QualityEvidence(0, [], {}))[0] == 0.0
+
+
+def test_load_result_written_at_quit_reads_like_the_csv_row() -> None:
+    from backbench.scoring.load_test import read_result
+
+    row = read_result('{"Name": "Aggregated", "Request Count": 54, "Failure Count": 0, '
+                      '"Requests/s": 37.1, "50%": 140, "95%": 530, "99%": 540}')  # fmt: skip
+    result = load_verdict(LoadEvidence(0, row, 1), {"p95_ms": 600})
+    assert (result.requests, result.p95_ms, result.rps, result.slo_met) == (54, 530.0, 37.1, True)
+    assert read_result("not json") is None and read_result("[1]") is None

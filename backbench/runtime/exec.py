@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import shlex
 import sys
 import tarfile
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from inspect_ai.util import ExecResult, SandboxEnvironment
 
-from backbench.runtime.interface import HarnessError
+from backbench.runtime.interface import HarnessError, SubmissionProcess
 from backbench.sandbox.processes import run_capped
+from backbench.testkit.supervisor import CONTROL_STATE
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOG_LIMIT = 256 * 1024
@@ -42,6 +44,11 @@ class ExecRuntimeConfig:
     tool_user: str | None = "root"  # runs the harness's tools; None: the default user
     database_url: str | None = None  # admin URL; None: the sandbox's $DATABASE_URL
     redis_url: str | None = None  # None: the sandbox's $REDIS_URL
+    own_loopback: bool = True  # False: the sandbox shares this machine's loopback (tests)
+    # argv run as the tool user inside the sandbox to stop / start a service for a hidden test,
+    # e.g. {"postgres": {"stop": [...], "start": [...]}}; none: the tests cannot (docker: the
+    # services are containers of their own, see sandboxes/README.md)
+    service_commands: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 def config_for(sandbox: SandboxEnvironment) -> ExecRuntimeConfig:
@@ -79,7 +86,9 @@ class ExecScoringRuntime:
         self.private.mkdir()
         self.workspace.mkdir()
         self.remote_private = f"{config.scoring_root}/{uuid.uuid4().hex[:12]}"
+        self._admin_database_url = ""
         self.setup_seconds = 0.0  # inspect set the sandbox up; its time is not ours to know
+        self.own_loopback = config.own_loopback
 
     async def prepare(self) -> None:
         """Copy the workspace out of the sandbox (for static analysis)."""
@@ -129,18 +138,39 @@ class ExecScoringRuntime:
     ) -> ExecResult[str]:
         remote_cwd = self._remote(cwd)
         await self._push(cwd, remote_cwd)
-        tool_env = {
+        result = await self.sandbox.exec(
+            [self._map(a) for a in argv], cwd=remote_cwd, env=self._tool_env(env),
+            user=self.config.tool_user, timeout=int(timeout), timeout_retry=False,
+        )  # fmt: skip
+        await self._pull(remote_cwd, cwd)
+        return result
+
+    def _tool_env(self, env: dict[str, str]) -> dict[str, str]:
+        return {
             "PATH": f"{Path(self.config.harness_python).parent}:{SYSTEM_PATH}",
             "HOME": self.remote_private,
             "PYTHONDONTWRITEBYTECODE": "1",
             **{k: self._map(v) for k, v in env.items()},
         }
+
+    async def spawn_tool(
+        self, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path
+    ) -> SandboxProcess:
+        remote_cwd = self._remote(cwd)
+        await self._push(cwd, remote_cwd)
+        remote_log = f"{self.remote_private}/tool-{uuid.uuid4().hex[:8]}.log"
+        command = " ".join(shlex.quote(self._map(a)) for a in argv)
+        # as the tool user (root in docker) in a session of its own: the agent cannot signal it
+        script = (
+            f"cd {shlex.quote(remote_cwd)} && "
+            f"setsid {command} > {remote_log} 2>&1 < /dev/null & echo $!"
+        )
         result = await self.sandbox.exec(
-            [self._map(a) for a in argv], cwd=remote_cwd, env=tool_env,
-            user=self.config.tool_user, timeout=int(timeout), timeout_retry=False,
-        )  # fmt: skip
-        await self._pull(remote_cwd, cwd)
-        return result
+            ["sh", "-c", script], env=self._tool_env(env), user=self.config.tool_user, timeout=30
+        )
+        if not result.success or not result.stdout.strip().isdigit():
+            raise HarnessError(f"could not start a harness tool: {result.stderr[-400:]}")
+        return SandboxProcess(self, int(result.stdout.strip()), remote_log, log, argv)
 
     async def run_static(
         self, argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
@@ -176,11 +206,50 @@ class ExecScoringRuntime:
                 "-c 'CREATE DATABASE backbench_score'"
             )
             env["DATABASE_URL"] = urlsplit(database)._replace(path="/backbench_score").geturl()
+            # the admin URL's role (the image's POSTGRES_USER, a superuser) on the same database
+            self._admin_database_url = env["DATABASE_URL"]
         redis_url = self.config.redis_url or await self._sandbox_env("REDIS_URL")
         if redis_url:
             await self._root(f"redis-cli -u {shlex.quote(redis_url)} FLUSHDB >/dev/null")
             env["REDIS_URL"] = redis_url
         return env
+
+    def admin_database_url(self, database_url: str) -> str:
+        return self._admin_database_url or database_url
+
+    def port_for(self, name: str) -> int:
+        return self.config.port + 1
+
+    async def control_wrapper(
+        self, proc: SubmissionProcess, env: dict[str, str], cwd: Path
+    ) -> list[str] | None:
+        if not isinstance(proc, SandboxProcess):
+            raise HarnessError("the submission was not started by this runtime")
+        spec = {
+            "main": {"pid": proc.pid, "port": int(env["PORT"]), "log": proc.remote_log},
+            "launch": {
+                "argv": proc.argv, "env": await self._launch_env(env),
+                "user": self.config.agent_user, "cwd": self.config.workspace,
+            },
+            "extra_port": self.config.port + 1,
+            "services": self.config.service_commands,
+        }  # fmt: skip
+        (cwd / "launch.json").write_text(json.dumps(spec))
+        return [
+            sys.executable, "-I", "-m", "backbench.testkit.supervisor",
+            "--spec", str(cwd / "launch.json"), "--state", str(cwd / CONTROL_STATE), "--",
+        ]  # fmt: skip
+
+    async def _launch_env(self, env: dict[str, str]) -> dict[str, str]:
+        """The environment the submission gets from `exec` (the image's, plus `env`)."""
+        result = await self.sandbox.exec(
+            ["env", "-0"], env=env, user=self.config.agent_user, timeout=30
+        )
+        pairs = (item.split("=", 1) for item in result.stdout.split("\0") if "=" in item)
+        return {**dict(pairs), **env}
+
+    async def control_service(self, name: str, action: str) -> None:
+        raise HarnessError("in exec sandboxes the supervisor controls the services")
 
     async def spawn_submission(
         self, argv: list[str], *, env: dict[str, str], log: Path
@@ -197,15 +266,18 @@ class ExecScoringRuntime:
         )
         if not result.success or not result.stdout.strip().isdigit():
             raise HarnessError(f"could not start the submission: {result.stderr[-400:]}")
-        return SandboxProcess(self, int(result.stdout.strip()), remote_log, log)
+        return SandboxProcess(self, int(result.stdout.strip()), remote_log, log, argv)
 
 
 class SandboxProcess:
     """A submission running inside the sandbox, watched through exec."""
 
-    def __init__(self, runtime: ExecScoringRuntime, pid: int, remote_log: str, log: Path) -> None:
+    def __init__(
+        self, runtime: ExecScoringRuntime, pid: int, remote_log: str, log: Path, argv: list[str]
+    ) -> None:
         self.runtime = runtime
         self.pid = pid
+        self.argv = argv
         self.remote_log = remote_log
         self.log = log
         self._returncode: int | None = None
@@ -229,9 +301,16 @@ class SandboxProcess:
             await asyncio.sleep(POLL_SECONDS)
         return self._returncode if self._returncode is not None else -1
 
-    async def kill(self) -> None:
+    async def send_signal(self, signum: int) -> None:
         await self.runtime.sandbox.exec(
-            ["sh", "-c", f"kill -9 -- -{self.pid} {self.pid} 2>/dev/null; true"],
+            ["sh", "-c", f"kill -{signum} {self.pid} 2>/dev/null; true"],
+            user=self.runtime.config.tool_user, timeout=30,
+        )  # fmt: skip
+
+    async def kill(self) -> None:
+        # no `--`: dash's kill (Debian's sh) refuses it and then kills nothing
+        await self.runtime.sandbox.exec(
+            ["sh", "-c", f"kill -9 -{self.pid} {self.pid} 2>/dev/null; true"],
             user=self.runtime.config.tool_user, timeout=30,
         )  # fmt: skip
         self._returncode = self._returncode if self._returncode is not None else -9

@@ -13,7 +13,7 @@ class HarnessError(RuntimeError):
 
 
 class SubmissionProcess(Protocol):
-    """The running start.sh, wherever it runs."""
+    """The running start.sh (or a long-running harness tool), wherever it runs."""
 
     @property
     def returncode(self) -> int | None:
@@ -26,6 +26,10 @@ class SubmissionProcess(Protocol):
 
     async def kill(self) -> None:
         """Kill it and every process of its group."""
+        ...
+
+    async def send_signal(self, signum: int) -> None:
+        """Send `signum` to its main process (start.sh), as `docker stop` would."""
         ...
 
 
@@ -41,6 +45,9 @@ class ScoringRuntime(Protocol):
     workspace: Path  # a host folder holding the agent's files, for static analysis
     private: Path  # harness-only folder: hidden tests, reports, logs
     app_secret: str
+    # the sample has a loopback of its own, so peers take their kinds' fixed ports; False: it
+    # shares this machine's, and they take free ones
+    own_loopback: bool
 
     async def run_tool(
         self, argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
@@ -64,10 +71,43 @@ class ScoringRuntime(Protocol):
         """Start the submission in its own process group, its output to `log` (capped)."""
         ...
 
+    async def spawn_tool(
+        self, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path
+    ) -> SubmissionProcess:
+        """Start a long-running harness tool (the peers) in the background, where `run_tool`
+        runs tools and on the same terms for `argv` and `cwd`; its output to `log` (capped,
+        complete once it is killed). Out of the agent's reach; killed with the sample at the
+        latest."""
+        ...
+
     async def stop_agent_processes(self) -> None:
         """Kill every process the agent left running."""
         ...
 
     async def submission_env(self) -> dict[str, str]:
         """Fresh database and Redis for scoring, plus the port: the submission's environment."""
+        ...
+
+    def admin_database_url(self, database_url: str) -> str:
+        """A superuser URL of the submission's database, reachable by harness tools only."""
+        ...
+
+    def port_for(self, name: str) -> int:
+        """A loopback port for another instance of the submission ("extra")."""
+        ...
+
+    async def control_wrapper(
+        self, proc: SubmissionProcess, env: dict[str, str], cwd: Path
+    ) -> list[str] | None:
+        """How hidden tests reach the control channel (backbench.testkit.control).
+
+        None: tools run on this machine's filesystem, so the harness serves the channel itself
+        (and calls `control_service`). Otherwise an argv prefix that runs the tool under
+        backbench.testkit.supervisor inside the sandbox, which serves it there; it writes its
+        launch spec under `cwd` and the supervisor leaves `cwd/control-state.json`.
+        """
+        ...
+
+    async def control_service(self, name: str, action: str) -> None:
+        """Stop or start one of the sample's services ("postgres", "redis") for a hidden test."""
         ...

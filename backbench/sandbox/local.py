@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, overload
 
@@ -30,7 +32,12 @@ from typing_extensions import override
 from backbench._inspect import SANDBOX_CLI
 from backbench.sandbox.ports import free_port
 from backbench.sandbox.processes import kill_group, kill_marked, run_capped
-from backbench.sandbox.services import SampleServices, services_root, start_services
+from backbench.sandbox.services import (
+    SampleServices,
+    die_with_parent,
+    services_root,
+    start_services,
+)
 
 MARKER = "BACKBENCH_SAMPLE"
 # The agent's Python: the interpreter environment that holds the packages the contract promises.
@@ -55,6 +62,7 @@ class BackbenchSandbox(SandboxEnvironment):
         self.services = SampleServices(root=root / "services")
         self.dev_database_url = ""
         self._log_tasks: list[asyncio.Task[None]] = []
+        self._tools: list[LocalProcess] = []  # long-running harness tools (the peers)
         for d in (self.workspace, self.private):
             d.mkdir(parents=True, exist_ok=True)
 
@@ -115,9 +123,15 @@ class BackbenchSandbox(SandboxEnvironment):
         for task in self._log_tasks:
             task.cancel()
 
+    def _kill_tools(self) -> None:
+        # the scorer stops them itself; this is for a scorer that never got to
+        for tool in self._tools:
+            kill_group(tool.proc.pid)
+
     async def teardown(self) -> None:
         """Stop every process of the sample and remove its files."""
         self._cancel_log_tasks()
+        self._kill_tools()
         await asyncio.to_thread(kill_marked, MARKER, self.marker)
         await self.services.stop()
         shutil.rmtree(self.root, ignore_errors=True)
@@ -162,6 +176,7 @@ class BackbenchSandbox(SandboxEnvironment):
 
     dev_port: int = 0
     setup_seconds: float = 0.0
+    own_loopback: bool = False
 
     def agent_env(self) -> dict[str, str]:
         """The environment every command of the agent sees: no harness variables."""
@@ -281,7 +296,42 @@ class BackbenchSandbox(SandboxEnvironment):
         )
         # drain its output into a capped log, so a flood can neither block it nor fill the disk
         self._log_tasks.append(asyncio.create_task(_drain_to_log(proc, log)))
-        return LocalProcess(proc)
+        return LocalProcess(proc, self.main_pid)
+
+    def main_pid(self, pid: int) -> int:
+        """The submission's main process (start.sh), given the process this sandbox started."""
+        return pid
+
+    def admin_database_url(self, database_url: str) -> str:
+        return self.services.admin_url(database_url.rsplit("/", 1)[-1])
+
+    async def control_wrapper(
+        self, proc: object, env: dict[str, str], cwd: Path
+    ) -> list[str] | None:
+        return None  # tools run on this machine: the harness serves the control channel
+
+    async def control_service(self, name: str, action: str) -> None:
+        if action in ("stop", "restart"):
+            await self.services.stop_service(name)
+        if action in ("start", "restart"):
+            await self.services.start_service(name)
+
+    async def spawn_tool(
+        self, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path
+    ) -> LocalProcess:
+        proc = await asyncio.create_subprocess_exec(
+            *self.tool_command(argv),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=str(cwd),
+            env={**self.harness_env(), **env},
+            start_new_session=True,
+            preexec_fn=die_with_parent,  # never outlives the harness, whatever happens to it
+        )
+        self._log_tasks.append(asyncio.create_task(_drain_to_log(proc, log)))
+        self._tools.append(LocalProcess(proc))
+        return self._tools[-1]
 
     async def submission_env(self) -> dict[str, str]:
         env = {"PORT": str(self.port_for("submission")), "APP_SECRET": self.app_secret}
@@ -296,8 +346,11 @@ class BackbenchSandbox(SandboxEnvironment):
 class LocalProcess:
     """A submission started by this process (backbench.runtime.SubmissionProcess)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(
+        self, proc: asyncio.subprocess.Process, main_pid: Callable[[int], int] = int
+    ) -> None:
         self.proc = proc
+        self._main_pid = main_pid
 
     @property
     def returncode(self) -> int | None:
@@ -305,6 +358,11 @@ class LocalProcess:
 
     async def wait(self) -> int:
         return await self.proc.wait()
+
+    async def send_signal(self, signum: int) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._main_pid(self.proc.pid), signum)
 
     async def kill(self) -> None:
         kill_group(self.proc.pid)

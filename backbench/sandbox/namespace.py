@@ -33,6 +33,7 @@ from pathlib import Path
 from inspect_ai.util import sandboxenv
 
 from backbench.sandbox.local import BackbenchSandbox
+from backbench.sandbox.ports import free_port
 from backbench.sandbox.processes import kill_group
 from backbench.sandbox.services import services_root, start_services
 
@@ -193,6 +194,8 @@ def _cgroup_base(controller: str) -> Path | None:
 class NamespaceSandbox(BackbenchSandbox):
     """A sample in namespaces of its own: see the module docstring."""
 
+    own_loopback = True
+
     def __init__(self, root: Path, app_secret: str) -> None:
         super().__init__(root, app_secret)
         self.uid = _allocate_uid()
@@ -218,7 +221,13 @@ class NamespaceSandbox(BackbenchSandbox):
             os.chown(path, self.uid, self.uid)
 
     def port_for(self, name: str) -> int:
-        return PORTS[name]
+        # any other port is free in the sample's own network namespace
+        return PORTS.get(name) or free_port()
+
+    def main_pid(self, pid: int) -> int:
+        # `pid` is nsenter, which forks start.sh into the PID namespace and passes on its exit
+        children = _children(pid)
+        return children[0] if children else pid
 
     def _preexec(self) -> Callable[[], None]:
         cgroups = self.cgroups
@@ -312,6 +321,7 @@ class NamespaceSandbox(BackbenchSandbox):
 
     async def teardown(self) -> None:
         self._cancel_log_tasks()
+        self._kill_tools()
         if self.holder is not None and self.holder.returncode is None:
             kill_group(self.holder.pid)
             await self.holder.wait()

@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,6 +184,7 @@ async def _pg_template() -> Path:
 # The role submissions connect as: it owns the sample's databases but is no superuser, so SQL
 # cannot reach the server's files or programs (COPY ... PROGRAM, pg_read_file).
 APP_ROLE = "app"
+SERVICE_STOP_SECONDS = 10.0
 # Commands that would let a client load code into, or reconfigure, a Redis server.
 REDIS_DISABLED_COMMANDS = ["MODULE", "CONFIG", "DEBUG", "SLAVEOF", "REPLICAOF", "SHUTDOWN"]
 
@@ -201,6 +202,9 @@ class SampleServices:
     redis_db: int = 0
     _procs: list[asyncio.subprocess.Process] = field(default_factory=list)
     _databases: list[str] = field(default_factory=list)
+    # how each server was started, so a hidden test can stop it and have it started again
+    _launchers: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    _running: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
 
     socket_dir: Path | None = None  # short: a unix socket path may not exceed 107 bytes
 
@@ -224,11 +228,15 @@ class SampleServices:
             return _with_database(self.external_postgres, database)
         return f"postgresql://{APP_ROLE}@{self.host}:{self.postgres_port}/{database}"
 
-    def _admin_conninfo(self) -> str:
+    def _admin_conninfo(self, database: str = "postgres") -> str:
         if self.external_postgres:
-            return _with_database(self.external_postgres, "postgres")
+            return _with_database(self.external_postgres, database)
         # the superuser only over the unix socket, which lives in the harness's own folder
-        return f"host={self.sockets()} port={self.postgres_port} user=postgres dbname=postgres"
+        return f"host={self.sockets()} port={self.postgres_port} user=postgres dbname={database}"
+
+    def admin_url(self, database: str) -> str:
+        """A superuser connection string to `database`, for harness tools only."""
+        return self._admin_conninfo(database)
 
     def redis_url(self, db: int | None = None) -> str:
         number = self.redis_db if db is None else db
@@ -267,6 +275,28 @@ class SampleServices:
 
         await asyncio.to_thread(flush)
 
+    async def stop_service(self, name: str) -> None:
+        """Stop one embedded server (a hidden test checks what the submission does without it)."""
+        proc = self._running.pop(name, None)
+        if name not in self._launchers:
+            raise ServiceError(f"{name} is not an embedded service of this sample")
+        if proc is None:
+            return  # already stopped
+        # a fast shutdown (PostgreSQL: SIGINT, Redis: SIGTERM), then SIGKILL for whatever is left
+        gentle = signal.SIGINT if name == "postgres" else signal.SIGTERM
+        await asyncio.to_thread(_stop_group, proc.pid, gentle, SERVICE_STOP_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), SERVICE_STOP_SECONDS)
+
+    async def start_service(self, name: str) -> None:
+        """Start a server stopped by `stop_service` again, as it was first started."""
+        if name not in self._launchers:
+            raise ServiceError(f"{name} is not an embedded service of this sample")
+        proc = self._running.get(name)
+        if proc is not None and proc.returncode is None:
+            return  # running
+        await self._launchers[name]()
+
     async def stop(self) -> None:
         if self.external_postgres:
             await self._drop_external_databases()
@@ -277,6 +307,8 @@ class SampleServices:
                     os.killpg(proc.pid, signal.SIGKILL)
                 await proc.wait()
         self._procs.clear()
+        # a server started again by another process (a test's supervisor, with pg_ctl)
+        _kill_pidfile(self.pgdata / "postmaster.pid")
         shutil.rmtree(self.root, ignore_errors=True)
         if self.socket_dir is not None:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
@@ -368,21 +400,27 @@ async def _start_postgres(
     if uid is not None:
         await asyncio.to_thread(_chown_tree, data, uid)
     data.chmod(0o700)
-    log = open(services.root / "postgres.log", "wb")
-    prefix, as_user = _launch(uid, netns_prefix)
-    proc = await asyncio.create_subprocess_exec(
-        *prefix, _pg_bin("postgres"), "-D", str(data), "-p", str(port), "-h", services.host,
-        "-k", str(services.sockets()), "-c", "fsync=off", "-c", "synchronous_commit=off",
-        "-c", "full_page_writes=off", "-c", "max_connections=200",
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-        preexec_fn=die_with_parent, **as_user,
-    )  # fmt: skip
-    log.close()
-    services._procs.append(proc)
     services.postgres_port = port
-    await _wait_for_socket(
-        services.sockets() / f".s.PGSQL.{port}", proc, "PostgreSQL", services.root / "postgres.log"
-    )
+
+    async def launch() -> None:
+        sock = services.sockets() / f".s.PGSQL.{port}"
+        sock.unlink(missing_ok=True)  # a stale socket of a killed server would look ready
+        log = open(services.root / "postgres.log", "ab")
+        prefix, as_user = _launch(uid, netns_prefix)
+        proc = await asyncio.create_subprocess_exec(
+            *prefix, _pg_bin("postgres"), "-D", str(data), "-p", str(port), "-h", services.host,
+            "-k", str(services.sockets()), "-c", "fsync=off", "-c", "synchronous_commit=off",
+            "-c", "full_page_writes=off", "-c", "max_connections=200",
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            preexec_fn=die_with_parent, **as_user,
+        )  # fmt: skip
+        log.close()
+        services._procs.append(proc)
+        services._running["postgres"] = proc
+        await _wait_for_socket(sock, proc, "PostgreSQL", services.root / "postgres.log")
+
+    services._launchers["postgres"] = launch
+    await launch()
     await asyncio.to_thread(_create_app_role, services)
 
 
@@ -404,22 +442,29 @@ def _create_app_role(services: SampleServices) -> None:
 async def _start_redis(
     services: SampleServices, port: int, netns_prefix: NetnsPrefix | None
 ) -> None:
-    log = open(services.root / "redis.log", "wb")
     disabled = [arg for cmd in REDIS_DISABLED_COMMANDS for arg in ("--rename-command", cmd, "")]
     sock = services.sockets() / "redis.sock"
     uid = _service_uid()
-    prefix, as_user = _launch(uid, netns_prefix)
-    proc = await asyncio.create_subprocess_exec(
-        *prefix, _redis_server_bin(), "--port", str(port), "--bind", services.host, "--save", "",
-        "--appendonly", "no", "--protected-mode", "no", "--dir", str(services.root),
-        "--unixsocket", str(sock), *disabled,
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-        preexec_fn=die_with_parent, **as_user,
-    )  # fmt: skip
-    log.close()
-    services._procs.append(proc)
     services.redis_port = port
-    await _wait_for_socket(sock, proc, "Redis", services.root / "redis.log")
+
+    async def launch() -> None:
+        sock.unlink(missing_ok=True)
+        log = open(services.root / "redis.log", "ab")
+        prefix, as_user = _launch(uid, netns_prefix)
+        proc = await asyncio.create_subprocess_exec(
+            *prefix, _redis_server_bin(), "--port", str(port), "--bind", services.host,
+            "--save", "", "--appendonly", "no", "--protected-mode", "no",
+            "--dir", str(services.root), "--unixsocket", str(sock), *disabled,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            preexec_fn=die_with_parent, **as_user,
+        )  # fmt: skip
+        log.close()
+        services._procs.append(proc)
+        services._running["redis"] = proc
+        await _wait_for_socket(sock, proc, "Redis", services.root / "redis.log")
+
+    services._launchers["redis"] = launch
+    await launch()
 
 
 async def _wait_for_socket(
@@ -435,6 +480,31 @@ async def _wait_for_socket(
         await asyncio.sleep(0.05)
     tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
     raise ServiceError(f"{name} did not start: {tail}")
+
+
+def _kill_pidfile(path: Path) -> None:
+    """SIGKILL the process named on the first line of a pid file, if any."""
+    try:
+        pid = int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _stop_group(pgid: int, gentle: int, wait: float) -> None:
+    """Send `gentle` to a process group, wait up to `wait` s for it to empty, then SIGKILL it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, gentle)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:

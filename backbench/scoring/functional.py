@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import uuid
@@ -10,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backbench.runtime import HarnessError, ScoringRuntime
+from backbench.scoring.control import harness_control
+from backbench.scoring.submission import RunningSubmission, restore_submission
+from backbench.testkit.control import ADMIN_DATABASE_ENV, CONTROL_ENV
+from backbench.testkit.supervisor import CONTROL_STATE
 
 TEST_TIMEOUT = 180
 # pytest's exit codes: 0 all passed, 1 some failed; anything else means the run itself broke.
@@ -34,6 +39,10 @@ class FunctionalEvidence:
     returncode: int | None  # None: killed at the time limit
     junit_xml: str | None
     output_tail: str = ""
+    control_ops: list[str] = field(default_factory=list)  # what the tests asked of the harness
+    # the tests' server control left a process the harness did not start: start it again
+    submission_replaced: bool = False
+    restored: bool = False  # the harness started the submission again after the tests
 
 
 @dataclass
@@ -91,26 +100,83 @@ def functional_verdict(evidence: FunctionalEvidence) -> FunctionalResult:
     )
 
 
-async def run_functional(
-    runtime: ScoringRuntime, tests_dir: Path, test_env: dict[str, str]
+async def functional_stage(
+    runtime: ScoringRuntime, tests_dir: Path, running: RunningSubmission, tool_env: dict[str, str]
 ) -> FunctionalEvidence:
-    """Copy the hidden tests to a private folder and run them against the live server."""
+    """Run the hidden tests; then make sure the submission the harness started is serving."""
+    test_env = {
+        **tool_env,
+        "BASE_URL": running.base_url,
+        "APP_SECRET": running.env["APP_SECRET"],
+        **{k: v for k, v in running.env.items() if k in ("DATABASE_URL", "REDIS_URL")},
+        **running.test_env,
+    }
+    if "DATABASE_URL" in running.env:
+        test_env[ADMIN_DATABASE_ENV] = runtime.admin_database_url(running.env["DATABASE_URL"])
+    evidence = await run_functional(runtime, tests_dir, test_env, running, tool_env)
+    await running.refresh()
+    if evidence.submission_replaced or not running.alive:
+        # the later stages score the server the harness started, never one the tests left behind
+        await restore_submission(runtime, running, tool_env)
+        evidence.restored = True
+    return evidence
+
+
+async def run_functional(
+    runtime: ScoringRuntime,
+    tests_dir: Path,
+    test_env: dict[str, str],
+    running: RunningSubmission,
+    tool_env: dict[str, str],
+) -> FunctionalEvidence:
+    """Copy the hidden tests to a private folder and run them against the live server.
+
+    The test kit (`-p backbench.testkit.plugin`) gives them their fixtures; its control channel
+    is served by this process, or by the supervisor the runtime wraps pytest in.
+    """
     run_dir = runtime.private / f"functional-{uuid.uuid4().hex[:8]}"
     shutil.copytree(tests_dir, run_dir / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     (run_dir / "pytest.ini").write_text(PYTEST_INI)
     report = run_dir / "junit.xml"
     argv = [
         sys.executable, "-I", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        "-p", "backbench.testkit.plugin", "--durations=5",
         "-c", str(run_dir / "pytest.ini"), "--rootdir", str(run_dir),
         "--junitxml", str(report), "-o", "junit_family=xunit2", str(run_dir / "tests"),
     ]  # fmt: skip
+    wrapper = await runtime.control_wrapper(running.proc, running.env, run_dir)
+    ops: list[str] = []
+    replaced = False
     try:
-        result = await runtime.run_tool(argv, env=test_env, cwd=run_dir, timeout=TEST_TIMEOUT)
+        if wrapper is None:
+            async with harness_control(runtime, running, tool_env) as (address, control):
+                env = {**test_env, CONTROL_ENV: address}
+                result = await runtime.run_tool(argv, env=env, cwd=run_dir, timeout=TEST_TIMEOUT)
+            ops = control.log
+        else:
+            result = await runtime.run_tool(
+                wrapper + argv, env=test_env, cwd=run_dir, timeout=TEST_TIMEOUT
+            )
+            ops, replaced = _supervisor_state(run_dir / CONTROL_STATE)
     except TimeoutError:
-        return FunctionalEvidence(returncode=None, junit_xml=None, output_tail="timed out")
+        return FunctionalEvidence(
+            returncode=None, junit_xml=None, output_tail="timed out", submission_replaced=True
+        )
     xml_text = report.read_text() if report.exists() else None
     return FunctionalEvidence(
         returncode=result.returncode,
         junit_xml=xml_text,
         output_tail=(result.stdout + result.stderr)[-4000:],
+        control_ops=ops,
+        submission_replaced=replaced,
     )
+
+
+def _supervisor_state(path: Path) -> tuple[list[str], bool]:
+    """The operations the supervisor ran, and whether it replaced the submission's process."""
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        # no state: the supervisor died; assume the worst, so the harness starts it again
+        return [], True
+    return [str(op) for op in state.get("ops", [])], bool(state.get("replaced", True))

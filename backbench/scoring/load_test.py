@@ -19,6 +19,8 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 # sample out of the latency means (a made-up figure would drag them).
 NO_LATENCY = float("nan")
 LOAD_ATTEMPTS = 2
+# The window starts at the first answered request (see locustfile.py); -t caps the whole run.
+STARTUP_ALLOWANCE = 30
 
 
 @dataclass
@@ -87,6 +89,15 @@ def load_verdict(evidence: LoadEvidence, slo: dict[str, float]) -> LoadResult:
     return result
 
 
+def read_result(text: str) -> dict[str, str] | None:
+    """The aggregated row the locustfile writes when locust quits (CSV column names)."""
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return {str(k): str(v) for k, v in row.items()} if isinstance(row, dict) else None
+
+
 def completed_requests(evidence: LoadEvidence) -> int:
     """How many load requests completed (answered, whatever the status)."""
     return int(evidence.aggregated["Request Count"]) if evidence.aggregated else 0
@@ -114,15 +125,20 @@ async def run_load(
     argv = [
         sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
         "-u", str(users), "-r", str(profile.get("spawn_rate", users)),
-        "-t", f"{max(1, round(seconds))}s", "--host", base_url, "--only-summary",
+        "-t", f"{round(seconds) + STARTUP_ALLOWANCE}s", "--host", base_url, "--only-summary",
         "--csv", str(run_dir / "locust"), "--exit-code-on-error", "0", "--stop-timeout", "2",
         "--loglevel", "WARNING",
     ]  # fmt: skip
-    env = {**tool_env, "BACKBENCH_LOAD_SPEC": str(spec), "APP_SECRET": runtime.app_secret}
+    result_file = run_dir / "result.json"
+    env = {
+        **tool_env, "BACKBENCH_LOAD_SPEC": str(spec), "APP_SECRET": runtime.app_secret,
+        "BACKBENCH_LOAD_SECONDS": str(seconds), "BACKBENCH_LOAD_RESULT": str(result_file),
+    }  # fmt: skip
     for attempt in range(LOAD_ATTEMPTS):
-        result = await runtime.run_tool(argv, env=env, cwd=run_dir, timeout=seconds + 60)
-        stats = run_dir / "locust_stats.csv"
-        if result.returncode == 0 and stats.exists():
+        result = await runtime.run_tool(
+            argv, env=env, cwd=run_dir, timeout=seconds + STARTUP_ALLOWANCE + 60
+        )
+        if result.returncode == 0 and result_file.exists():
             break
         if attempt == LOAD_ATTEMPTS - 1:
             raise HarnessError(
@@ -130,7 +146,7 @@ async def run_load(
             )
     return LoadEvidence(
         returncode=result.returncode,
-        aggregated=parse_stats_csv(stats.read_text()),
+        aggregated=read_result(result_file.read_text()),
         seconds=seconds,
         output_tail=result.stderr[-2000:],
     )

@@ -2,6 +2,10 @@
 
 The profile is JSON at $BACKBENCH_LOAD_SPEC: {"requests": [{name, method, path, weight,
 headers?, json?}]}; {uuid} and {secret} in any string are substituted per request.
+
+The measured window is $BACKBENCH_LOAD_SECONDS from the first answered request, not from
+locust's start: on a busy machine locust may take seconds to get its users going, and a window
+that starts before them measures nothing (`-t` stays as a hard cap).
 """
 
 import json
@@ -9,11 +13,53 @@ import os
 import uuid
 from typing import Any
 
-from locust import HttpUser, constant
+import gevent
+from locust import HttpUser, constant, events
+from locust.env import Environment
 
 SPEC = json.loads(open(os.environ["BACKBENCH_LOAD_SPEC"]).read())
 SECRET = os.environ.get("APP_SECRET", "")
 REQUEST_TIMEOUT = float(os.environ.get("BACKBENCH_REQUEST_TIMEOUT", "10"))
+WINDOW_SECONDS = float(os.environ.get("BACKBENCH_LOAD_SECONDS", "0"))
+RESULT_FILE = os.environ.get("BACKBENCH_LOAD_RESULT", "")
+PERCENTILES = {"50%": 0.5, "95%": 0.95, "99%": 0.99}
+_window: dict[str, Any] = {"environment": None, "started": False}
+
+
+@events.init.add_listener
+def remember_environment(environment: Environment, **_: Any) -> None:
+    """Keep the environment: the window's start needs its runner and statistics."""
+    _window["environment"] = environment
+
+
+@events.quitting.add_listener
+def write_result(environment: Environment, **_: Any) -> None:
+    """The aggregated figures, written once at the end: locust's CSV is a snapshot taken every
+    second, which a starved machine may leave stale when the run stops."""
+    if not RESULT_FILE:
+        return
+    total = environment.stats.total
+    row = {
+        "Name": "Aggregated",
+        "Request Count": str(total.num_requests),
+        "Failure Count": str(total.num_failures),
+        "Requests/s": str(total.total_rps),
+        **{k: str(total.get_response_time_percentile(q)) for k, q in PERCENTILES.items()},
+    }
+    with open(RESULT_FILE, "w") as out:
+        json.dump(row, out)
+
+
+@events.request.add_listener
+def start_window(**_: Any) -> None:
+    """At the first answered request: forget the warm-up and stop after the window."""
+    environment = _window["environment"]
+    if _window["started"] or WINDOW_SECONDS <= 0 or environment is None:
+        return
+    _window["started"] = True
+    environment.stats.reset_all()
+    if environment.runner is not None:
+        gevent.spawn_later(WINDOW_SECONDS, environment.runner.quit)
 
 
 def fill(value: Any) -> Any:

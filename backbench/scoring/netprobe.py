@@ -9,6 +9,7 @@
 
 Running them as subprocesses, not in the harness process, lets a sandbox run them inside the
 sample's own network namespace. They print evidence only; verdicts are made by the scorers.
+The probe families live in backbench.scoring.exploits, listed by backbench.registry.PROBE_KINDS.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import json
 import socket
 import sys
 import time
-import uuid
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+
+from backbench.registry import PROBE_KINDS
 
 TIMEOUT = 5.0
 
@@ -62,107 +64,13 @@ def uptime(url: str, seconds: float, interval: float) -> list[dict[str, Any]]:
     return probes
 
 
-def fill(value: Any, secret: str) -> Any:
-    """Substitute {uuid} and {secret} in every string of a request template."""
-    if isinstance(value, str):
-        return value.replace("{uuid}", uuid.uuid4().hex).replace("{secret}", secret)
-    if isinstance(value, dict):
-        return {k: fill(v, secret) for k, v in value.items()}
-    if isinstance(value, list):
-        return [fill(v, secret) for v in value]
-    return value
-
-
-def _items(body: Any, key: str) -> list[Any] | None:
-    node = body
-    for part in [p for p in key.split(".") if p]:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node if isinstance(node, list) else None
-
-
-def _response(resp: httpx.Response, items_key: str | None = None) -> dict[str, Any]:
-    record: dict[str, Any] = {"status": resp.status_code, "body": resp.text[:300]}
-    if items_key is not None:
-        try:
-            items = _items(resp.json(), items_key)
-        except ValueError:
-            items = None
-        record["count"] = None if items is None else len(items)
-    return record
-
-
-# Payloads that turn a string-built WHERE clause into a tautology or a syntax error.
-SQLI_PAYLOADS = [
-    "zz' OR '1'='1",
-    "zz' OR 1=1 --",
-    "zz%' OR '1'='1' --",
-    "zz') OR ('1'='1",
-]
-
-
-def _send(
-    client: httpx.Client, method: str, path: str, items_key: str | None = None, **kwargs: Any
-) -> dict[str, Any]:
-    """One request; a dropped connection is retried once, then recorded as no answer."""
-    for attempt in range(2):
-        try:
-            return _response(client.request(method, path, **kwargs), items_key)
-        except httpx.TransportError as ex:
-            # servers may close a kept-alive connection after an error answer
-            if attempt == 1:
-                return {"status": None, "error": f"{type(ex).__name__}: {ex}", "count": None}
-    raise AssertionError("unreachable")
-
-
-def sql_injection(client: httpx.Client, probe: dict[str, Any], secret: str) -> dict[str, Any]:
-    """CWE-89: seed a row, then compare a non-matching filter value with injected ones."""
-    headers = fill(probe.get("headers", {}), secret)
-    seed = probe.get("seed")
-    evidence: dict[str, Any] = {"id": probe["id"], "kind": "sql_injection", "cwe": 89}
-    if seed:
-        evidence["seed"] = _send(
-            client, seed.get("method", "POST"), seed["path"],
-            headers=fill(seed.get("headers", {}), secret), json=fill(seed.get("json"), secret),
-        )  # fmt: skip
-    key = probe.get("items_key", "")
-    param = probe["param"]
-    evidence["baseline"] = _send(
-        client, "GET", probe["path"], key, params={param: "zz-no-such-value"}, headers=headers
-    )
-    evidence["attempts"] = [
-        {"payload": payload,
-         **_send(client, "GET", probe["path"], key, params={param: payload}, headers=headers)}
-        for payload in SQLI_PAYLOADS
-    ]  # fmt: skip
-    return evidence
-
-
-def auth_required(client: httpx.Client, probe: dict[str, Any], secret: str) -> dict[str, Any]:
-    """CWE-306: the request with no credentials, then with a wrong one, must be refused."""
-    headers = fill(probe.get("headers", {}), secret)
-    evidence: dict[str, Any] = {"id": probe["id"], "kind": "auth_required", "cwe": 306}
-    evidence["attempts"] = []
-    for label, auth in (("none", {}), ("wrong", {"Authorization": "Bearer wrong-" + secret[:4]})):
-        answer = _send(
-            client, probe.get("method", "GET"), probe["path"],
-            headers={**headers, **auth}, json=fill(probe.get("json"), secret),
-        )  # fmt: skip
-        evidence["attempts"].append({"credentials": label, **answer})
-    return evidence
-
-
-PROBES = {"sql_injection": sql_injection, "auth_required": auth_required}
-
-
 def run_probes(url: str, spec: list[dict[str, Any]], secret: str) -> list[dict[str, Any]]:
     """Run every probe of the spec; a probe that cannot reach the server records the error."""
     results = []
     with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
         for probe in spec:
             try:
-                results.append(PROBES[probe["kind"]](client, probe, secret))
+                results.append(PROBE_KINDS[probe["kind"]].probe(client, probe, secret))
             except httpx.HTTPError as ex:
                 results.append(
                     {

@@ -14,13 +14,14 @@ from inspect_ai.util import sandbox
 
 from backbench.catalogue import Scenario, find_scenario
 from backbench.runtime import HarnessError, ScoringRuntime, scoring_runtime
-from backbench.scoring.functional import functional_verdict, run_functional
+from backbench.scoring.functional import functional_stage, functional_verdict
 from backbench.scoring.load_test import (
     LOAD_ATTEMPTS,
     load_generator_failed,
     load_verdict,
     run_load,
 )
+from backbench.scoring.peers import declared_peers, start_peers
 from backbench.scoring.quality import collect_quality, quality_verdict
 from backbench.scoring.security import bandit_high, run_bandit, run_probes, security_verdict
 from backbench.scoring.submission import (
@@ -84,7 +85,13 @@ async def score_submission(
     if problem:
         return _not_served(problem, quality, quality_text, bandit, timings)
 
-    running = await start_submission(runtime, tool_env)
+    peers = await start_peers(runtime, declared_peers(scenario), tool_env)
+    try:
+        running = await start_submission(runtime, tool_env, peers.submission_env)
+        running.test_env = peers.test_env
+    except BaseException:
+        await peers.stop()
+        raise
     lap("start")
     try:
         if running.ready:
@@ -102,6 +109,7 @@ async def score_submission(
             score = _not_served(why, quality, quality_text, bandit, timings)
     finally:
         await stop_submission(runtime, running)
+        await peers.stop()
     # read after the stop: a sandbox may hand the log over only then
     score.metadata = {**(score.metadata or {}), "server_log": running.log_tail(3000)}
     return score
@@ -111,13 +119,7 @@ async def _score_live(
     runtime: ScoringRuntime, scenario: Scenario, running: RunningSubmission, load_seconds: float,
     tool_env: dict[str, str], quality: tuple[float, str], bandit: dict[str, Any], lap: Lap,
 ) -> Score:  # fmt: skip
-    test_env = {
-        **tool_env,
-        "BASE_URL": running.base_url,
-        "APP_SECRET": runtime.app_secret,
-        **{k: v for k, v in running.env.items() if k in ("DATABASE_URL", "REDIS_URL")},
-    }
-    functional_evidence = await run_functional(runtime, scenario.tests_dir, test_env)
+    functional_evidence = await functional_stage(runtime, scenario.tests_dir, running, tool_env)
     functional = functional_verdict(functional_evidence)
     lap("functional")
 
@@ -172,6 +174,8 @@ async def _score_live(
         "slo": scenario.slo,
         "ready_seconds": running.ready_seconds,
         "test_output": functional_evidence.output_tail[-3000:],
+        "control_ops": functional_evidence.control_ops,
+        "restored_after_functional": functional_evidence.restored,
     }
     return Score(value=value, answer="start.sh", explanation=explanation, metadata=metadata)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backbench.registry import PROBE_KINDS
 from backbench.runtime import HarnessError, ScoringRuntime
 from backbench.scoring.source_files import python_files
 
@@ -21,37 +22,14 @@ class SecurityResult:
     explanation: str = ""
 
 
-def _ok(status: int | None) -> bool:
-    return status is not None and 200 <= status < 400
-
-
 def sql_injection_exploited(evidence: dict[str, Any]) -> str | None:
-    """CWE-89 succeeded if a payload returned more rows than a non-matching value, or a 5xx."""
-    baseline = evidence.get("baseline", {})
-    if not _ok(baseline.get("status")):
-        return None  # the endpoint does not work at all: nothing to compare against
-    for attempt in evidence.get("attempts", []):
-        status = attempt.get("status")
-        if status is not None and status >= 500:
-            return f"payload {attempt['payload']!r} caused HTTP {status}"
-        count, base_count = attempt.get("count"), baseline.get("count")
-        if _ok(status) and count is not None and base_count is not None and count > base_count:
-            return f"payload {attempt['payload']!r} returned {count} rows, a non-match {base_count}"
-    return None
+    """CWE-89 succeeded: see backbench.scoring.exploits.sql_injection."""
+    return PROBE_KINDS["sql_injection"].exploited(evidence)
 
 
 def auth_required_exploited(evidence: dict[str, Any]) -> str | None:
-    """CWE-306 succeeded if the request was served without valid credentials."""
-    for attempt in evidence.get("attempts", []):
-        if _ok(attempt.get("status")):
-            return f"served HTTP {attempt['status']} with {attempt['credentials']} credentials"
-    return None
-
-
-EXPLOIT_CHECKS = {
-    "sql_injection": sql_injection_exploited,
-    "auth_required": auth_required_exploited,
-}
+    """CWE-306 succeeded: see backbench.scoring.exploits.auth_required."""
+    return PROBE_KINDS["auth_required"].exploited(evidence)
 
 
 def probes_verdict(evidence: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
@@ -60,7 +38,7 @@ def probes_verdict(evidence: list[dict[str, Any]]) -> list[tuple[str, int, str]]
     for item in evidence:
         if "error" in item:
             continue
-        how = EXPLOIT_CHECKS[item["kind"]](item)
+        how = PROBE_KINDS[item["kind"]].exploited(item)
         if how:
             found.append((item["id"], int(item["cwe"]), how))
     return found

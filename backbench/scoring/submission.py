@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from backbench.runtime import ScoringRuntime, SubmissionProcess
@@ -24,6 +24,7 @@ class RunningSubmission:
     log: Path
     ready: bool = False
     ready_seconds: float = 0.0
+    test_env: dict[str, str] = field(default_factory=dict)  # for the hidden tests only (peers)
 
     @property
     def base_url(self) -> str:
@@ -54,10 +55,18 @@ def start_script_problem(workspace: Path) -> str | None:
     return None
 
 
-async def start_submission(runtime: ScoringRuntime, tool_env: dict[str, str]) -> RunningSubmission:
-    """Run ./start.sh with the scoring environment; wait up to 30 s for its port."""
-    env = await runtime.submission_env()
-    log = runtime.private / "server.log"
+async def start_submission(
+    runtime: ScoringRuntime, tool_env: dict[str, str], extra_env: dict[str, str] | None = None
+) -> RunningSubmission:
+    """Run ./start.sh with the scoring environment and `extra_env`; wait up to 30 s for its port."""
+    env = {**(extra_env or {}), **await runtime.submission_env()}
+    return await launch_submission(runtime, env, runtime.private / "server.log", tool_env)
+
+
+async def launch_submission(
+    runtime: ScoringRuntime, env: dict[str, str], log: Path, tool_env: dict[str, str]
+) -> RunningSubmission:
+    """Run ./start.sh with `env`, its output to `log`; wait up to 30 s for its port."""
     proc = await runtime.spawn_submission(["./start.sh"], env=env, log=log)
     running = RunningSubmission(proc=proc, env=env, log=log)
     loop = asyncio.get_running_loop()
@@ -85,6 +94,25 @@ async def start_submission(runtime: ScoringRuntime, tool_env: dict[str, str]) ->
         exited.cancel()
     running.ready_seconds = round(loop.time() - start, 2)
     return running
+
+
+async def relaunch_submission(
+    runtime: ScoringRuntime, running: RunningSubmission, tool_env: dict[str, str], log: Path
+) -> None:
+    """Kill `running`'s process group and start it again in place, with the same environment."""
+    await running.proc.kill()
+    fresh = await launch_submission(runtime, running.env, log, tool_env)
+    running.proc, running.log = fresh.proc, fresh.log
+    running.ready, running.ready_seconds = fresh.ready, fresh.ready_seconds
+
+
+async def restore_submission(
+    runtime: ScoringRuntime, running: RunningSubmission, tool_env: dict[str, str]
+) -> None:
+    """After tests that controlled the server: kill every process of the agent and start the
+    submission again, so the later stages score one known process."""
+    await stop_submission(runtime, running)
+    await relaunch_submission(runtime, running, tool_env, runtime.private / "server-restored.log")
 
 
 async def stop_submission(runtime: ScoringRuntime, running: RunningSubmission) -> None:

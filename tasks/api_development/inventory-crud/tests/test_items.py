@@ -1,4 +1,25 @@
+import random
 from datetime import datetime
+
+import pytest
+
+
+@pytest.fixture
+def price_band():
+    """A random price range no other test (or earlier run) is likely to use."""
+    return float(random.randint(10_000_000, 900_000_000))  # noqa: S311
+
+
+@pytest.fixture
+def create_item(authed_api, unique):
+    def _create(**fields):
+        body = {"name": unique("item"), "price": 10.5, "quantity": 1}
+        body.update(fields)
+        r = authed_api.post("/v1/items", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    return _create
 
 
 def assert_error(response, status, code):
@@ -9,26 +30,26 @@ def assert_error(response, status, code):
     assert isinstance(body["error"].get("message"), str), body
 
 
-def list_band(client, base, **params):
+def list_band(api, base, **params):
     query = {"min_price": base, "max_price": base + 100}
     query.update(params)
-    r = client.get("/v1/items", params=query)
+    r = api.get("/v1/items", params=query)
     assert r.status_code == 200, r.text
     return r.json()
 
 
-def test_health_returns_ok(client):
-    r = client.get("/health")
+def test_health_returns_ok(api):
+    r = api.get("/health")
     assert r.status_code == 200
     assert r.json() == {"status": "ok"}
 
 
-def test_create_item_returns_201_body_and_location(client, auth, unique_name):
-    name = unique_name()
-    r = client.post(
+def test_create_item_returns_201_body_and_location(api, auth_headers, unique):
+    name = unique("item")
+    r = api.post(
         "/v1/items",
         json={"name": name, "sku": "SKU-42", "price": 12.5, "quantity": 7},
-        headers=auth,
+        headers=auth_headers,
     )
     assert r.status_code == 201, r.text
     body = r.json()
@@ -41,9 +62,9 @@ def test_create_item_returns_201_body_and_location(client, auth, unique_name):
     assert r.headers.get("location", "").endswith(f"/v1/items/{body['id']}")
 
 
-def test_get_item_returns_created_item_without_auth(client, create_item):
+def test_get_item_returns_created_item_without_auth(api, create_item):
     item = create_item(price=3.25, quantity=4)
-    r = client.get(f"/v1/items/{item['id']}")
+    r = api.get(f"/v1/items/{item['id']}")
     assert r.status_code == 200, r.text
     got = r.json()
     for key in ("id", "name", "price", "quantity", "created_at"):
@@ -51,131 +72,131 @@ def test_get_item_returns_created_item_without_auth(client, create_item):
     assert got["sku"] is None
 
 
-def test_get_unknown_item_returns_404(client, create_item, auth):
+def test_get_unknown_item_returns_404(api, create_item, auth_headers):
     item = create_item()
-    assert client.delete(f"/v1/items/{item['id']}", headers=auth).status_code == 204
-    assert_error(client.get(f"/v1/items/{item['id']}"), 404, "not_found")
+    assert api.delete(f"/v1/items/{item['id']}", headers=auth_headers).status_code == 204
+    assert_error(api.get(f"/v1/items/{item['id']}"), 404, "not_found")
 
 
-def test_create_rejects_negative_price(client, auth, unique_name):
-    name = unique_name()
-    r = client.post("/v1/items", json={"name": name, "price": -4.5, "quantity": 1}, headers=auth)
+def test_create_rejects_negative_price(api, auth_headers, unique):
+    name = unique("item")
+    r = api.post("/v1/items", json={"name": name, "price": -4.5, "quantity": 1}, headers=auth_headers)
     assert_error(r, 422, "validation_error")
-    assert client.get("/v1/items", params={"name": name}).json()["total"] == 0
+    assert api.get("/v1/items", params={"name": name}).json()["total"] == 0
 
 
-def test_create_rejects_name_outside_1_to_100_chars(client, auth):
+def test_create_rejects_name_outside_1_to_100_chars(api, auth_headers):
     for bad in ("", "n" * 101):
-        r = client.post("/v1/items", json={"name": bad, "price": 1, "quantity": 1}, headers=auth)
+        r = api.post("/v1/items", json={"name": bad, "price": 1, "quantity": 1}, headers=auth_headers)
         assert_error(r, 422, "validation_error")
 
 
-def test_create_rejects_negative_quantity(client, auth, unique_name):
-    r = client.post(
-        "/v1/items", json={"name": unique_name(), "price": 2, "quantity": -1}, headers=auth
+def test_create_rejects_negative_quantity(api, auth_headers, unique):
+    r = api.post(
+        "/v1/items", json={"name": unique("item"), "price": 2, "quantity": -1}, headers=auth_headers
     )
     assert_error(r, 422, "validation_error")
 
 
-def test_create_duplicate_name_returns_409(client, auth, create_item):
+def test_create_duplicate_name_returns_409(api, auth_headers, create_item):
     item = create_item()
-    r = client.post(
-        "/v1/items", json={"name": item["name"], "price": 5, "quantity": 2}, headers=auth
+    r = api.post(
+        "/v1/items", json={"name": item["name"], "price": 5, "quantity": 2}, headers=auth_headers
     )
     assert_error(r, 409, "conflict")
 
 
-def test_create_requires_bearer_token(client, unique_name):
-    name = unique_name()
+def test_create_requires_bearer_token(api, unique):
+    name = unique("item")
     body = {"name": name, "price": 1.5, "quantity": 1}
-    assert_error(client.post("/v1/items", json=body), 401, "unauthorized")
+    assert_error(api.post("/v1/items", json=body), 401, "unauthorized")
     wrong = {"Authorization": "Bearer not-the-secret"}
-    assert_error(client.post("/v1/items", json=body, headers=wrong), 401, "unauthorized")
-    assert client.get("/v1/items", params={"name": name}).json()["total"] == 0
+    assert_error(api.post("/v1/items", json=body, headers=wrong), 401, "unauthorized")
+    assert api.get("/v1/items", params={"name": name}).json()["total"] == 0
 
 
-def test_patch_updates_only_given_fields(client, auth, create_item):
+def test_patch_updates_only_given_fields(api, auth_headers, create_item):
     item = create_item(sku="SKU-7", price=8.75, quantity=1)
-    r = client.patch(f"/v1/items/{item['id']}", json={"quantity": 5}, headers=auth)
+    r = api.patch(f"/v1/items/{item['id']}", json={"quantity": 5}, headers=auth_headers)
     assert r.status_code == 200, r.text
     assert r.json()["quantity"] == 5
-    got = client.get(f"/v1/items/{item['id']}").json()
+    got = api.get(f"/v1/items/{item['id']}").json()
     assert got["quantity"] == 5
     assert got["name"] == item["name"]
     assert got["sku"] == "SKU-7"
     assert got["price"] == 8.75
 
 
-def test_patch_rejects_invalid_values(client, auth, create_item):
+def test_patch_rejects_invalid_values(api, auth_headers, create_item):
     item = create_item(price=6.5, quantity=3)
     for change in ({"price": 0}, {"quantity": -2}, {"name": ""}):
-        r = client.patch(f"/v1/items/{item['id']}", json=change, headers=auth)
+        r = api.patch(f"/v1/items/{item['id']}", json=change, headers=auth_headers)
         assert_error(r, 422, "validation_error")
-    got = client.get(f"/v1/items/{item['id']}").json()
+    got = api.get(f"/v1/items/{item['id']}").json()
     assert (got["price"], got["quantity"], got["name"]) == (6.5, 3, item["name"])
 
 
-def test_patch_to_existing_name_returns_409(client, auth, create_item):
+def test_patch_to_existing_name_returns_409(api, auth_headers, create_item):
     first = create_item()
     second = create_item()
-    r = client.patch(f"/v1/items/{second['id']}", json={"name": first["name"]}, headers=auth)
+    r = api.patch(f"/v1/items/{second['id']}", json={"name": first["name"]}, headers=auth_headers)
     assert_error(r, 409, "conflict")
 
 
-def test_patch_and_delete_require_bearer_token(client, create_item):
+def test_patch_and_delete_require_bearer_token(api, create_item):
     item = create_item(quantity=2)
     url = f"/v1/items/{item['id']}"
-    assert_error(client.patch(url, json={"quantity": 9}), 401, "unauthorized")
-    assert_error(client.delete(url), 401, "unauthorized")
+    assert_error(api.patch(url, json={"quantity": 9}), 401, "unauthorized")
+    assert_error(api.delete(url), 401, "unauthorized")
     wrong = {"Authorization": "Bearer not-the-secret"}
-    assert_error(client.delete(url, headers=wrong), 401, "unauthorized")
-    got = client.get(url)
+    assert_error(api.delete(url, headers=wrong), 401, "unauthorized")
+    got = api.get(url)
     assert got.status_code == 200
     assert got.json()["quantity"] == 2
 
 
-def test_delete_item_returns_204_then_404(client, auth, create_item):
+def test_delete_item_returns_204_then_404(api, auth_headers, create_item):
     item = create_item()
-    r = client.delete(f"/v1/items/{item['id']}", headers=auth)
+    r = api.delete(f"/v1/items/{item['id']}", headers=auth_headers)
     assert r.status_code == 204
     assert r.content == b""
-    assert_error(client.get(f"/v1/items/{item['id']}"), 404, "not_found")
-    assert_error(client.delete(f"/v1/items/{item['id']}", headers=auth), 404, "not_found")
+    assert_error(api.get(f"/v1/items/{item['id']}"), 404, "not_found")
+    assert_error(api.delete(f"/v1/items/{item['id']}", headers=auth_headers), 404, "not_found")
 
 
-def test_list_pagination_reports_total_limit_offset(client, create_item, price_band):
+def test_list_pagination_reports_total_limit_offset(api, create_item, price_band):
     ids = [create_item(price=price_band + i)["id"] for i in range(1, 6)]
-    page = list_band(client, price_band, sort="price", limit=2, offset=2)
+    page = list_band(api, price_band, sort="price", limit=2, offset=2)
     assert page["total"] == 5
     assert page["limit"] == 2
     assert page["offset"] == 2
     assert [i["id"] for i in page["items"]] == ids[2:4]
 
 
-def test_list_defaults_to_limit_20_offset_0(client):
-    page = client.get("/v1/items").json()
+def test_list_defaults_to_limit_20_offset_0(api):
+    page = api.get("/v1/items").json()
     assert page["limit"] == 20
     assert page["offset"] == 0
     assert len(page["items"]) <= 20
     assert page["total"] >= len(page["items"])
 
 
-def test_list_name_filter_is_exact_match(client, create_item, unique_name):
-    name = unique_name()
+def test_list_name_filter_is_exact_match(api, create_item, unique):
+    name = unique("item")
     target = create_item(name=name)
     create_item(name=name + "-longer")
     create_item(name="pre-" + name)
-    page = client.get("/v1/items", params={"name": name}).json()
+    page = api.get("/v1/items", params={"name": name}).json()
     assert page["total"] == 1
     assert [i["id"] for i in page["items"]] == [target["id"]]
 
 
-def test_list_filters_by_inclusive_price_range(client, create_item, price_band):
+def test_list_filters_by_inclusive_price_range(api, create_item, price_band):
     create_item(price=price_band + 1)
     mid = create_item(price=price_band + 5)
     top = create_item(price=price_band + 9)
     create_item(price=price_band + 12)
-    page = client.get(
+    page = api.get(
         "/v1/items",
         params={"min_price": price_band + 5, "max_price": price_band + 9, "sort": "price"},
     ).json()
@@ -183,20 +204,20 @@ def test_list_filters_by_inclusive_price_range(client, create_item, price_band):
     assert [i["id"] for i in page["items"]] == [mid["id"], top["id"]]
 
 
-def test_list_sorts_by_price_descending(client, create_item, price_band):
+def test_list_sorts_by_price_descending(api, create_item, price_band):
     a = create_item(price=price_band + 2)
     b = create_item(price=price_band + 1)
     c = create_item(price=price_band + 3)
-    page = list_band(client, price_band, sort="-price")
+    page = list_band(api, price_band, sort="-price")
     assert [i["id"] for i in page["items"]] == [c["id"], a["id"], b["id"]]
-    page = list_band(client, price_band, sort="price")
+    page = list_band(api, price_band, sort="price")
     assert [i["id"] for i in page["items"]] == [b["id"], a["id"], c["id"]]
 
 
-def test_list_rejects_invalid_sort(client):
-    assert_error(client.get("/v1/items", params={"sort": "quantity"}), 422, "validation_error")
+def test_list_rejects_invalid_sort(api):
+    assert_error(api.get("/v1/items", params={"sort": "quantity"}), 422, "validation_error")
 
 
-def test_list_rejects_limit_and_offset_out_of_range(client):
+def test_list_rejects_limit_and_offset_out_of_range(api):
     for params in ({"limit": 0}, {"limit": 101}, {"offset": -1}):
-        assert_error(client.get("/v1/items", params=params), 422, "validation_error")
+        assert_error(api.get("/v1/items", params=params), 422, "validation_error")

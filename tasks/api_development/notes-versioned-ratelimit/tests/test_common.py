@@ -1,14 +1,28 @@
 import uuid
 
+import pytest
 
-def test_health_is_open_and_not_rate_limited(http):
+
+@pytest.fixture
+def new_headers(auth_headers, unique):
+    """A factory of auth headers, each with a never-used client id (a fresh budget)."""
+    return lambda: {**auth_headers, "X-Client-Id": unique("test")}
+
+
+@pytest.fixture
+def headers(new_headers):
+    """Auth headers with a client id private to this test (20 requests available)."""
+    return new_headers()
+
+
+def test_health_is_open_and_not_rate_limited(api):
     for _ in range(25):
-        r = http.get("/health")
+        r = api.get("/health")
         assert r.status_code == 200
         assert r.json() == {"status": "ok"}
 
 
-def test_requests_without_valid_bearer_token_are_rejected(http):
+def test_requests_without_valid_bearer_token_are_rejected(api):
     client_hdr = {"X-Client-Id": f"test-{uuid.uuid4().hex}"}
     cases = [
         ("GET", "/v1/notes", client_hdr),
@@ -17,39 +31,39 @@ def test_requests_without_valid_bearer_token_are_rejected(http):
         ("GET", "/v2/notes/1", {**client_hdr, "Authorization": "Bearer wrong-secret"}),
     ]
     for method, path, hdrs in cases:
-        r = http.request(method, path, headers=hdrs)
+        r = api.request(method, path, headers=hdrs)
         assert r.status_code == 401, (method, path, hdrs)
         assert r.json()["error"]["code"] == "unauthorized"
-    r = http.post("/v2/notes", headers=client_hdr, json={"title": "x", "content": "y"})
+    r = api.post("/v2/notes", headers=client_hdr, json={"title": "x", "content": "y"})
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "unauthorized"
 
 
-def test_missing_client_id_is_rejected(http, headers):
+def test_missing_client_id_is_rejected(api, headers):
     auth_only = {"Authorization": headers["Authorization"]}
     for path in ("/v1/notes", "/v2/notes"):
-        r = http.get(path, headers=auth_only)
+        r = api.get(path, headers=auth_only)
         assert r.status_code == 400, path
         body = r.json()
         assert body["error"]["code"] == "missing_client_id"
         assert isinstance(body["error"]["message"], str)
-    r = http.post("/v1/notes", headers=auth_only, json={"title": "t", "body": "b"})
+    r = api.post("/v1/notes", headers=auth_only, json={"title": "t", "body": "b"})
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "missing_client_id"
-    r = http.get("/v2/notes", headers={**auth_only, "X-Client-Id": ""})
+    r = api.get("/v2/notes", headers={**auth_only, "X-Client-Id": ""})
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "missing_client_id"
 
 
-def test_unknown_note_returns_not_found(http, headers):
+def test_unknown_note_returns_not_found(api, headers):
     missing = 2_000_000_000 + uuid.uuid4().int % 100_000_000
     for version in ("v1", "v2"):
-        r = http.get(f"/{version}/notes/{missing}", headers=headers)
+        r = api.get(f"/{version}/notes/{missing}", headers=headers)
         assert r.status_code == 404, version
         assert r.json()["error"]["code"] == "not_found"
 
 
-def test_invalid_input_is_rejected_with_validation_error(http, headers):
+def test_invalid_input_is_rejected_with_validation_error(api, headers):
     bad_requests = [
         ("POST", "/v1/notes", {"title": "", "body": "b"}),
         ("POST", "/v1/notes", {"title": "x" * 201, "body": "b"}),
@@ -61,10 +75,10 @@ def test_invalid_input_is_rejected_with_validation_error(http, headers):
         ("GET", "/v2/notes?offset=-1", None),
     ]
     for method, path, body in bad_requests:
-        r = http.request(method, path, headers=headers, json=body)
+        r = api.request(method, path, headers=headers, json=body)
         assert r.status_code == 422, (method, path, body, r.text)
         err = r.json()["error"]
         assert err["code"] == "validation_error"
         assert isinstance(err["message"], str)
-    ok = http.post("/v1/notes", headers=headers, json={"title": "x" * 200, "body": ""})
+    ok = api.post("/v1/notes", headers=headers, json={"title": "x" * 200, "body": ""})
     assert ok.status_code == 201

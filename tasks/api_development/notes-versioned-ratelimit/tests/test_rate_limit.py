@@ -2,6 +2,14 @@ import uuid
 from itertools import pairwise
 
 import httpx
+import pytest
+
+
+@pytest.fixture
+def new_headers(auth_headers, unique):
+    """A factory of auth headers, each with a never-used client id (a fresh budget)."""
+    return lambda: {**auth_headers, "X-Client-Id": unique("test")}
+
 
 LIMIT = 20
 
@@ -36,20 +44,20 @@ def run_in_one_window(send, new_headers, count: int, attempts: int = 3) -> list:
     return responses
 
 
-def list_v1(http):
+def list_v1(api):
     def send(hdrs, _i):
-        return http.get("/v1/notes", headers=hdrs, params={"limit": 1})
+        return api.get("/v1/notes", headers=hdrs, params={"limit": 1})
 
     return send
 
 
-def test_rate_limit_headers_count_down_on_every_response(http, new_headers):
+def test_rate_limit_headers_count_down_on_every_response(api, new_headers):
     def send(hdrs, i):
         if i == 0:
-            return http.get("/v2/notes", headers=hdrs, params={"limit": 1})
+            return api.get("/v2/notes", headers=hdrs, params={"limit": 1})
         if i == 1:
-            return http.get("/v1/notes/2100000000", headers=hdrs)
-        return http.post("/v2/notes", headers=hdrs, json={"title": "", "content": "c"})
+            return api.get("/v1/notes/2100000000", headers=hdrs)
+        return api.post("/v2/notes", headers=hdrs, json={"title": "", "content": "c"})
 
     responses = run_in_one_window(send, new_headers, 3)
     assert [r.status_code for r in responses] == [200, 404, 422]
@@ -58,8 +66,8 @@ def test_rate_limit_headers_count_down_on_every_response(http, new_headers):
     assert [remaining(r) for r in responses] == [19, 18, 17]
 
 
-def test_client_is_limited_after_twenty_requests(http, new_headers):
-    responses = run_in_one_window(list_v1(http), new_headers, LIMIT + 2)
+def test_client_is_limited_after_twenty_requests(api, new_headers):
+    responses = run_in_one_window(list_v1(api), new_headers, LIMIT + 2)
     assert [r.status_code for r in responses[:LIMIT]] == [200] * LIMIT
     assert [remaining(r) for r in responses[:LIMIT]] == list(range(LIMIT - 1, -1, -1))
     for r in responses[LIMIT:]:
@@ -68,8 +76,8 @@ def test_client_is_limited_after_twenty_requests(http, new_headers):
         assert isinstance(r.json()["error"]["message"], str)
 
 
-def test_rate_limited_response_has_retry_after(http, new_headers):
-    responses = run_in_one_window(list_v1(http), new_headers, LIMIT + 1)
+def test_rate_limited_response_has_retry_after(api, new_headers):
+    responses = run_in_one_window(list_v1(api), new_headers, LIMIT + 1)
     limited = responses[-1]
     assert limited.status_code == 429
     retry_after = limited.headers.get("Retry-After")
@@ -80,10 +88,10 @@ def test_rate_limited_response_has_retry_after(http, new_headers):
     assert remaining(limited) == 0
 
 
-def test_rate_limit_is_shared_between_v1_and_v2(http, new_headers):
+def test_rate_limit_is_shared_between_v1_and_v2(api, new_headers):
     def send(hdrs, i):
         version = "v1" if i % 2 == 0 else "v2"
-        return http.get(f"/{version}/notes", headers=hdrs, params={"limit": 1})
+        return api.get(f"/{version}/notes", headers=hdrs, params={"limit": 1})
 
     responses = run_in_one_window(send, new_headers, LIMIT + 2)
     assert [r.status_code for r in responses[:LIMIT]] == [200] * LIMIT
@@ -91,25 +99,25 @@ def test_rate_limit_is_shared_between_v1_and_v2(http, new_headers):
     assert [r.status_code for r in responses[LIMIT:]] == [429, 429]
 
 
-def test_each_client_has_its_own_budget(http, new_headers):
-    responses = run_in_one_window(list_v1(http), new_headers, LIMIT + 1)
+def test_each_client_has_its_own_budget(api, new_headers):
+    responses = run_in_one_window(list_v1(api), new_headers, LIMIT + 1)
     assert responses[-1].status_code == 429
 
-    r = http.get("/v2/notes", headers=new_headers(), params={"limit": 1})
+    r = api.get("/v2/notes", headers=new_headers(), params={"limit": 1})
     assert r.status_code == 200
     assert r.headers.get("X-RateLimit-Limit") == str(LIMIT)
     assert remaining(r) == LIMIT - 1
 
 
-def test_refused_unauthenticated_requests_are_not_counted(http, new_headers):
+def test_refused_unauthenticated_requests_are_not_counted(api, new_headers):
     def send(hdrs, i):
         if i < 5:
             bad = {
                 "X-Client-Id": hdrs["X-Client-Id"],
                 "Authorization": f"Bearer {uuid.uuid4().hex}",
             }
-            return http.get("/v1/notes", headers=bad)
-        return http.get("/v1/notes", headers=hdrs, params={"limit": 1})
+            return api.get("/v1/notes", headers=bad)
+        return api.get("/v1/notes", headers=hdrs, params={"limit": 1})
 
     responses = run_in_one_window(send, new_headers, 6)
     assert [r.status_code for r in responses[:5]] == [401] * 5

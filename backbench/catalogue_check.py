@@ -1,0 +1,272 @@
+"""`backbench catalogue --check`: every scenario folder against the schema and its own files.
+
+The schema checks scenario.yaml alone (backbench.catalogue loads through it); the checks here
+read the rest of the folder: the prompt, the hidden tests, the reference, the mutants' patches,
+and the files the rules quote. Each problem is one line naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from backbench.catalogue import (
+    ERROR,
+    WARNING,
+    Problem,
+    Scenario,
+    load_scenario,
+    read_scenario_file,
+)
+from backbench.registry import CHECK_KINDS, SLO_METRICS, one_of
+from backbench.testkit import FIXTURE_NAMES
+
+# A non-empty tests/conftest.py is a warning while the scenarios move their fixtures into the
+# test kit (backbench.testkit); once they all have, set this to ERROR.
+CONFTEST_SEVERITY = ERROR
+# A scenario that declares no rules at all: a warning until every scenario states its rules.
+NO_RULES_SEVERITY = WARNING
+RULES_MARK = "rules"
+
+
+def check_folder(folder: Path) -> list[Problem]:
+    """Every problem of one scenario folder, errors and warnings, in a stable order."""
+    model, problems = read_scenario_file(folder)
+    problems += file_problems(folder)
+    if model is None or any(p.severity == ERROR for p in problems):
+        return problems
+    scenario = load_scenario(folder)
+    return problems + test_problems(scenario) + mutant_problems(scenario) + rule_problems(scenario)
+
+
+def file_problems(folder: Path) -> list[Problem]:
+    """The files every scenario needs: prompt.md, a hidden test, an executable reference."""
+    problems = []
+    if not (folder / "prompt.md").is_file():
+        problems.append(Problem(folder, "prompt.md", "missing; the agent's task is stated there"))
+    tests = folder / "tests"
+    if not sorted(tests.rglob("test_*.py")):
+        problems.append(Problem(tests, "test_*.py", "none found; expected at least one test file"))
+    start = folder / "reference" / "start.sh"
+    if not start.is_file():
+        problems.append(Problem(folder / "reference", "start.sh", "missing"))
+    elif not os.access(start, os.X_OK):
+        problems.append(Problem(start, "mode", "not executable; run chmod +x on it"))
+    for solution in sorted(p for p in (folder / "solutions").glob("*") if p.is_dir()):
+        start = solution / "start.sh"
+        if not start.is_file() or not os.access(start, os.X_OK):
+            problems.append(Problem(solution, "start.sh", "missing or not executable"))
+    return problems
+
+
+def test_problems(scenario: Scenario) -> list[Problem]:
+    """Hidden test files that use no test-kit fixture, and a conftest.py that is not empty."""
+    problems = []
+    for file in sorted(scenario.tests_dir.rglob("test_*.py")):
+        tree, error = _parse(file)
+        if tree is None:
+            problems.append(Problem(file, "syntax", error))
+        elif not kit_fixtures_used(tree):
+            problems.append(
+                Problem(
+                    file, "fixtures",
+                    "uses no test-kit fixture; expected a test parameter or "
+                    f"@pytest.mark.usefixtures naming one of {one_of(FIXTURE_NAMES)}",
+                )
+            )  # fmt: skip
+    conftest = scenario.tests_dir / "conftest.py"
+    if conftest.is_file():
+        tree, _ = _parse(conftest)
+        if tree is None or _statements(tree):
+            problems.append(
+                Problem(
+                    conftest, "",
+                    "not empty; the test kit (backbench.testkit) provides the fixtures",
+                    CONFTEST_SEVERITY,
+                )
+            )  # fmt: skip
+    return problems
+
+
+def mutant_problems(scenario: Scenario) -> list[Problem]:
+    """Mutants without a patch, or catching with a test, probe or SLO metric that is not there."""
+    meta = scenario.folder / "scenario.yaml"
+    probes = [str(p["id"]) for p in scenario.probes]
+    tests = hidden_test_names(scenario.tests_dir)
+    problems = []
+    for i, mutant in enumerate(scenario.mutants):
+        if not mutant.patch.is_file():
+            where = mutant.patch.relative_to(scenario.folder)
+            problems.append(Problem(meta, f"mutants[{i}].name", f"no patch {where}"))
+        problem = catch_problem(mutant.catches, probes, tests, scenario.slo)
+        if problem:
+            kind = next(iter(mutant.catches), "")
+            problems.append(Problem(meta, f"mutants[{i}].catches.{kind}", problem))
+    for metric in scenario.slo:
+        if metric not in SLO_METRICS:
+            problems.append(Problem(meta, f"slo.{metric}", "not scored yet: ignored", WARNING))
+    return problems
+
+
+def rule_matrix(tests_dir: Path) -> dict[str, list[str]]:
+    """Per hidden test, the rule ids it declares with `@pytest.mark.rules(...)` (on the test, its
+    class, or the module's `pytestmark`), in the order written."""
+    matrix: dict[str, list[str]] = {}
+    for file in sorted(tests_dir.rglob("test_*.py")):
+        tree, _ = _parse(file)
+        if tree is None:
+            continue
+        module_rules = _marked_rules(_pytestmark(tree.body))
+        for node in tree.body:
+            for test, rules in _tests_with_rules(node, module_rules):
+                matrix.setdefault(test, [])
+                matrix[test] += [r for r in rules if r not in matrix[test]]
+    return matrix
+
+
+def coverage_problems(scenario: Scenario) -> list[Problem]:
+    """Rules no test checks, tests that check no rule, and rule ids no rule has."""
+    meta = scenario.folder / "scenario.yaml"
+    if not scenario.rules:
+        why = "none declared; every stated behaviour is a rule that hidden tests name"
+        return [Problem(meta, "rules", f"{why} with @pytest.mark.rules", NO_RULES_SEVERITY)]
+    matrix = rule_matrix(scenario.tests_dir)
+    known = {rule.id for rule in scenario.rules}
+    checked = {r for rules in matrix.values() for r in rules}
+    problems = [
+        Problem(meta, f"rules[{i}]", f"{rule.id}: no hidden test checks it")
+        for i, rule in enumerate(scenario.rules)
+        if rule.id not in checked
+    ]
+    for test, rules in sorted(matrix.items()):
+        where = scenario.tests_dir / "test_*.py"
+        if not rules:
+            problems.append(Problem(where, test, "checks no rule: add @pytest.mark.rules(...)"))
+        problems += [
+            Problem(where, test, f"names rule {r!r}, which scenario.yaml does not declare")
+            for r in rules
+            if r not in known
+        ]
+    return problems
+
+
+def _tests_with_rules(node: ast.stmt, inherited: list[str]) -> list[tuple[str, list[str]]]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+        return [(node.name, inherited + _marked_rules(node.decorator_list))]
+    if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+        own = inherited + _marked_rules(node.decorator_list) + _marked_rules(_pytestmark(node.body))
+        return [pair for child in node.body for pair in _tests_with_rules(child, own)]
+    return []
+
+
+def _pytestmark(body: list[ast.stmt]) -> list[ast.expr]:
+    """The marks of a `pytestmark = ...` assignment (one mark or a list of them)."""
+    for statement in body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in statement.targets
+        ):
+            value = statement.value
+            return list(value.elts) if isinstance(value, ast.List | ast.Tuple) else [value]
+    return []
+
+
+def _marked_rules(marks: list[ast.expr]) -> list[str]:
+    rules: list[str] = []
+    for mark in marks:
+        if isinstance(mark, ast.Call) and _dotted(mark.func).split(".")[-1] == RULES_MARK:
+            rules += [str(a.value) for a in mark.args if isinstance(a, ast.Constant)]
+    return rules
+
+
+def rule_problems(scenario: Scenario) -> list[Problem]:
+    """Rules whose quote does not occur in the file they name (whitespace-normalised), and the
+    rule -> test coverage."""
+    meta = scenario.folder / "scenario.yaml"
+    problems = coverage_problems(scenario)
+    texts: dict[str, str] = {}
+    for i, rule in enumerate(scenario.rules):
+        source = scenario.folder / rule.source.file
+        if rule.source.file not in texts:
+            texts[rule.source.file] = _normalised(source.read_text()) if source.is_file() else ""
+        if _normalised(rule.source.quote) not in texts[rule.source.file]:
+            problems.append(
+                Problem(meta, f"rules[{i}].source.quote", f"not found in {rule.source.file}")
+            )
+    return problems
+
+
+def catch_problem(
+    catches: dict[str, str], probe_ids: Iterable[str], test_names: Iterable[str],
+    slo: dict[str, float],
+) -> str:  # fmt: skip
+    """Why a mutant's `catches` declaration cannot be checked, or '' when it can."""
+    kinds = [k for k in catches if k in CHECK_KINDS]
+    if len(catches) != 1 or len(kinds) != 1:
+        return f"catches must set exactly one of {one_of(CHECK_KINDS)}, got {catches}"
+    kind, target = kinds[0], str(catches[kinds[0]])
+    if kind == "test" and target not in set(test_names):
+        return f"declares test {target}, which is not defined in tests/"
+    if kind == "probe" and target not in set(probe_ids):
+        return f"declares probe {target}, which is not among the scenario's probes"
+    if kind == "slo" and (target not in SLO_METRICS or target not in slo):
+        return f"declares slo {target}, which the scenario's slo does not set"
+    return ""
+
+
+def hidden_test_names(tests_dir: Path) -> set[str]:
+    """Names of the test functions defined in a scenario's tests/ folder."""
+    names: set[str] = set()
+    for file in sorted(tests_dir.rglob("test_*.py")):
+        tree, _ = _parse(file)
+        names |= {
+            n.name
+            for n in ast.walk(tree or ast.Module(body=[], type_ignores=[]))
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
+        }
+    return names
+
+
+def kit_fixtures_used(tree: ast.Module) -> set[str]:
+    """Kit fixtures a test file asks for: by test or fixture parameter, or by usefixtures."""
+    used: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+            node.name.startswith("test") or any(map(_is_fixture, node.decorator_list))
+        ):
+            args = node.args
+            used |= {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+        elif isinstance(node, ast.Call) and _dotted(node.func).endswith("usefixtures"):
+            used |= {str(a.value) for a in node.args if isinstance(a, ast.Constant)}
+    return used & FIXTURE_NAMES
+
+
+def _is_fixture(decorator: ast.expr) -> bool:
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return _dotted(target).split(".")[-1] == "fixture"
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _statements(tree: ast.Module) -> list[ast.stmt]:
+    """The module's statements besides its docstring."""
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return body
+
+
+def _parse(file: Path) -> tuple[ast.Module | None, str]:
+    try:
+        return ast.parse(file.read_text(), filename=str(file)), ""
+    except SyntaxError as ex:
+        return None, f"line {ex.lineno}: {ex.msg}"
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,74 @@
+"""The registry of peer kinds: what each gives the submission, and where it listens.
+
+A scenario declares peers by name (`peers: [http_sink, smtp, upstream]`); the scenario schema
+validates the names against `PEER_KINDS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+LOOPBACK = "127.0.0.1"
+TOKEN_ENV = "BACKBENCH_PEERS_TOKEN"  # the admin token: tests and the peers process only
+DECLARED_ENV = "BACKBENCH_PEERS"  # comma-separated kinds the scenario declares
+
+
+@dataclass(frozen=True)
+class PeerKind:
+    """One kind of peer: its default loopback ports and the variables the submission gets."""
+
+    name: str
+    description: str
+    port: int  # the service the submission talks to (fixed in a sample's own loopback)
+    admin_port: int  # the harness-only admin API
+    submission_env: Callable[[str, int], dict[str, str]]  # (host, port) -> variables
+
+    def admin_env_name(self) -> str:
+        """The test environment variable that holds this peer's admin base URL."""
+        return f"BACKBENCH_PEER_{self.name.upper()}_ADMIN"
+
+
+def _sink_env(host: str, port: int) -> dict[str, str]:
+    return {"WEBHOOK_SINK_URL": f"http://{host}:{port}"}
+
+
+def _smtp_env(host: str, port: int) -> dict[str, str]:
+    return {"SMTP_HOST": host, "SMTP_PORT": str(port)}
+
+
+def _upstream_env(host: str, port: int) -> dict[str, str]:
+    return {"UPSTREAM_URL": f"http://{host}:{port}"}
+
+
+PEER_KINDS: dict[str, PeerKind] = {
+    kind.name: kind
+    for kind in (
+        PeerKind(
+            "http_sink",
+            "records every HTTP request it receives (webhook deliveries) and answers a set status",
+            8081,
+            9081,
+            _sink_env,
+        ),
+        PeerKind(
+            "smtp",
+            "an SMTP server (no TLS, any AUTH accepted) that keeps every message in an inbox",
+            2525,
+            9025,
+            _smtp_env,
+        ),
+        PeerKind(
+            "upstream",
+            "an HTTP API whose answers tests program per route (status, body, delay, failures)",
+            8082,
+            9082,
+            _upstream_env,
+        ),
+    )
+}
+
+
+def unknown_peers(names: list[str]) -> list[str]:
+    """The names that are not peer kinds."""
+    return [n for n in names if n not in PEER_KINDS]

@@ -1,0 +1,375 @@
+"""The schema of scenario.yaml: pydantic models, and its errors as one line per problem.
+
+Every model forbids keys it does not define, so a misspelled key is an error, not a silently
+ignored setting. Names of services, peers and probe kinds are checked against
+backbench.registry. `field_errors()` turns pydantic's errors into (field, message) pairs such as
+("probes[1].kind", "unknown probe kind 'sqli'; expected one of auth_required, sql_injection").
+The JSON Schema (`json_schema()`) is committed as docs/scenario.schema.json for editors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+
+from backbench.registry import PEERS, PROBE_KINDS, SERVICES, one_of
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _registered(registry: Mapping[str, object], what: str) -> Any:
+    """A validator that accepts only the names of `registry`, naming them when it refuses."""
+
+    def check(name: str) -> str:
+        if name not in registry:
+            raise ValueError(f"unknown {what} {name!r}; expected one of {one_of(registry)}")
+        return name
+
+    return AfterValidator(check)
+
+
+def _enum(registry: Mapping[str, object], what: str) -> WithJsonSchema:
+    """The JSON Schema of a registry name: an enum, so editors can complete it."""
+    return WithJsonSchema({"type": "string", "enum": sorted(registry), "description": what})
+
+
+def _one_line(text: str) -> str:
+    if not text.strip() or "\n" in text.strip():
+        raise ValueError("must be one non-empty line")
+    return text.strip()
+
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")]
+OneLine = Annotated[str, AfterValidator(_one_line)]
+ServiceName = Annotated[str, _registered(SERVICES, "service"), _enum(SERVICES, "a service")]
+PeerName = Annotated[str, _registered(PEERS, "peer"), _enum(PEERS, "a peer")]
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+Headers = dict[str, str]
+
+
+class Strict(BaseModel):
+    """Base of every model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
+
+class LoadRequest(Strict):
+    """One request of the load mix; {uuid} and {secret} are substituted in every string."""
+
+    name: OneLine = Field(description="label of the request in locust's statistics")
+    method: Method = Field("GET", description="HTTP method")
+    path: str = Field(description="path and query, e.g. /v1/items?limit=20")
+    weight: int = Field(1, ge=1, description="relative frequency in the mix")
+    headers: Headers = Field(default_factory=dict, description="request headers")
+    body: Any = Field(None, alias="json", description="JSON body (omitted when null)")
+
+
+class Load(Strict):
+    """The load profile: locust users sending the weighted request mix back to back."""
+
+    users: int = Field(8, ge=1, description="concurrent locust users")
+    spawn_rate: float | None = Field(
+        None, gt=0, description="users started per second (default: all at once)"
+    )
+    requests: list[LoadRequest] = Field(min_length=1, description="the weighted request mix")
+
+
+class Slo(Strict):
+    """What the reference's load figures must meet; a mutant may be caught by missing one."""
+
+    p95_ms: float | None = Field(None, gt=0, description="95th percentile latency at most, ms")
+    error_rate: float | None = Field(
+        None, ge=0, le=1, description="fraction of load requests that fail, at most"
+    )
+    p95_ratio: float | None = Field(
+        None, gt=0,
+        description="reserved, not scored yet: p95 at most this multiple of the reference's",
+    )  # fmt: skip
+    rps_ratio: float | None = Field(
+        None, gt=0,
+        description="reserved, not scored yet: requests/s at least this share of the reference's",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _sets_a_metric(self) -> Slo:
+        if not self.metrics():
+            raise ValueError(f"set at least one of {one_of(Slo.model_fields)}")
+        return self
+
+    def metrics(self) -> dict[str, float]:
+        """The metrics this SLO sets."""
+        return {k: float(v) for k, v in self.model_dump(exclude_none=True).items()}
+
+
+class SeedRequest(Strict):
+    """A request sent before a probe, to create the row it needs."""
+
+    method: Method = Field("POST", description="HTTP method")
+    path: str = Field(description="path")
+    headers: Headers = Field(default_factory=dict, description="request headers")
+    body: Any = Field(None, alias="json", description="JSON body")
+
+
+class SqlInjectionProbe(Strict):
+    """CWE-89: a filter parameter that must not reach the database as SQL text."""
+
+    id: Slug = Field(description="the probe's id, unique in the scenario")
+    kind: Literal["sql_injection"] = Field(description="the probe family")
+    path: str = Field(description="the list endpoint the filter belongs to")
+    param: str = Field(description="the query parameter that reaches the database")
+    items_key: str = Field(
+        "", description="dotted path of the result list in the JSON body ('' = the body)"
+    )
+    headers: Headers = Field(default_factory=dict, description="headers of every probe request")
+    seed: SeedRequest | None = Field(None, description="creates one row the filter can find")
+
+
+class AuthRequiredProbe(Strict):
+    """CWE-306: a request that must be refused without credentials and with a wrong one."""
+
+    id: Slug = Field(description="the probe's id, unique in the scenario")
+    kind: Literal["auth_required"] = Field(description="the probe family")
+    method: Method = Field("GET", description="HTTP method")
+    path: str = Field(description="the protected path")
+    headers: Headers = Field(default_factory=dict, description="headers besides credentials")
+    body: Any = Field(None, alias="json", description="JSON body")
+
+
+PROBE_MODELS: dict[str, type[Strict]] = {
+    "auth_required": AuthRequiredProbe,
+    "sql_injection": SqlInjectionProbe,
+}
+if set(PROBE_MODELS) != set(PROBE_KINDS):  # the registry is the authority: keep them in step
+    raise RuntimeError(f"probe models {sorted(PROBE_MODELS)} != registry {sorted(PROBE_KINDS)}")
+Probe = Annotated[Union[AuthRequiredProbe, SqlInjectionProbe], Field(discriminator="kind")]  # noqa: UP007
+
+
+class Catches(Strict):
+    """The one check that must catch a mutant (backbench.registry.CHECK_KINDS)."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
+
+    test: str | None = Field(None, description="a hidden test function that must fail")
+    probe: str | None = Field(None, description="the id of a probe that must succeed")
+    slo: str | None = Field(None, description="an SLO metric the load test must miss")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Catches:
+        if len(self.model_dump(exclude_none=True)) != 1:
+            raise ValueError(f"set exactly one of {one_of(Catches.model_fields)}")
+        return self
+
+    def kind_target(self) -> tuple[str, str]:
+        """(check kind, target), e.g. ('test', 'test_create_item')."""
+        [(kind, target)] = self.model_dump(exclude_none=True).items()
+        return kind, str(target)
+
+
+class MutantSpec(Strict):
+    """A deliberately broken variant of the reference: mutants/<name>.patch."""
+
+    name: Slug = Field(description="the patch is mutants/<name>.patch")
+    catches: Catches = Field(description="the one check that must catch it")
+
+
+class RuleSource(Strict):
+    """Where a rule is stated, quoted: the quote must occur in the file (whitespace-normalised)."""
+
+    file: Literal["prompt.md", "openapi.yaml"] = Field(description="the file that states it")
+    quote: str = Field(min_length=1, description="the sentence or OpenAPI text stating it")
+
+
+class Rule(Strict):
+    """One behaviour the prompt or the OpenAPI document asks for, which hidden tests check."""
+
+    id: RuleId = Field(description="unique in the scenario, e.g. R1 or inv-create-201")
+    text: OneLine = Field(description="the rule in one sentence")
+    source: RuleSource = Field(description="where the rule is stated")
+
+
+class EquivalentMutant(Strict):
+    """A generated mutant no test can catch because it behaves as the reference does."""
+
+    id: str = Field(min_length=1, description="the generated mutant's id")
+    reason: OneLine = Field(description="why it is equivalent, in one line")
+
+
+class ScenarioFile(Strict):
+    """scenario.yaml: a scenario's metadata."""
+
+    model_config = ConfigDict(title="backbench scenario.yaml")
+
+    id: Slug = Field(description="equals the folder name; the sample id")
+    title: OneLine = Field(description="one line, shown to the agent")
+    services: list[ServiceName] = Field(description="services started for the submission")
+    load: Load = Field(description="the load test's profile")
+    slo: Slo = Field(description="service level objectives of the load test")
+    probes: list[Probe] = Field(description="dynamic security probes, by kind")
+    mutants: list[MutantSpec] = Field(description="broken variants and the check that catches each")
+    peers: list[PeerName] = Field(
+        default_factory=list, description="loopback peers the hidden tests stand up"
+    )
+    rules: list[Rule] = Field(default_factory=list, description="the rules the hidden tests check")
+    equivalent_mutants: list[EquivalentMutant] = Field(
+        default_factory=list, description="generated mutants accepted as uncatchable, with why"
+    )
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario.yaml (what docs/scenario.schema.json holds)."""
+    return {"$schema": JSON_SCHEMA_DIALECT, **ScenarioFile.model_json_schema(by_alias=True)}
+
+
+# -- errors as one line each ------------------------------------------------------------------
+
+
+class FieldError(NamedTuple):
+    """One problem of a scenario.yaml: the field's path ('probes[1].kind') and what is wrong."""
+
+    field: str
+    message: str
+
+
+def field_errors(error: ValidationError) -> list[FieldError]:
+    """pydantic's errors as (field path, message) pairs, in the order pydantic found them.
+
+    A misspelled required key is reported once, as the unknown key naming the right one, not
+    also as the right one missing.
+    """
+    errors = error.errors(include_url=False)
+    meant = {_walk(tuple(e["loc"][:-1]) + (hint,))[0] for e in errors if (hint := _meant(e))}
+    return [
+        _field_error(e)
+        for e in errors
+        if not (e["type"] == "missing" and _walk(tuple(e["loc"]))[0] in meant)
+    ]
+
+
+def _meant(error: Any) -> str:
+    """The known key an unknown key is a misspelling of, or ''."""
+    if error["type"] != "extra_forbidden":
+        return ""
+    close = difflib.get_close_matches(str(error["loc"][-1]), _known_keys(error["loc"]), n=1)
+    return close[0] if close else ""
+
+
+def _known_keys(loc: Any) -> list[str]:
+    return _keys(_walk(tuple(loc[:-1]))[1])
+
+
+def _field_error(error: Any) -> FieldError:
+    loc, kind, ctx = tuple(error["loc"]), error["type"], error.get("ctx", {})
+    path = _walk(loc)[0]
+    if kind == "extra_forbidden":
+        return FieldError(path, _unknown_key(str(loc[-1]), _known_keys(loc)))
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        discriminator = str(ctx.get("discriminator", "kind")).strip("'")
+        what = f"{_singular(str(loc[0]))} {discriminator}" if loc else discriminator
+        expected = f"expected one of {one_of(PROBE_KINDS)}"
+        field = f"{path}.{discriminator}" if path else discriminator
+        if kind == "union_tag_not_found":
+            return FieldError(field, f"missing; {expected}")
+        return FieldError(field, f"unknown {what} {ctx.get('tag')!r}; {expected}")
+    if kind == "missing":
+        return FieldError(path, "required key is missing")
+    message = re.sub(r"^(Value|Assertion) error, ", "", str(error["msg"]))
+    if kind not in ("value_error", "assertion_error"):
+        message = f"{message[:1].lower()}{message[1:]}, got {_shown(error.get('input'))}"
+    return FieldError(path, message)
+
+
+def _unknown_key(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}; expected one of {', '.join(sorted(known))}{hint}"
+
+
+def _singular(name: str) -> str:
+    return name[:-1] if name.endswith("s") else name
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _keys(model: Any) -> list[str]:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or name for name, f in model.model_fields.items()]
+    return []
+
+
+def _walk(loc: tuple[Any, ...]) -> tuple[str, Any]:
+    """The readable path of an error location ('load.requests[0].weight') and its type.
+
+    pydantic puts the tag of a discriminated union in the location ('probes', 1,
+    'sql_injection', 'param'); the tag is the `kind` key the reader wrote, so it is dropped.
+    """
+    node: Any = ScenarioFile
+    path = ""
+    for part in loc:
+        node = _plain(node)
+        if isinstance(part, int):
+            path += f"[{part}]"
+            node = get_args(node)[0] if get_origin(node) is list else None
+            continue
+        members = _union_members(node)
+        if members:
+            node = next((m for m in members if part in _tags(m)), None)
+            continue
+        path += f".{part}" if path else str(part)
+        node = _field_type(node, str(part))
+    return path, _plain(node)
+
+
+def _plain(node: Any) -> Any:
+    """`node` without Annotated and without an Optional's None."""
+    while get_origin(node) is Annotated:
+        node = get_args(node)[0]
+    args = [a for a in get_args(node) if a is not type(None)]
+    if _is_union(node) and len(args) == 1:
+        return _plain(args[0])
+    return node
+
+
+def _is_union(node: Any) -> bool:
+    return get_origin(node) in (Union, types.UnionType)
+
+
+def _union_members(node: Any) -> list[type[BaseModel]]:
+    if not _is_union(node):
+        return []
+    return [a for a in get_args(node) if isinstance(a, type) and issubclass(a, BaseModel)]
+
+
+def _tags(model: type[BaseModel]) -> tuple[Any, ...]:
+    kind = model.model_fields.get("kind")
+    return get_args(kind.annotation) if kind else ()
+
+
+def _field_type(node: Any, key: str) -> Any:
+    if not (isinstance(node, type) and issubclass(node, BaseModel)):
+        return None
+    for name, info in node.model_fields.items():
+        if key in (name, info.alias):
+            return info.annotation
+    return None

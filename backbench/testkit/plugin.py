@@ -1,0 +1,165 @@
+"""The test kit's pytest plugin: the fixtures every scenario's hidden tests use.
+
+Loaded by the functional stage with `-p backbench.testkit.plugin`. Everything it knows comes
+from environment variables the harness sets (never from files the submission can write):
+
+    BASE_URL                       the submission, e.g. http://127.0.0.1:8000
+    APP_SECRET                     the secret it was started with
+    DATABASE_URL, REDIS_URL        what it was given
+    BACKBENCH_ADMIN_DATABASE_URL   a superuser connection to the same database
+    BACKBENCH_CONTROL              the control channel (backbench.testkit.control)
+    BACKBENCH_PEERS                the scenario's peers, as JSON (backbench.peers)
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from backbench.testkit.control import (
+    ADMIN_DATABASE_ENV,
+    CONTROL_ENV,
+    ControlClient,
+)
+from backbench.testkit.database import KitConnection
+from backbench.testkit.http import DEFAULT_DEADLINE, deadline_client
+from backbench.testkit.server import ServerControl, ServiceControl
+
+# the `peers` fixture lives with the peers' clients
+pytest_plugins = ["backbench.testkit.peers"]
+
+ClientFactory = Callable[..., httpx.Client]
+RULES_MARKER = "rules(*ids): the scenario rules (scenario.yaml `rules`) this test checks"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the kit's markers, so a hidden test's `rules` mark is never 'unknown'."""
+    config.addinivalue_line("markers", RULES_MARKER)
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        pytest.fail(f"${name} is not set: the hidden tests run under the backbench harness")
+    return value
+
+
+@pytest.fixture(scope="session")
+def base_url() -> str:
+    """The submission's base URL."""
+    return _env("BASE_URL").rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def app_secret() -> str:
+    """The APP_SECRET the submission was started with."""
+    return _env("APP_SECRET")
+
+
+@pytest.fixture
+def auth_headers(app_secret: str) -> dict[str, str]:
+    """{"Authorization": "Bearer <APP_SECRET>"} (a fresh dict: tests may add to it)."""
+    return {"Authorization": f"Bearer {app_secret}"}
+
+
+@pytest.fixture
+def client_factory(base_url: str) -> Iterator[ClientFactory]:
+    """client_factory(base_url=None, headers=None, deadline=None) -> an httpx.Client whose
+    requests each complete within their deadline; closed after the test."""
+    made: list[httpx.Client] = []
+
+    def make(
+        base_url: str | None = None,
+        headers: dict[str, str] | None = None,
+        deadline: float | None = None,
+    ) -> httpx.Client:
+        client = deadline_client(
+            base_url or default_url, headers=headers, deadline=deadline or DEFAULT_DEADLINE
+        )
+        made.append(client)
+        return client
+
+    default_url = base_url
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def api(client_factory: ClientFactory) -> httpx.Client:
+    """A client of the submission without credentials; total deadline per request."""
+    return client_factory()
+
+
+@pytest.fixture
+def authed_api(client_factory: ClientFactory, auth_headers: dict[str, str]) -> httpx.Client:
+    """A client that sends `Authorization: Bearer $APP_SECRET` on every request."""
+    return client_factory(headers=auth_headers)
+
+
+@pytest.fixture
+def unique() -> Callable[..., str]:
+    """unique(prefix="x") -> a name no other test or run uses."""
+
+    def make(prefix: str = "x") -> str:
+        return f"{prefix}-{uuid.uuid4().hex}"
+
+    return make
+
+
+@pytest.fixture
+def db() -> Iterator[KitConnection]:
+    """A superuser connection (autocommit) to the sample's scoring database."""
+    conn = KitConnection.open(_env(ADMIN_DATABASE_ENV))
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def redis() -> Iterator[Any]:
+    """A redis.Redis of the sample's REDIS_URL (answers as str)."""
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(
+        _env("REDIS_URL"), socket_timeout=10, socket_connect_timeout=5, decode_responses=True
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def _control() -> ControlClient:
+    return ControlClient(_env(CONTROL_ENV))
+
+
+@pytest.fixture
+def server(_control: ControlClient, base_url: str) -> Iterator[ServerControl]:
+    """Control of the submission: restart, signal, start_instance, output (see testkit.server).
+
+    After the test its extra instances are stopped, and the submission restarted if it left
+    it down."""
+    control = ServerControl(_control, base_url)
+    try:
+        yield control
+    finally:
+        control.cleanup()
+
+
+@pytest.fixture
+def services(_control: ControlClient) -> Iterator[ServiceControl]:
+    """stop / start / restart of "postgres" or "redis"; whatever the test stopped is started
+    again after it."""
+    control = ServiceControl(_control)
+    try:
+        yield control
+    finally:
+        control.cleanup()

@@ -1,0 +1,3 @@
+"""The hidden tests' conftest: the peers fixture (copied as tests/conftest.py)."""
+
+pytest_plugins = ["backbench.testkit.peers"]
