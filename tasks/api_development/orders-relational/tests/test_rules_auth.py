@@ -1,7 +1,6 @@
 """Bearer authentication on every operation, checked before anything else, changing nothing."""
 
 import pytest
-from kit_shim import api, app_secret, auth_headers, authed_api, base_url, client_factory, unique  # noqa: F401
 
 # every operation but GET /health; {customer}, {product} and {order} are ids that exist
 OPERATIONS = [

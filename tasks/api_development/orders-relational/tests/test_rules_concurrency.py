@@ -4,7 +4,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from kit_shim import authed_api, auth_headers, base_url, client_factory, db, unique  # noqa: F401
 
 ROUNDS = 3
 CLIENTS = 24

@@ -1,7 +1,6 @@
 """Customers: validation at both edges, uniqueness, paging, deletion and the orders listing."""
 
 import pytest
-from kit_shim import authed_api, auth_headers, base_url, client_factory, db, unique  # noqa: F401
 
 MISSING_ID = 2_000_000_000
 BAD_IDS = ["0", "-1", "abc", "1.5", "1e3", "99999999999999999999999", str(MISSING_ID)]

@@ -3,7 +3,6 @@
 from datetime import datetime
 
 import pytest
-from kit_shim import authed_api, auth_headers, base_url, client_factory, db, unique  # noqa: F401
 
 MISSING_ID = 2_000_000_000
 BAD_IDS = ["0", "-1", "abc", "1.5", "99999999999999999999999", str(MISSING_ID)]

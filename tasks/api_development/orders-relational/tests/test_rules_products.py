@@ -1,7 +1,6 @@
 """Products: validation at both edges, money format, the name filter, paging."""
 
 import pytest
-from kit_shim import authed_api, auth_headers, base_url, client_factory, db, unique  # noqa: F401
 
 BAD_IDS = ["0", "-1", "abc", "1.5", "99999999999999999999999", "2000000000"]
 

@@ -3,7 +3,6 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from kit_shim import authed_api, auth_headers, base_url, client_factory, db, unique  # noqa: F401
 
 FLOAT_TYPES = {"real", "double precision"}
 MONEY_WORDS = ("price", "total", "amount", "cost", "cents")
