@@ -129,6 +129,7 @@ def section_task(
     time_limit: int = 3600,
     load_seconds: float = 10.0,
     sandbox: str = "auto",
+    robust: bool = True,
 ) -> Task:
     """The Task of one prompt section.
 
@@ -141,6 +142,7 @@ def section_task(
         load_seconds: Duration of each load test.
         sandbox: auto (docker when an engine answers, else namespace), docker, namespace,
             k8s, or local (no isolation).
+        robust: Run the schemathesis fuzzing stage (about 40 s a sample; false: robust is NaN).
     """
     try:
         chosen = select(section_scenarios(section), scenarios)
@@ -151,6 +153,8 @@ def section_task(
     message_limit = _positive("message_limit", message_limit, int)
     time_limit = _positive("time_limit", time_limit, int)
     load_seconds = _positive("load_seconds", load_seconds, float)
+    if not isinstance(robust, bool):
+        raise TaskParameterError(f"-T robust={robust!r}: expected true or false")
     if sandbox not in CHOICES:
         raise TaskParameterError(f"-T sandbox={sandbox!r}: expected one of {', '.join(CHOICES)}")
     prompt_file, prompt_text = read_system_prompt(system_prompt)
@@ -158,7 +162,7 @@ def section_task(
     return Task(
         dataset=MemoryDataset([scenario_sample(s, prompt_sha256) for s in chosen], name=section),
         solver=backend_agent(prompt_text),
-        scorer=backbench_scorer(load_seconds=load_seconds),
+        scorer=backbench_scorer(load_seconds=load_seconds, robust=robust),
         sandbox=resolve_sandbox(sandbox),
         message_limit=message_limit,
         time_limit=time_limit,
@@ -188,10 +192,12 @@ def section_task_function(section: str, module: str, doc: str | None = None) -> 
         time_limit: int = 3600,
         load_seconds: float = 10.0,
         sandbox: str = "auto",
+        robust: bool = True,
     ) -> Task:
         return section_task(
-            section, scenarios, system_prompt, message_limit, time_limit, load_seconds, sandbox
-        )
+            section, scenarios, system_prompt, message_limit, time_limit, load_seconds, sandbox,
+            robust,
+        )  # fmt: skip
 
     run.__name__ = run.__qualname__ = section
     run.__module__ = module

@@ -22,9 +22,9 @@ from backbench.catalogue_check import catch_problem
 __all__ = ["catch_problem"]  # judged here, checked by `backbench catalogue --check`
 
 OK, WARNING, ERROR = "ok", "warning", "error"
-REFERENCE_NEEDS = ("correct", "correct_secure", "uptime", "slo_met")
+REFERENCE_NEEDS = ("correct", "correct_secure", "uptime", "slo_met", "robust")
 # Verdicts that must not change between repeats of the reference.
-VERDICTS = ("correct", "correct_secure", "secure", "slo_met", "uptime")
+VERDICTS = ("correct", "correct_secure", "secure", "slo_met", "uptime", "robust")
 CV_METRICS = ("p95_ms", "rps")
 SLO_METRICS = tuple(registry.SLO_METRICS)
 CATCH_KINDS = tuple(registry.CHECK_KINDS)
@@ -118,8 +118,8 @@ def flipped_verdicts(observations: list[Observation]) -> list[str]:
 
 
 def _verdict(value: dict[str, float], key: str) -> int:
-    if key == "uptime":
-        return int(value.get("uptime", 0) == 1)
+    if key in ("uptime", "robust"):
+        return int(value.get(key, 0) == 1)
     return int(value.get(key, 0))
 
 
@@ -146,6 +146,8 @@ def _why_failed(obs: Observation, slo_text: str = "") -> list[str]:
         why.append(slo_text)
     if obs.value.get("uptime", 1) != 1:
         why.append(f"uptime {_number(obs.value['uptime'])}")
+    if obs.value.get("robust", 1) != 1:
+        why.append(f"robust {_number(obs.value['robust'])} (see the score's explanation)")
     return why
 
 
@@ -169,8 +171,8 @@ def judge_reference(
     scenario: str, observations: list[Observation], slo: dict[str, float],
     submission: str = "reference",
 ) -> Check:  # fmt: skip
-    """The reference (or another correct solution) must score correct, correct_secure, uptime
-    and slo_met 1 in every epoch."""
+    """The reference (or another correct solution) must score correct, correct_secure, uptime,
+    slo_met and robust 1 in every epoch."""
     expected = " ".join(f"{k}=1" for k in REFERENCE_NEEDS)
     check = Check(scenario, submission, expected, "", scores=[o.value for o in observations])
     messages = _errors(observations) or ([] if observations else ["no scored sample"])

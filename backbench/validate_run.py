@@ -78,6 +78,7 @@ class EvalCall:
     model_path: Path | None = None
     epochs: int = 1
     max_samples: int = 2
+    robust: bool = True  # the schemathesis stage; mutants and null are judged without it
 
 
 def inspect_command(
@@ -100,6 +101,8 @@ def inspect_command(
         argv += ["--epochs", str(call.epochs)]
     if sandbox:
         argv += ["-T", f"sandbox={sandbox}"]
+    if not call.robust:
+        argv += ["-T", "robust=false"]
     return argv
 
 
@@ -214,7 +217,8 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
         reference |= runner.run(call)
 
     calls = [
-        EvalCall("null", sec, ids[sec], "backbench/null", logs / sec / "null") for sec in sections
+        EvalCall("null", sec, ids[sec], "backbench/null", logs / sec / "null", robust=False)
+        for sec in sections
     ]
     mutant_checks: dict[tuple[str, str], Check] = {}
     mutants: dict[str, tuple[Scenario, Mutant]] = {}
@@ -231,8 +235,11 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
             label = f"{scenario.id}/{mutant.name}"
             log_dir = logs / scenario.section / "mutants" / label
             calls.append(
-                EvalCall(label, scenario.section, [scenario.id], "backbench/files", log_dir, copy)
-            )
+                EvalCall(
+                    label, scenario.section, [scenario.id], "backbench/files", log_dir, copy,
+                    robust=False,
+                )
+            )  # fmt: skip
             mutants[label] = (scenario, mutant)
 
     solutions: dict[str, tuple[Scenario, str]] = {}

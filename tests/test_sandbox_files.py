@@ -31,7 +31,10 @@ AGENT_BLOCK_MARKER = "# what the agent's Python promises"
 # The contract promises these too; pyproject lists them with the harness.
 AGENT_ALSO = {"httpx", "pytest"}
 # What the scorers run inside an image.
-HARNESS_TOOLS = {"pytest", "httpx", "locust", "bandit", "ruff", "radon", "pyyaml"}
+HARNESS_TOOLS = {
+    "pytest", "httpx", "locust", "bandit", "ruff", "radon", "pyyaml", "schemathesis", "jsonschema",
+    "rfc3339-validator",
+}  # fmt: skip
 SERVICES = {"default", "postgres", "redis"}
 IDLE_COMMAND = ["tail", "-f", "/dev/null"]
 AGENT_VENV, HARNESS_VENV = "/opt/agent-venv", "/opt/harness-venv"

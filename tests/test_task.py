@@ -55,6 +55,7 @@ def test_an_edited_prompt_has_another_hash(tmp_path: Path) -> None:
         ({"message_limit": 0}, "-T message_limit"),
         ({"time_limit": "soon"}, "-T time_limit"),
         ({"sandbox": "vm"}, "-T sandbox"),
+        ({"robust": "maybe"}, "-T robust"),
     ],
 )
 def test_bad_parameters_are_one_line_prerequisite_errors(args: dict, needle: str) -> None:
@@ -84,7 +85,8 @@ def test_section_function_keeps_the_shared_parameters_documented() -> None:
 
     params = list(inspect.signature(function).parameters)
     assert params == [
-        "scenarios", "system_prompt", "message_limit", "time_limit", "load_seconds", "sandbox"
+        "scenarios", "system_prompt", "message_limit", "time_limit", "load_seconds", "sandbox",
+        "robust",
     ]  # fmt: skip
     doc = inspect.getdoc(function) or ""
     assert doc.startswith("Doc line.") and "load_seconds:" in doc and "section:" not in doc

@@ -33,7 +33,7 @@ SLO = {"p95_ms": 300.0, "error_rate": 0.01}
 REFERENCE_VALUE = {
     "correct": 1, "functional": 1.0, "secure": 1, "correct_secure": 1, "exploits": 0,
     "bandit_high": 0, "p50_ms": 13.0, "p95_ms": 28.0, "p99_ms": 47.0, "rps": 429.38,
-    "error_rate": 0.0, "uptime": 1.0, "quality": 1.0, "slo_met": 1,
+    "error_rate": 0.0, "uptime": 1.0, "quality": 1.0, "slo_met": 1, "robust": 1.0,
 }  # fmt: skip
 REFERENCE_META = {"failed_tests": [], "passed_tests": ["test_health_returns_ok"],
                   "exploited_probes": []}  # fmt: skip

@@ -13,7 +13,7 @@ from pathlib import Path
 from backbench.runtime import HarnessError, ScoringRuntime
 from backbench.scoring.control import harness_control
 from backbench.scoring.submission import RunningSubmission, restore_submission
-from backbench.testkit.control import ADMIN_DATABASE_ENV, CONTROL_ENV
+from backbench.testkit.control import ADMIN_DATABASE_ENV, CONTROL_ENV, OPENAPI_ENV
 from backbench.testkit.supervisor import CONTROL_STATE
 
 TEST_TIMEOUT = 180
@@ -137,10 +137,16 @@ async def run_functional(
     run_dir = runtime.private / f"functional-{uuid.uuid4().hex[:8]}"
     shutil.copytree(tests_dir, run_dir / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     (run_dir / "pytest.ini").write_text(PYTEST_INI)
+    openapi = tests_dir.parent / "openapi.yaml"
+    if openapi.is_file():
+        # the kit checks every response the tests receive against the published contract
+        shutil.copyfile(openapi, run_dir / "openapi.yaml")
+        test_env = {**test_env, OPENAPI_ENV: str(run_dir / "openapi.yaml")}
     report = run_dir / "junit.xml"
     argv = [
+        # schemathesis (the robust stage's fuzzer) registers a pytest plugin: not in this run
         sys.executable, "-I", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-        "-p", "backbench.testkit.plugin", "--durations=5",
+        "-p", "backbench.testkit.plugin", "-p", "no:schemathesis", "--durations=5",
         "-c", str(run_dir / "pytest.ini"), "--rootdir", str(run_dir),
         "--junitxml", str(report), "-o", "junit_family=xunit2", str(run_dir / "tests"),
     ]  # fmt: skip

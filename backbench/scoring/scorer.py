@@ -23,6 +23,7 @@ from backbench.scoring.load_test import (
 )
 from backbench.scoring.peers import declared_peers, start_peers
 from backbench.scoring.quality import collect_quality, quality_verdict
+from backbench.scoring.robustness import RobustEvidence, robust_verdict, run_robust
 from backbench.scoring.security import bandit_high, run_bandit, run_probes, security_verdict
 from backbench.scoring.submission import (
     READY_TIMEOUT,
@@ -40,17 +41,18 @@ Lap = Callable[[str], None]
 
 
 @scorer(metrics={"*": [mean(), stderr()]})
-def backbench_scorer(load_seconds: float = 10.0) -> Scorer:
-    """Functional, security, load, uptime and quality stages for one submission.
+def backbench_scorer(load_seconds: float = 10.0, robust: bool = True) -> Scorer:
+    """Functional, robust, security, load, uptime and quality stages for one submission.
 
     Args:
         load_seconds: Duration of the locust load test.
+        robust: Run the schemathesis stage (else `robust` is NaN, left out of its mean).
     """
 
     async def score(state: TaskState, target: Target) -> Score:
         scenario = find_scenario(str(state.metadata["scenario"]))
         async with scoring_runtime(sandbox()) as runtime:
-            result = await score_submission(runtime, scenario, load_seconds)
+            result = await score_submission(runtime, scenario, load_seconds, robust)
             (result.metadata or {}).setdefault("timings", {})["sandbox_setup"] = (
                 runtime.setup_seconds
             )
@@ -60,7 +62,7 @@ def backbench_scorer(load_seconds: float = 10.0) -> Scorer:
 
 
 async def score_submission(
-    runtime: ScoringRuntime, scenario: Scenario, load_seconds: float
+    runtime: ScoringRuntime, scenario: Scenario, load_seconds: float, robust: bool = True
 ) -> Score:
     """Every stage against the submission in `runtime.workspace`."""
     timings: dict[str, float] = {}
@@ -97,7 +99,7 @@ async def score_submission(
         if running.ready:
             score = await _score_live(
                 runtime, scenario, running, load_seconds, tool_env, (quality, quality_text),
-                bandit, lap,
+                bandit, lap, robust,
             )  # fmt: skip
             score.metadata = {**(score.metadata or {}), "timings": timings}
         else:
@@ -118,10 +120,20 @@ async def score_submission(
 async def _score_live(
     runtime: ScoringRuntime, scenario: Scenario, running: RunningSubmission, load_seconds: float,
     tool_env: dict[str, str], quality: tuple[float, str], bandit: dict[str, Any], lap: Lap,
+    robust_stage: bool = True,
 ) -> Score:  # fmt: skip
     functional_evidence = await functional_stage(runtime, scenario.tests_dir, running, tool_env)
     functional = functional_verdict(functional_evidence)
     lap("functional")
+
+    robust_evidence = RobustEvidence(operations=[])
+    robust, robust_text = float("nan"), "robust: not run (-T robust=false)"
+    if robust_stage:
+        robust_evidence = await run_robust(
+            runtime, running.base_url, scenario.openapi_file, tool_env
+        )
+        robust, robust_text = robust_verdict(robust_evidence)
+        lap("robust")
 
     probe_evidence = await run_probes(
         runtime, running.base_url, scenario.probes, tool_env, runtime.private
@@ -156,7 +168,7 @@ async def _score_live(
     value, explanation = served_score(
         StageVerdicts(
             functional, security, load, uptime, uptime_text, daemonized(uptime_evidence),
-            *quality,
+            *quality, robust=robust, robust_text=robust_text,
         )
     )  # fmt: skip
     metadata = {
@@ -164,6 +176,7 @@ async def _score_live(
         "passed_tests": functional.passed,
         "exploited_probes": security.exploited,
         "probe_evidence": probe_evidence,
+        "robust_evidence": [asdict(op) for op in robust_evidence.operations],
         "bandit_high_findings": [
             {k: r.get(k) for k in ("test_id", "filename", "line_number", "issue_text")}
             for r in bandit_high(bandit)

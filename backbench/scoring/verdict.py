@@ -10,7 +10,7 @@ from backbench.scoring.security import SecurityResult
 
 SCORE_KEYS = [
     "correct", "functional", "secure", "correct_secure", "exploits", "bandit_high",
-    "p50_ms", "p95_ms", "p99_ms", "rps", "error_rate", "uptime", "quality", "slo_met",
+    "p50_ms", "p95_ms", "p99_ms", "rps", "error_rate", "uptime", "quality", "slo_met", "robust",
 ]  # fmt: skip
 
 
@@ -26,6 +26,9 @@ class StageVerdicts:
     daemonized: bool
     quality: float
     quality_text: str
+    # kept apart from `correct`, which judges the prompt's stated rules only
+    robust: float = 0.0
+    robust_text: str = ""
 
 
 def served_score(v: StageVerdicts) -> tuple[dict[str, float], str]:
@@ -54,10 +57,11 @@ def served_score(v: StageVerdicts) -> tuple[dict[str, float], str]:
         "uptime": v.uptime,
         "quality": v.quality,
         "slo_met": int(v.load.slo_met),
+        "robust": v.robust,
     }
     explanation = "\n".join(
-        [v.functional.explanation, v.security.explanation, v.load.explanation, uptime_text,
-         v.quality_text]
+        [v.functional.explanation, v.robust_text, v.security.explanation, v.load.explanation,
+         uptime_text, v.quality_text]
     )  # fmt: skip
     return value, explanation
 
@@ -70,7 +74,7 @@ def not_served_score(
         "correct": 0, "functional": 0.0, "secure": 0, "correct_secure": 0, "exploits": 0,
         "bandit_high": bandit_high, "p50_ms": NO_LATENCY, "p95_ms": NO_LATENCY,
         "p99_ms": NO_LATENCY, "rps": 0.0, "error_rate": 1.0, "uptime": 0.0,
-        "quality": quality, "slo_met": 0,
+        "quality": quality, "slo_met": 0, "robust": 0.0,
     }  # fmt: skip
     explanation = (
         f"not served: {why}; every functional test counts as failed, no load or security "

@@ -30,6 +30,7 @@ from typing import Any
 CONTROL_ENV = "BACKBENCH_CONTROL"
 ADMIN_DATABASE_ENV = "BACKBENCH_ADMIN_DATABASE_URL"
 PEERS_ENV = "BACKBENCH_PEERS"
+OPENAPI_ENV = "BACKBENCH_OPENAPI"  # the scenario's published contract, a harness-private copy
 
 # op -> what it does (the handlers in backbench.scoring.control and the supervisor implement them)
 OPS = {

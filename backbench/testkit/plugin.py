@@ -9,6 +9,7 @@ from environment variables the harness sets (never from files the submission can
     BACKBENCH_ADMIN_DATABASE_URL   a superuser connection to the same database
     BACKBENCH_CONTROL              the control channel (backbench.testkit.control)
     BACKBENCH_PEERS                the scenario's peers, as JSON (backbench.peers)
+    BACKBENCH_OPENAPI              its openapi.yaml: every response is checked against it
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from backbench.contract import ContractValidator
+from backbench.contract import UndocumentedOperation as Undocumented
 from backbench.testkit.control import (
     ADMIN_DATABASE_ENV,
     CONTROL_ENV,
+    OPENAPI_ENV,
     ControlClient,
 )
 from backbench.testkit.database import KitConnection
@@ -68,10 +73,14 @@ def auth_headers(app_secret: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def client_factory(base_url: str) -> Iterator[ClientFactory]:
+def client_factory(
+    base_url: str, _backbench_contract: ContractValidator | None
+) -> Iterator[ClientFactory]:
     """client_factory(base_url=None, headers=None, deadline=None) -> an httpx.Client whose
-    requests each complete within their deadline; closed after the test."""
+    requests each complete within their deadline, and whose every response is checked against
+    the scenario's OpenAPI document; closed after the test."""
     made: list[httpx.Client] = []
+    hooks = [contract_hook(_backbench_contract)] if _backbench_contract else []
 
     def make(
         base_url: str | None = None,
@@ -81,6 +90,7 @@ def client_factory(base_url: str) -> Iterator[ClientFactory]:
         client = deadline_client(
             base_url or default_url, headers=headers, deadline=deadline or DEFAULT_DEADLINE
         )
+        client.event_hooks["response"] = list(hooks)
         made.append(client)
         return client
 
@@ -88,6 +98,30 @@ def client_factory(base_url: str) -> Iterator[ClientFactory]:
     yield make
     for client in made:
         client.close()
+
+
+class ContractViolation(AssertionError):
+    """A response the published contract (openapi.yaml) does not allow."""
+
+
+@pytest.fixture(scope="session")
+def _backbench_contract() -> ContractValidator | None:
+    """The scenario's OpenAPI document, when the harness gives one ($BACKBENCH_OPENAPI)."""
+    path = os.environ.get(OPENAPI_ENV, "")
+    return ContractValidator.from_file(Path(path)) if path else None
+
+
+def contract_hook(validator: ContractValidator) -> Callable[[httpx.Response], None]:
+    """An httpx response hook: a response that breaks the contract fails the test, naming the
+    exchange, where and why. A request to an undocumented path is a test's own choice."""
+
+    def check(response: httpx.Response) -> None:
+        response.read()
+        problems = [p for p in validator.check(response) if not isinstance(p, Undocumented)]
+        if problems:
+            raise ContractViolation("response breaks openapi.yaml: " + "; ".join(problems))
+
+    return check
 
 
 @pytest.fixture

@@ -14,7 +14,16 @@ from fastapi.responses import JSONResponse
 from psycopg import errors, sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 MAX_ID = 2**63 - 1
@@ -46,7 +55,6 @@ SORTS: dict[str, sql.Composable] = {
 }
 
 STATUS_CODES = {
-    400: "bad_request",
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
@@ -90,10 +98,11 @@ class ItemCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str = Field(min_length=1, max_length=100)
-    sku: str | None = Field(default=None, min_length=1, max_length=64)
-    price: float = Field(gt=0, allow_inf_nan=False)
-    quantity: int = Field(ge=0, le=MAX_QUANTITY)
+    # strict types: a boolean is not a number, a numeric string is not a number
+    name: StrictStr = Field(min_length=1, max_length=100)
+    sku: StrictStr | None = Field(default=None, min_length=1, max_length=64)
+    price: StrictFloat = Field(gt=0, allow_inf_nan=False)
+    quantity: StrictInt = Field(ge=0, le=MAX_QUANTITY)
 
     _no_nul = field_validator("name", "sku")(reject_nul)
 
@@ -103,10 +112,10 @@ class ItemUpdate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    sku: str | None = Field(default=None, min_length=1, max_length=64)
-    price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    quantity: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=100)
+    sku: StrictStr | None = Field(default=None, min_length=1, max_length=64)
+    price: StrictFloat | None = Field(default=None, gt=0, allow_inf_nan=False)
+    quantity: StrictInt | None = Field(default=None, ge=0, le=MAX_QUANTITY)
 
     _no_nul = field_validator("name", "sku")(reject_nul)
 
@@ -196,6 +205,9 @@ async def validation_error_handler(_request: Request, exc: RequestValidationErro
 @app.exception_handler(StarletteHTTPException)
 async def http_error_handler(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     """Render HTTP errors (404 route, 405, ...) with the shared body."""
+    if exc.status_code == 400:
+        # a body the framework cannot even decode (not UTF-8) is an invalid body: 422
+        return error_response(422, "validation_error", str(exc.detail))
     code = STATUS_CODES.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail))
 
@@ -227,7 +239,7 @@ def create_item(item: ItemCreate, response: Response) -> dict[str, Any]:
 @app.get("/v1/items")
 def list_items(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    offset: Annotated[int, Query(ge=0)] = 0,
     name: Annotated[str | None, Query()] = None,
     min_price: Annotated[float | None, Query(allow_inf_nan=False)] = None,
     max_price: Annotated[float | None, Query(allow_inf_nan=False)] = None,
@@ -261,7 +273,8 @@ def list_items(
             sql.SQL("SELECT {} FROM items {} ORDER BY {} LIMIT %s OFFSET %s").format(
                 COLUMNS, where, order
             ),
-            [*params, limit, offset],
+            # any offset past the largest id skips every row; PostgreSQL's OFFSET is a bigint
+            [*params, limit, min(offset, MAX_ID)],
         ).fetchall()
     return {
         "items": [serialize(r) for r in rows],

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 DATABASE_URL = os.environ["DATABASE_URL"]
@@ -87,6 +87,9 @@ async def validation_handler(_request: Request, exc: RequestValidationError) -> 
 @app.exception_handler(StarletteHTTPException)
 async def http_handler(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     """Render framework HTTP errors (unknown route, wrong method) in the uniform shape."""
+    if exc.status_code == 400:
+        # a body the framework cannot even decode (not UTF-8) is invalid input: 422
+        return error(422, "validation_error", str(exc.detail))
     codes = {404: "not_found", 405: "method_not_allowed"}
     return error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
 
@@ -139,9 +142,17 @@ async def guard(request: Request, call_next):
 
 # ---------- models ----------
 
-Title = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-Text = Annotated[StrictStr, Field(max_length=10000)]
-Tag = Annotated[StrictStr, Field(min_length=1, max_length=50)]
+def no_nul(value: str) -> str:
+    """Refuse text PostgreSQL cannot store."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(no_nul)
+Title = Annotated[StrictStr, Field(min_length=1, max_length=200), NoNul]
+Text = Annotated[StrictStr, Field(max_length=10000), NoNul]
+Tag = Annotated[StrictStr, Field(min_length=1, max_length=50), NoNul]
 
 
 class NoteInV1(BaseModel):
@@ -190,24 +201,25 @@ def insert_note(title: str, body: str, tags: list[str]) -> dict:
         return conn.execute(INSERT_SQL, (title, body, tags)).fetchone()
 
 
-def fetch_note(note_id: int) -> dict | None:
-    """Return one note, or None when it does not exist."""
-    if note_id < 1 or note_id > MAX_ID:
+def fetch_note(raw_id: str) -> dict | None:
+    """Return one note, or None when it does not exist (or the id cannot name one)."""
+    if not (raw_id.isascii() and raw_id.isdigit()) or not 1 <= int(raw_id) <= MAX_ID:
         return None
     with pool.connection() as conn:
-        return conn.execute(SELECT_ONE_SQL, (note_id,)).fetchone()
+        return conn.execute(SELECT_ONE_SQL, (int(raw_id),)).fetchone()
 
 
 def list_notes(q: str | None, limit: int, offset: int, with_total: bool):
     """Return a page of notes (oldest first) whose title contains q, and optionally the total."""
-    params = {"q": q or None, "limit": limit, "offset": offset}
+    # any offset past the largest id skips every row; PostgreSQL's OFFSET is a bigint
+    params = {"q": q or None, "limit": limit, "offset": min(offset, MAX_ID)}
     with pool.connection() as conn:
         rows = conn.execute(SELECT_PAGE_SQL, params).fetchall()
         total = conn.execute(COUNT_SQL, params).fetchone()["n"] if with_total else None
     return rows, total
 
 
-def not_found(note_id: int) -> JSONResponse:
+def not_found(note_id: str) -> JSONResponse:
     """404 body for a missing note."""
     return error(404, "not_found", f"note {note_id} not found")
 
@@ -216,6 +228,7 @@ def not_found(note_id: int) -> JSONResponse:
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0)]
+Q = Annotated[str | None, Query(), AfterValidator(lambda q: q if q is None else no_nul(q))]
 
 
 @app.get("/health")
@@ -231,14 +244,14 @@ def create_note_v1(payload: NoteInV1) -> dict:
 
 
 @app.get("/v1/notes")
-def list_notes_v1(limit: Limit = 20, offset: Offset = 0, q: str | None = None) -> list[dict]:
+def list_notes_v1(limit: Limit = 20, offset: Offset = 0, q: Q = None) -> list[dict]:
     """List notes as a bare JSON array (v1)."""
     rows, _ = list_notes(q, limit, offset, with_total=False)
     return [v1_out(r) for r in rows]
 
 
 @app.get("/v1/notes/{note_id}", response_model=None)
-def get_note_v1(note_id: int) -> dict | JSONResponse:
+def get_note_v1(note_id: str) -> dict | JSONResponse:
     """Fetch one note (v1 shape)."""
     row = fetch_note(note_id)
     return v1_out(row) if row else not_found(note_id)
@@ -251,7 +264,7 @@ def create_note_v2(payload: NoteInV2) -> dict:
 
 
 @app.get("/v2/notes")
-def list_notes_v2(limit: Limit = 20, offset: Offset = 0, q: str | None = None) -> dict:
+def list_notes_v2(limit: Limit = 20, offset: Offset = 0, q: Q = None) -> dict:
     """List notes in the v2 envelope with paging metadata."""
     rows, total = list_notes(q, limit, offset, with_total=True)
     meta = {"total": total, "limit": limit, "offset": offset}
@@ -259,7 +272,7 @@ def list_notes_v2(limit: Limit = 20, offset: Offset = 0, q: str | None = None) -
 
 
 @app.get("/v2/notes/{note_id}", response_model=None)
-def get_note_v2(note_id: int) -> dict | JSONResponse:
+def get_note_v2(note_id: str) -> dict | JSONResponse:
     """Fetch one note (v2 shape)."""
     row = fetch_note(note_id)
     return v2_out(row) if row else not_found(note_id)

@@ -14,7 +14,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
-from pydantic import AfterValidator, BaseModel, Field, StrictInt, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 SCHEMA = """
@@ -106,6 +114,9 @@ async def handle_validation_error(_request: Request, exc: RequestValidationError
 @app.exception_handler(StarletteHTTPException)
 async def handle_http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     """Answer routing errors (unknown path, wrong method) with the shared body."""
+    if exc.status_code == 400:
+        # a body the framework cannot even decode (not UTF-8) is invalid input: 422
+        return error_body(422, "validation_error", str(exc.detail))
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return error_body(exc.status_code, code, str(exc.detail))
 
@@ -134,6 +145,20 @@ def money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+def _no_nul(value: str) -> str:
+    """Refuse text PostgreSQL cannot store."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _a_number(value: Any) -> Any:
+    """Money is a JSON number: refuse strings and booleans before Decimal would take them."""
+    if isinstance(value, str | bool):
+        raise ValueError("must be a number")
+    return value
+
+
 def _not_blank(value: str) -> str:
     """Refuse names made only of whitespace."""
     if not value.strip():
@@ -141,13 +166,15 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
+Name = Annotated[
+    StrictStr, Field(min_length=1, max_length=200), AfterValidator(_not_blank), AfterValidator(_no_nul)
+]
 
 
 class CustomerIn(BaseModel):
     """Body of POST /customers."""
 
-    email: Annotated[str, Field(max_length=254)]
+    email: Annotated[StrictStr, Field(max_length=254), AfterValidator(_no_nul)]
     name: Name
 
     @field_validator("email")
@@ -163,7 +190,7 @@ class ProductIn(BaseModel):
     """Body of POST /products."""
 
     name: Name
-    price: Annotated[Decimal, Field(gt=0, le=1_000_000, decimal_places=2)]
+    price: Annotated[Decimal, BeforeValidator(_a_number), Field(gt=0, le=1_000_000, decimal_places=2)]
     stock: Annotated[StrictInt, Field(ge=0, le=1_000_000)]
 
 
@@ -182,7 +209,7 @@ class OrderIn(BaseModel):
 
 
 Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+Offset = Annotated[int, Query(ge=0)]
 
 
 def product_out(row: dict[str, Any]) -> dict[str, Any]:
@@ -323,7 +350,7 @@ def like_pattern(text: str) -> str:
 
 @app.get("/products")
 def list_products(
-    name: Annotated[str | None, Query(max_length=200)] = None,
+    name: Annotated[str | None, Query(max_length=200), AfterValidator(lambda v: v and _no_nul(v))] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
