@@ -19,7 +19,20 @@ from inspect_ai._util.error import PrerequisiteError
 # gives it a tools folder the agent can write.
 from inspect_ai.util._sandbox._cli import SANDBOX_CLI
 
-__all__ = ["SANDBOX_CLI", "PrerequisiteError", "patch_absolute_task_paths"]
+# The oldest Docker Engine and Compose that inspect's docker sandbox accepts (it checks them
+# when a sample starts; sandbox=auto checks them before choosing docker).
+from inspect_ai.util._sandbox.docker.prereqs import (
+    DOCKER_COMPOSE_REQUIRED_VERSION,
+    DOCKER_ENGINE_REQUIRED_VERSION,
+)
+
+__all__ = [
+    "DOCKER_COMPOSE_REQUIRED_VERSION",
+    "DOCKER_ENGINE_REQUIRED_VERSION",
+    "SANDBOX_CLI",
+    "PrerequisiteError",
+    "patch_absolute_task_paths",
+]
 
 _original_task_files = _list.task_files
 

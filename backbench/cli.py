@@ -1,4 +1,4 @@
-"""The `backbench` command line: `backbench catalogue` and `backbench validate`."""
+"""The `backbench` command line: `catalogue`, `validate` and `adequacy`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from backbench.adequacy.mutate import mutants_of_folder, select_mutants
+from backbench.adequacy.report import DEFAULT_MIN_KILL_RATE, last_digests, last_kill_rates
+from backbench.adequacy.report import exit_code as adequacy_exit_code
+from backbench.adequacy.report import render_table as adequacy_table
 from backbench.catalogue import (
     ERROR,
     CatalogueError,
@@ -52,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_catalogue(commands)
     _add_validate(commands)
+    _add_adequacy(commands)
     return parser
 
 
@@ -246,3 +251,98 @@ def render_listing(scenarios: list[Scenario]) -> str:
     return "\n".join(
         "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in lines
     )
+
+
+DEFAULT_MAX_MUTANTS = 40
+DEFAULT_JOBS = 2
+
+
+def _add_adequacy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "adequacy",
+        help="mutate each reference solution and report how many mutants the hidden tests kill",
+        description=(
+            "Generate mutants of each scenario's reference solution, score each through the "
+            "functional stage (start.sh against a fresh database, the hidden tests over HTTP), "
+            "and report the kill rate and every surviving mutant. Exit 1 if a scenario is "
+            "under --min-kill-rate."
+        ),
+    )
+    parser.add_argument("--scenarios", help="comma-separated scenario ids (default: all)")
+    parser.add_argument("--section", help="only the scenarios of this section of tasks/")
+    parser.add_argument(
+        "--changed", action="store_true",
+        help="only scenarios whose metadata, reference or tests changed since their last "
+        "measurement under the output folder (what CI runs)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-mutants", type=int, default=DEFAULT_MAX_MUTANTS, metavar="N",
+        help=f"most mutants run per scenario, 0 for all (default {DEFAULT_MAX_MUTANTS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the mutant selection (default 0)"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=DEFAULT_JOBS, metavar="J",
+        help=f"sandboxes scoring mutants at once (default {DEFAULT_JOBS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-regression", action="store_true",
+        help="a scenario under --min-kill-rate passes while it is not under its last recorded "
+        "kill rate (what CI runs: tests may land before the target is reached)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-kill-rate", type=float, default=DEFAULT_MIN_KILL_RATE, metavar="R",
+        help=f"fail under this kill rate in any scenario (default {DEFAULT_MIN_KILL_RATE:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sandbox", choices=["namespace", "local"],
+        help="sample sandbox (default: namespace where supported, else local)",
+    )  # fmt: skip
+    parser.add_argument("--list", action="store_true", help="print the selected mutants and stop")
+    parser.add_argument(
+        "--output", type=Path, metavar="DIR",
+        help="where the JSON results and README go (default: results/adequacy/)",
+    )  # fmt: skip
+    parser.set_defaults(handler=_adequacy)
+
+
+def _adequacy(args: argparse.Namespace) -> int:
+    if args.max_mutants < 0 or args.jobs < 1 or not 0 <= args.min_kill_rate <= 1:
+        raise CatalogueError("--max-mutants >= 0, --jobs >= 1 and 0 <= --min-kill-rate <= 1")
+    # imported here: it loads inspect_ai, which `backbench catalogue` has no use for
+    from backbench.adequacy import run as adequacy
+
+    output = args.output or adequacy.default_output()
+    # read before this run records its own
+    floors = last_kill_rates(output) if args.no_regression else None
+    scenarios = chosen_scenarios(args.section, args.scenarios)
+    if args.changed:
+        recorded = last_digests(output)
+        scenarios = [s for s in scenarios if recorded.get(s.id) != folder_sha256(s.folder)]
+        print(f"{len(scenarios)} scenario(s) changed since their last adequacy measurement: "
+              f"{', '.join(s.id for s in scenarios) or 'none'}", file=sys.stderr)  # fmt: skip
+        if not scenarios:
+            return 0
+    max_mutants = args.max_mutants or None
+    if args.list:
+        for scenario in scenarios:
+            chosen = select_mutants(
+                mutants_of_folder(scenario.reference_dir), max_mutants, args.seed
+            )
+            for mutant in chosen:
+                print(f"{scenario.id}\t{mutant.id}\t{mutant.description}")
+        return 0
+    plan = adequacy.Plan(
+        scenarios=scenarios, max_mutants=max_mutants, seed=args.seed, jobs=args.jobs,
+        min_kill_rate=args.min_kill_rate, sandbox=args.sandbox or adequacy.default_sandbox(),
+    )  # fmt: skip
+    print(f"adequacy: {len(scenarios)} scenario(s), {plan.sandbox} sandbox", file=sys.stderr)
+    reports, run = adequacy.run_adequacy(
+        plan, lambda line: print(line, file=sys.stderr, flush=True)
+    )
+    whole = {s.id for s in scenarios} == {s.id for s in all_scenarios()}
+    path = adequacy.write_results(run, output, readme=whole)
+    print(adequacy_table(run))
+    print(f"\n{run['wall_seconds']:.0f} s; results: {path}")
+    return adequacy_exit_code(reports, args.min_kill_rate, floors)

@@ -140,7 +140,7 @@ def section_task(
         message_limit: Most messages the agent may exchange.
         time_limit: Most seconds a sample may take, scoring included.
         load_seconds: Duration of each load test.
-        sandbox: auto (docker when an engine answers, else namespace), docker, namespace,
+        sandbox: auto (docker when inspect can use the engine, else namespace), docker, namespace,
             k8s, or local (no isolation).
         robust: Run the schemathesis fuzzing stage (about 40 s a sample; false: robust is NaN).
     """

@@ -21,8 +21,32 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# The interpreter: $PYTHON, else python3; CPython 3.11.2 or newer, below 3.13 (requires-python).
 PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  echo "setup: $PYTHON not found: install Python 3.11 or 3.12 (3.11.2 or newer), or set PYTHON" >&2
+  exit 1
+fi
+if ! "$PYTHON" -c 'import sys; sys.exit(not (3, 11, 2) <= sys.version_info[:3] < (3, 13))'; then
+  echo "setup: $PYTHON is $("$PYTHON" -V 2>&1); backbench needs Python 3.11.2 or newer, below" \
+    "3.13 (requires-python in pyproject.toml): set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+# Debian ships venv's ensurepip apart from python3, in python3.X-venv
+if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  venv_package=$("$PYTHON" -c 'import sys; print(f"python3.{sys.version_info[1]}-venv")')
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing $venv_package" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$venv_package" >/dev/null
+  else
+    echo "setup: $PYTHON cannot make a venv: install $venv_package (needs root)" >&2
+    exit 1
+  fi
+fi
+# a venv left without pip (venv failed half-way) is made again
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+  rm -rf .venv
   "$PYTHON" -m venv .venv
 fi
 log=$(mktemp)

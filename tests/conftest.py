@@ -122,9 +122,11 @@ async def runtime_for(
     if source is not None:
         shutil.copytree(source, workspace, dirs_exist_ok=True)
     admin = services.database_url("granted")
+    # agent_uid=None: on the host, sweeping uid 1000 would kill other users' processes (a
+    # Docker container's, whose init runs as its image's uid 1000)
     config = ExecRuntimeConfig(
         workspace=str(workspace), harness_python=sys.executable, scoring_root=str(tmp / "score"),
-        port=free_port(), agent_user=None, tool_user=None, database_url=admin,
+        port=free_port(), agent_user=None, agent_uid=None, tool_user=None, database_url=admin,
         redis_url=services.redis_url(),
     )  # fmt: skip
     runtime = ExecScoringRuntime(local, config)

@@ -7,11 +7,15 @@ against the local sandbox with real services, in both directions.
 
 from __future__ import annotations
 
+import io
+import os
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from backbench.catalogue import Scenario
+from backbench.runtime.exec import _untar_into
 from backbench.sandbox.services import (
     SampleServices,
 )
@@ -57,3 +61,42 @@ async def test_empty_workspace_is_not_served_through_exec(
     finally:
         runtime.close()
     assert values(score)["correct"] == 0 and "no start.sh" in (score.explanation or "")
+
+
+def _archive(entries: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for info, data in entries:
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def _entry(
+    name: str, kind: bytes = tarfile.REGTYPE, mode: int = 0o644, link: str = ""
+) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.linkname, info.uid = kind, mode, link, 4242
+    return info
+
+
+def test_untar_keeps_only_files_and_folders_inside_the_folder(tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    data = _archive([
+        (_entry("./app", tarfile.DIRTYPE, 0o755), None),
+        (_entry("./app/main.py", mode=0o6777), b"print('hi')\n"),
+        (_entry("./passwd", tarfile.SYMTYPE, link="/etc/passwd"), None),
+        (_entry("./hard", tarfile.LNKTYPE, link="/etc/shadow"), None),
+        (_entry("./fifo", tarfile.FIFOTYPE), None),
+        (_entry("../escape.txt"), b"out"),
+        (_entry("/abs.txt"), b"out"),
+    ])  # fmt: skip
+    _untar_into(data, dest)
+    main = dest / "app" / "main.py"
+    assert main.read_text() == "print('hi')\n"
+    assert main.stat().st_mode & 0o7777 == 0o755  # no set-id, no group/other write
+    assert main.stat().st_uid == os.geteuid()  # never chowned to the archive's owner
+    assert sorted(p.name for p in dest.iterdir()) == ["app"]
+    assert not (tmp_path / "escape.txt").exists() and not Path("/abs.txt").exists()

@@ -379,7 +379,11 @@ def test_each_tampering_config_file_would_pass_every_test(files: list[str], tmp_
 )
 def test_each_tampering_startup_file_would_pass_every_test(load: str, tmp_path: Path) -> None:
     (tmp_path / "test_fails.py").write_text(FAILING_TEST)
-    code = f"TAMPER = {str(TAMPER)!r}; import sys; sys.path.insert(0, TAMPER); {load}; "
+    # Debian's Python imports its own /usr/lib/python3.11/sitecustomize.py at start-up: forget
+    # it, so that the import below finds the tampering one, as it would in a fresh interpreter
+    code = f"TAMPER = {str(TAMPER)!r}; import sys; sys.path.insert(0, TAMPER); "
+    code += "sys.modules.pop('sitecustomize', None); sys.modules.pop('usercustomize', None); "
+    code += f"{load}; "
     code += "import pytest; sys.exit(pytest.main(sys.argv[1:]))"
     assert pytest_all_passed([sys.executable, "-c", code, "test_fails.py"], tmp_path)
 

@@ -17,7 +17,7 @@ import pytest
 from inspect_ai.util import ExecResult
 
 from backbench.catalogue import Scenario
-from backbench.sandbox.choice import docker_engine_answers, resolve_sandbox
+from backbench.sandbox.choice import docker_problem, resolve_sandbox
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.sandbox.namespace import DISK_LIMIT, FILE_SIZE_LIMIT, PIDS_LIMIT, NamespaceSandbox
 from tests.conftest import REPO, requires_namespace
@@ -56,8 +56,8 @@ async def sh(env: BackbenchSandbox, script: str, *args: str) -> ExecResult[str]:
 
 
 def test_auto_picks_the_namespace_sandbox_here() -> None:
-    if docker_engine_answers():
-        pytest.skip("a Docker engine answers here: auto picks docker")
+    if docker_problem() is None:
+        pytest.skip("inspect can use the Docker engine here: auto picks docker")
     assert resolve_sandbox("auto").type == "backbench-namespace"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -17,6 +16,8 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from backbench.sandbox.choice import docker_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 SANDBOXES = ROOT / "sandboxes"
@@ -117,6 +118,21 @@ def dockerfile() -> list[tuple[str, str]]:
     return instructions
 
 
+def dockerfile_bases() -> list[str]:
+    """The images the Dockerfile's stages start from, ARG defaults filled in, scratch left out."""
+    defaults: dict[str, str] = {}
+    bases = []
+    for keyword, args in dockerfile():
+        if keyword == "ARG" and "=" in args:
+            name, _, value = args.partition("=")
+            defaults[name] = value
+        elif keyword == "FROM":
+            image = re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m[1], m[0]), args.split()[0])
+            if image != "scratch":
+                bases.append(image)
+    return bases
+
+
 def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE.read_text())
 
@@ -206,11 +222,18 @@ def test_harness_requirements_hold_what_hidden_tests_import() -> None:
 
 
 def test_dockerfile_base_image_is_pinned_to_the_projects_python() -> None:
-    bases = [args.split()[0] for keyword, args in dockerfile() if keyword == "FROM"]
+    bases = dockerfile_bases()
     assert bases, "no FROM"
     assert all(is_exact_image(image) for image in bases), bases
     major_minor = f"{sys.version_info.major}.{sys.version_info.minor}."
     assert bases[-1].startswith(f"python:{major_minor}"), bases[-1]
+
+
+def test_dockerfile_takes_the_harness_from_a_stage_a_named_context_replaces() -> None:
+    froms = [args.split() for keyword, args in dockerfile() if keyword == "FROM"]
+    assert ["scratch", "AS", "harness"] in froms
+    copies = [args for keyword, args in dockerfile() if keyword == "COPY"]
+    assert any(c.startswith("--from=harness ") for c in copies)
 
 
 def test_dockerfile_installs_agent_requirements_into_agent_venv() -> None:
@@ -378,11 +401,10 @@ def test_readme_shows_how_to_run_with_each_sandbox() -> None:
 
 @pytest.fixture(scope="module")
 def docker_engine() -> None:
-    """Skip unless `docker info` reaches an engine."""
-    if shutil.which("docker") is None:
-        pytest.skip("no docker client")
-    if subprocess.run(["docker", "info"], capture_output=True, timeout=60).returncode != 0:
-        pytest.skip("no Docker engine (docker info failed)")
+    """Skip unless the engine and Compose v2 are what inspect's docker sandbox needs."""
+    problem = docker_problem()
+    if problem is not None:
+        pytest.skip(problem)
 
 
 @pytest.mark.docker

@@ -230,6 +230,9 @@ def test_unreachable_channel_is_a_control_error(tmp_path: Path) -> None:
 
 
 def test_the_plugin_provides_every_promised_fixture() -> None:
+    import backbench.testkit.peers as peers
     import backbench.testkit.plugin as plugin
 
-    assert all(callable(getattr(plugin, name, None)) for name in FIXTURE_NAMES)
+    assert plugin.pytest_plugins == ["backbench.testkit.peers"]
+    found = {n for n in FIXTURE_NAMES if callable(getattr(plugin, n, getattr(peers, n, None)))}
+    assert found == FIXTURE_NAMES

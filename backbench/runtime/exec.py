@@ -12,19 +12,19 @@ import asyncio
 import io
 import json
 import shlex
+import shutil
 import sys
 import tarfile
 import tempfile
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from inspect_ai.util import ExecResult, SandboxEnvironment
 
-from backbench.runtime.interface import HarnessError, SubmissionProcess
+from backbench.runtime.interface import CONTROL_STATE, HarnessError, SubmissionProcess
 from backbench.sandbox.processes import run_capped
-from backbench.testkit.supervisor import CONTROL_STATE
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOG_LIMIT = 256 * 1024
@@ -67,10 +67,40 @@ def _tar_folder(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
+def _safe_target(folder: Path, name: str) -> Path | None:
+    """Where a member named `name` lands in `folder`, or None if that is outside it."""
+    relative = PurePosixPath(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        return None
+    target = folder.joinpath(*relative.parts)
+    return target if target.resolve().is_relative_to(folder.resolve()) else None
+
+
 def _untar_into(data: bytes, folder: Path) -> None:
+    """Extract the regular files and folders of a gzipped tar that the sandbox made.
+
+    Written out member by member rather than with extractall(filter="data"), which Python 3.11
+    has only from 3.11.4 (Debian 12 ships 3.11.2). The archive comes from a sandbox the agent
+    controlled, so links, devices, absolute paths and `..` are skipped (a link could point the
+    static analysers or a later write outside the folder), set-id and group/other write bits
+    are dropped, and nothing is chowned to the archive's owners.
+    """
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        # "data" refuses links out of the folder, devices and absolute paths
-        tar.extractall(folder, filter="data")
+        for member in tar:
+            target = _safe_target(folder, member.name)
+            if target is None or not (member.isdir() or member.isfile()):
+                continue
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            source = tar.extractfile(member)
+            if source is None:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)  # never write through a file already there
+            with source, target.open("wb") as out:
+                shutil.copyfileobj(source, out)
+            target.chmod(member.mode & 0o755)
 
 
 class ExecScoringRuntime:
@@ -182,11 +212,16 @@ class ExecScoringRuntime:
         uid = self.config.agent_uid
         if uid is None or uid == 0:
             return  # never sweep root's processes: the harness's own exec machinery runs as root
-        # every process of the agent's uid but PID 1 (a container's init may run as the agent)
-        # and this shell
+        # every process of the agent's uid but this shell and the container's own: PID 1 and,
+        # when PID 1 is an init (compose's init: true, tini in k8s), its first child, the
+        # container's command (tail, as the agent), whose end would stop the container
         script = (
-            "me=$$; for d in /proc/[0-9]*; do p=${d#/proc/}; "
-            '[ "$p" = 1 ] || [ "$p" = "$me" ] && continue; '
+            "me=$$; main=; case $(cat /proc/1/comm) in docker-init|tini|dumb-init) "
+            "main=$(for d in /proc/[0-9]*; do s=$(sed 's/^.*) //' $d/stat 2>/dev/null) || "
+            'continue; set -- $s; [ "$2" = 1 ] && echo "${20} ${d#/proc/}"; done '
+            "| sort -n | head -n 1 | cut -d' ' -f2);; esac; "
+            "for d in /proc/[0-9]*; do p=${d#/proc/}; "
+            '[ "$p" = 1 ] || [ "$p" = "$me" ] || [ "$p" = "$main" ] && continue; '
             "u=$(sed -n 's/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p' $d/status 2>/dev/null); "
             f'[ "$u" = "{uid}" ] && kill -9 "$p" 2>/dev/null; done; true'
         )

@@ -7,6 +7,9 @@ from typing import Protocol
 
 from inspect_ai.util import ExecResult
 
+# Where the test kit's supervisor (exec path) leaves its account of the run, in the tool's folder.
+CONTROL_STATE = "control-state.json"
+
 
 class HarnessError(RuntimeError):
     """The harness itself failed (not the submission): the sample must error, not score 0."""

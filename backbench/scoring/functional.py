@@ -10,11 +10,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backbench.runtime import HarnessError, ScoringRuntime
+from backbench.runtime.interface import CONTROL_STATE, HarnessError, ScoringRuntime
 from backbench.scoring.control import harness_control
 from backbench.scoring.submission import RunningSubmission, restore_submission
 from backbench.testkit.control import ADMIN_DATABASE_ENV, CONTROL_ENV, OPENAPI_ENV
-from backbench.testkit.supervisor import CONTROL_STATE
 
 TEST_TIMEOUT = 180
 # pytest's exit codes: 0 all passed, 1 some failed; anything else means the run itself broke.

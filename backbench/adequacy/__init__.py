@@ -1,0 +1,1 @@
+"""Mutation adequacy of the hidden tests: `backbench adequacy`."""
