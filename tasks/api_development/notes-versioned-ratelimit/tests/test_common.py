@@ -15,6 +15,7 @@ def headers(new_headers):
     return new_headers()
 
 
+@pytest.mark.rules("health-ok", "health-open", "health-not-limited")
 def test_health_is_open_and_not_rate_limited(api):
     for _ in range(25):
         r = api.get("/health")
@@ -22,6 +23,7 @@ def test_health_is_open_and_not_rate_limited(api):
         assert r.json() == {"status": "ok"}
 
 
+@pytest.mark.rules("auth-required", "error-body")
 def test_requests_without_valid_bearer_token_are_rejected(api):
     client_hdr = {"X-Client-Id": f"test-{uuid.uuid4().hex}"}
     cases = [
@@ -39,6 +41,7 @@ def test_requests_without_valid_bearer_token_are_rejected(api):
     assert r.json()["error"]["code"] == "unauthorized"
 
 
+@pytest.mark.rules("client-id-required", "error-body")
 def test_missing_client_id_is_rejected(api, headers):
     auth_only = {"Authorization": headers["Authorization"]}
     for path in ("/v1/notes", "/v2/notes"):
@@ -55,6 +58,7 @@ def test_missing_client_id_is_rejected(api, headers):
     assert r.json()["error"]["code"] == "missing_client_id"
 
 
+@pytest.mark.rules("not-found-404", "error-body")
 def test_unknown_note_returns_not_found(api, headers):
     missing = 2_000_000_000 + uuid.uuid4().int % 100_000_000
     for version in ("v1", "v2"):
@@ -63,6 +67,7 @@ def test_unknown_note_returns_not_found(api, headers):
         assert r.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.rules("validation-422", "title-length", "list-paging", "error-body")
 def test_invalid_input_is_rejected_with_validation_error(api, headers):
     bad_requests = [
         ("POST", "/v1/notes", {"title": "", "body": "b"}),

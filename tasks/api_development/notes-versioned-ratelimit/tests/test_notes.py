@@ -27,6 +27,7 @@ def assert_timestamp(value):
     assert parsed.tzinfo is not None
 
 
+@pytest.mark.rules("v1-create", "v1-get", "note-id-int", "created-at-offset")
 def test_v1_create_and_get_note(api, headers, token):
     payload = {"title": f"Shopping {token}", "body": "milk, eggs"}
     r = api.post("/v1/notes", headers=headers, json=payload)
@@ -43,6 +44,7 @@ def test_v1_create_and_get_note(api, headers, token):
     assert r.json() == note
 
 
+@pytest.mark.rules("v1-list-array", "list-q", "list-order", "list-paging")
 def test_v1_list_is_bare_array_filtered_by_title_ignoring_case(api, headers, token):
     titles = [f"alpha {token} one", f"ALPHA {token.upper()} two", f"Alpha {token} three"]
     ids = []
@@ -65,6 +67,7 @@ def test_v1_list_is_bare_array_filtered_by_title_ignoring_case(api, headers, tok
     assert [n["id"] for n in r.json()] == [ids[1], ids[2]]
 
 
+@pytest.mark.rules("v2-create", "v2-get", "v2-tags-order", "note-id-int", "created-at-offset")
 def test_v2_create_and_get_note(api, headers, token):
     payload = {"title": f"Trip {token}", "content": "pack bags", "tags": ["travel", "todo"]}
     r = api.post("/v2/notes", headers=headers, json=payload)
@@ -87,6 +90,7 @@ def test_v2_create_and_get_note(api, headers, token):
     assert r.json()["tags"] == []
 
 
+@pytest.mark.rules("v2-list-envelope", "v2-meta-total", "list-q", "list-order")
 def test_v2_list_wraps_data_with_meta(api, headers, token):
     ids = []
     for i in range(3):
@@ -115,6 +119,7 @@ def test_v2_list_wraps_data_with_meta(api, headers, token):
     assert [n["id"] for n in body["data"]] == [ids[2]]
 
 
+@pytest.mark.rules("shared-store", "v1-seen-in-v2", "v2-seen-in-v1", "list-order")
 def test_notes_are_shared_between_v1_and_v2(api, headers, token):
     r = api.post("/v1/notes", headers=headers, json={"title": f"v1 {token}", "body": "from v1"})
     assert r.status_code == 201

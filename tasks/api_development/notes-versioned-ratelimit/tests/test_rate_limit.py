@@ -51,6 +51,7 @@ def list_v1(api):
     return send
 
 
+@pytest.mark.rules("rl-headers-every-response", "rl-counts-every-outcome", "rl-remaining-count")
 def test_rate_limit_headers_count_down_on_every_response(api, new_headers):
     def send(hdrs, i):
         if i == 0:
@@ -66,6 +67,7 @@ def test_rate_limit_headers_count_down_on_every_response(api, new_headers):
     assert [remaining(r) for r in responses] == [19, 18, 17]
 
 
+@pytest.mark.rules("rl-twenty-per-window", "rl-429", "rl-remaining-count", "error-body")
 def test_client_is_limited_after_twenty_requests(api, new_headers):
     responses = run_in_one_window(list_v1(api), new_headers, LIMIT + 2)
     assert [r.status_code for r in responses[:LIMIT]] == [200] * LIMIT
@@ -76,6 +78,7 @@ def test_client_is_limited_after_twenty_requests(api, new_headers):
         assert isinstance(r.json()["error"]["message"], str)
 
 
+@pytest.mark.rules("rl-retry-after", "oa-remaining-zero-refused")
 def test_rate_limited_response_has_retry_after(api, new_headers):
     responses = run_in_one_window(list_v1(api), new_headers, LIMIT + 1)
     limited = responses[-1]
@@ -88,6 +91,7 @@ def test_rate_limited_response_has_retry_after(api, new_headers):
     assert remaining(limited) == 0
 
 
+@pytest.mark.rules("rl-shared-versions")
 def test_rate_limit_is_shared_between_v1_and_v2(api, new_headers):
     def send(hdrs, i):
         version = "v1" if i % 2 == 0 else "v2"
@@ -99,6 +103,7 @@ def test_rate_limit_is_shared_between_v1_and_v2(api, new_headers):
     assert [r.status_code for r in responses[LIMIT:]] == [429, 429]
 
 
+@pytest.mark.rules("rl-clients-independent")
 def test_each_client_has_its_own_budget(api, new_headers):
     responses = run_in_one_window(list_v1(api), new_headers, LIMIT + 1)
     assert responses[-1].status_code == 429
@@ -109,6 +114,7 @@ def test_each_client_has_its_own_budget(api, new_headers):
     assert remaining(r) == LIMIT - 1
 
 
+@pytest.mark.rules("refused-not-counted")
 def test_refused_unauthenticated_requests_are_not_counted(api, new_headers):
     def send(hdrs, i):
         if i < 5:
