@@ -27,7 +27,7 @@ from backbench.testkit import FIXTURE_NAMES
 # test kit (backbench.testkit); once they all have, set this to ERROR.
 CONFTEST_SEVERITY = ERROR
 # A scenario that declares no rules at all: a warning until every scenario states its rules.
-NO_RULES_SEVERITY = WARNING
+NO_RULES_SEVERITY = ERROR
 RULES_MARK = "rules"
 
 

@@ -172,13 +172,20 @@ def judge_reference(
     submission: str = "reference",
 ) -> Check:  # fmt: skip
     """The reference (or another correct solution) must score correct, correct_secure, uptime,
-    slo_met and robust 1 in every epoch."""
+    slo_met and robust 1 in every epoch. For another solution a robust below 1 is a warning:
+    `robust` is reported, never part of `correct`, and the solutions exist to keep the hidden
+    tests (the verdict on the stated rules) from over-specifying."""
     expected = " ".join(f"{k}=1" for k in REFERENCE_NEEDS)
+    soft = () if submission == "reference" else ("robust",)
     check = Check(scenario, submission, expected, "", scores=[o.value for o in observations])
     messages = _errors(observations) or ([] if observations else ["no scored sample"])
+    warnings: list[str] = []
     scored = [o for o in observations if not o.error]
     for epoch, obs in enumerate(scored, start=1):
-        short = [k for k in REFERENCE_NEEDS if _verdict(obs.value, k) != 1]
+        short = [k for k in REFERENCE_NEEDS if _verdict(obs.value, k) != 1 and k not in soft]
+        warnings += [
+            f"{k} {_number(obs.value.get(k, 0))}" for k in soft if _verdict(obs.value, k) != 1
+        ]
         if short:
             where = f"epoch {epoch}: " if len(scored) > 1 else ""
             why = _why_failed(obs, "slo missed: " + _names(slo_misses(obs.value, slo)))
@@ -191,8 +198,8 @@ def judge_reference(
     check.observed = _observed_values(scored, REFERENCE_NEEDS) if scored else "no score"
     if scored and "p95_ms" in scored[0].value:
         check.observed += f" (p95 {_spread([o.value['p95_ms'] for o in scored])} ms)"
-    check.messages = messages
-    check.severity = ERROR if messages else OK
+    check.messages = messages + [f"not robust: {w}" for w in warnings]
+    check.severity = ERROR if messages else WARNING if warnings else OK
     return check
 
 

@@ -16,10 +16,13 @@ from tests.conftest import REPO, requires_namespace, values
 pytestmark = [pytest.mark.slow, requires_namespace]
 INSPECT = str(Path(sys.executable).parent / "inspect")
 SECTION = "api_development"
+# The smoke eval: a scenario per section keeps CI's cost flat as the catalogue grows (every
+# scenario's reference is validated by `backbench validate --changed` when its content changes).
+SMOKE = [section_scenarios(SECTION)[0].id]
 
 
-def eval_command(log_dir: Path, *args: str) -> list[str]:
-    return [INSPECT, "eval", f"tasks/{SECTION}", "--log-dir", str(log_dir), "--display", "none",
+def eval_command(log_dir: Path, *args: str, task: str = f"tasks/{SECTION}") -> list[str]:
+    return [INSPECT, "eval", task, "--log-dir", str(log_dir), "--display", "none",
             "-T", "load_seconds=2", *args]  # fmt: skip
 
 
@@ -36,13 +39,15 @@ def sample_values(log: EvalLog) -> dict[str, dict[str, float]]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The reference (3 samples in parallel), null and files agents, run concurrently."""
+    """The reference, null and files agents, run concurrently; the reference through the entry
+    point (`backbench/<section>`) from outside the repository."""
     base = tmp_path_factory.mktemp("e2e")
     reference = find_scenario("inventory-crud").reference_dir
+    smoke = f"scenarios={','.join(SMOKE)}"
     commands = {
         "reference": eval_command(base / "reference", "--model", "backbench/reference",
-                                  "--max-samples", "3"),
-        "null": eval_command(base / "null", "--model", "backbench/null"),
+                                  "-T", smoke, task=f"backbench/{SECTION}"),
+        "null": eval_command(base / "null", "--model", "backbench/null", "-T", "robust=false"),
         "files": eval_command(base / "files", "--model", "backbench/files", "-M",
                               f"path={reference}", "-T", "scenarios=inventory-crud"),
     }  # fmt: skip
@@ -51,8 +56,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     env = {**os.environ, "TMPDIR": str(samples)}
     procs = {
         name: subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+            cmd,
+            cwd=base if name == "reference" else REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
         for name, cmd in commands.items()
     }
     for name, proc in procs.items():
@@ -65,19 +74,29 @@ def test_reference_scores_correct_secure_and_up_everywhere(runs: dict[str, Path]
     log = only_log(runs["reference"])
     assert log.status == "success"
     scored = sample_values(log)
-    assert set(scored) == {s.id for s in section_scenarios(SECTION)}
+    assert set(scored) == set(SMOKE)
     for scenario, value in scored.items():
         assert value["correct"] == 1, scenario
         assert value["correct_secure"] == 1, scenario
         assert value["uptime"] == 1, scenario
 
 
-def test_samples_carry_section_and_scenario(runs: dict[str, Path]) -> None:
+def test_samples_carry_section_scenario_and_content_hashes(runs: dict[str, Path]) -> None:
+    from backbench.identity import folder_sha256, text_sha256
+    from backbench.task import DEFAULT_SYSTEM_PROMPT
+
     log = only_log(runs["reference"])
-    assert log.samples is not None
+    assert log.samples is not None and log.eval.metadata is not None
+    assert log.eval.task == f"backbench/{SECTION}"  # found through the entry point
+    prompt = text_sha256(DEFAULT_SYSTEM_PROMPT.read_text())
+    assert log.eval.metadata["system_prompt_sha256"] == prompt
     for sample in log.samples:
         assert sample.metadata["section"] == SECTION
         assert sample.metadata["scenario"] == sample.id
+        assert sample.metadata["system_prompt_sha256"] == prompt
+        assert sample.metadata["scenario_sha256"] == folder_sha256(
+            find_scenario(str(sample.id)).folder
+        )
 
 
 def test_null_scores_zero_with_an_explanation(runs: dict[str, Path]) -> None:
@@ -178,5 +197,6 @@ def test_comparison_notebook_separates_reference_from_null(
     monkeypatch.setenv("BACKBENCH_LOG_DIR", str(tmp_path))
     table = run_notebook(REPO / "notebooks" / "compare_runs.ipynb")
     by_model = table.T.reset_index().set_index("model")  # type: ignore[attr-defined]
-    assert (by_model.loc["backbench/reference"].drop("system_prompt") == 1.0).all()
+    reference = by_model.loc["backbench/reference"].drop("system_prompt").dropna()
+    assert list(reference.index) == SMOKE and (reference == 1.0).all()
     assert (by_model.loc["backbench/null"].drop("system_prompt") == 0.0).all()

@@ -79,6 +79,17 @@ RULES = [
 ]
 
 
+def scratch_mutants(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The mutants whose catching check the scratch copy still has (its two tests, probes)."""
+    tests = {
+        "test_create_rejects_negative_price",
+        "test_list_pagination_reports_total_limit_offset",
+    }
+    return [
+        m for m in meta["mutants"] if "probe" in m["catches"] or m["catches"].get("test") in tests
+    ]
+
+
 @pytest.fixture
 def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A valid scratch copy of inventory-crud, its hidden tests on the kit, in ./tasks."""
@@ -86,7 +97,7 @@ def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(SOURCE, folder, ignore=shutil.ignore_patterns("tests", "__pycache__"))
     (folder / "tests").mkdir()
     (folder / "tests" / "test_items.py").write_text(RULED_TESTS)
-    edit(folder, lambda meta: meta.update(rules=RULES))
+    edit(folder, lambda meta: meta.update(rules=RULES, mutants=scratch_mutants(meta)))
     monkeypatch.setenv("BACKBENCH_TASKS_DIR", str(tmp_path / "tasks"))
     monkeypatch.chdir(tmp_path)
     return folder
@@ -113,7 +124,7 @@ def test_every_scenario_loads_through_the_schema(folder: Path) -> None:
     scenario = load_scenario(folder)
     assert scenario.id == folder.name and scenario.probes and scenario.mutants
     assert all(isinstance(p, dict) and p["kind"] in PROBE_KINDS for p in scenario.probes)
-    assert scenario.peers == [] and scenario.rules == []
+    assert scenario.peers == [] and scenario.rules
     # declared equivalents (backbench adequacy) name mutants the mutator still generates
     generated = {m.id for m in mutants_of_folder(scenario.reference_dir)}
     assert {e.id for e in scenario.equivalent_mutants} <= generated

@@ -38,12 +38,14 @@ def list_band(api, base, **params):
     return r.json()
 
 
+@pytest.mark.rules("health-ok")
 def test_health_returns_ok(api):
     r = api.get("/health")
     assert r.status_code == 200
     assert r.json() == {"status": "ok"}
 
 
+@pytest.mark.rules("create-201-location", "created-at-format")
 def test_create_item_returns_201_body_and_location(api, auth_headers, unique):
     name = unique("item")
     r = api.post(
@@ -60,8 +62,12 @@ def test_create_item_returns_201_body_and_location(api, auth_headers, unique):
     assert body["quantity"] == 7
     datetime.fromisoformat(body["created_at"].replace("Z", "+00:00"))
     assert r.headers.get("location", "").endswith(f"/v1/items/{body['id']}")
+    fetched = api.get(r.headers["location"])
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.json()["id"] == body["id"]
 
 
+@pytest.mark.rules("get-item", "reads-public", "sku-optional")
 def test_get_item_returns_created_item_without_auth(api, create_item):
     item = create_item(price=3.25, quantity=4)
     r = api.get(f"/v1/items/{item['id']}")
@@ -72,12 +78,14 @@ def test_get_item_returns_created_item_without_auth(api, create_item):
     assert got["sku"] is None
 
 
+@pytest.mark.rules("error-404", "delete-204")
 def test_get_unknown_item_returns_404(api, create_item, auth_headers):
     item = create_item()
     assert api.delete(f"/v1/items/{item['id']}", headers=auth_headers).status_code == 204
     assert_error(api.get(f"/v1/items/{item['id']}"), 404, "not_found")
 
 
+@pytest.mark.rules("price-positive", "rejected-changes-nothing")
 def test_create_rejects_negative_price(api, auth_headers, unique):
     name = unique("item")
     r = api.post("/v1/items", json={"name": name, "price": -4.5, "quantity": 1}, headers=auth_headers)
@@ -85,12 +93,14 @@ def test_create_rejects_negative_price(api, auth_headers, unique):
     assert api.get("/v1/items", params={"name": name}).json()["total"] == 0
 
 
+@pytest.mark.rules("name-length", "error-422")
 def test_create_rejects_name_outside_1_to_100_chars(api, auth_headers):
     for bad in ("", "n" * 101):
         r = api.post("/v1/items", json={"name": bad, "price": 1, "quantity": 1}, headers=auth_headers)
         assert_error(r, 422, "validation_error")
 
 
+@pytest.mark.rules("quantity-range")
 def test_create_rejects_negative_quantity(api, auth_headers, unique):
     r = api.post(
         "/v1/items", json={"name": unique("item"), "price": 2, "quantity": -1}, headers=auth_headers
@@ -98,6 +108,7 @@ def test_create_rejects_negative_quantity(api, auth_headers, unique):
     assert_error(r, 422, "validation_error")
 
 
+@pytest.mark.rules("error-409", "name-unique")
 def test_create_duplicate_name_returns_409(api, auth_headers, create_item):
     item = create_item()
     r = api.post(
@@ -106,6 +117,7 @@ def test_create_duplicate_name_returns_409(api, auth_headers, create_item):
     assert_error(r, 409, "conflict")
 
 
+@pytest.mark.rules("writes-need-token", "write-401-any-body", "error-401")
 def test_create_requires_bearer_token(api, unique):
     name = unique("item")
     body = {"name": name, "price": 1.5, "quantity": 1}
@@ -115,6 +127,7 @@ def test_create_requires_bearer_token(api, unique):
     assert api.get("/v1/items", params={"name": name}).json()["total"] == 0
 
 
+@pytest.mark.rules("patch-partial")
 def test_patch_updates_only_given_fields(api, auth_headers, create_item):
     item = create_item(sku="SKU-7", price=8.75, quantity=1)
     r = api.patch(f"/v1/items/{item['id']}", json={"quantity": 5}, headers=auth_headers)
@@ -127,6 +140,7 @@ def test_patch_updates_only_given_fields(api, auth_headers, create_item):
     assert got["price"] == 8.75
 
 
+@pytest.mark.rules("patch-validation", "rejected-changes-nothing")
 def test_patch_rejects_invalid_values(api, auth_headers, create_item):
     item = create_item(price=6.5, quantity=3)
     for change in ({"price": 0}, {"quantity": -2}, {"name": ""}):
@@ -136,6 +150,7 @@ def test_patch_rejects_invalid_values(api, auth_headers, create_item):
     assert (got["price"], got["quantity"], got["name"]) == (6.5, 3, item["name"])
 
 
+@pytest.mark.rules("error-409")
 def test_patch_to_existing_name_returns_409(api, auth_headers, create_item):
     first = create_item()
     second = create_item()
@@ -143,6 +158,7 @@ def test_patch_to_existing_name_returns_409(api, auth_headers, create_item):
     assert_error(r, 409, "conflict")
 
 
+@pytest.mark.rules("writes-need-token", "write-401-any-body")
 def test_patch_and_delete_require_bearer_token(api, create_item):
     item = create_item(quantity=2)
     url = f"/v1/items/{item['id']}"
@@ -155,6 +171,7 @@ def test_patch_and_delete_require_bearer_token(api, create_item):
     assert got.json()["quantity"] == 2
 
 
+@pytest.mark.rules("delete-204", "error-404")
 def test_delete_item_returns_204_then_404(api, auth_headers, create_item):
     item = create_item()
     r = api.delete(f"/v1/items/{item['id']}", headers=auth_headers)
@@ -164,6 +181,7 @@ def test_delete_item_returns_204_then_404(api, auth_headers, create_item):
     assert_error(api.delete(f"/v1/items/{item['id']}", headers=auth_headers), 404, "not_found")
 
 
+@pytest.mark.rules("list-total", "list-echo", "list-offset")
 def test_list_pagination_reports_total_limit_offset(api, create_item, price_band):
     ids = [create_item(price=price_band + i)["id"] for i in range(1, 6)]
     page = list_band(api, price_band, sort="price", limit=2, offset=2)
@@ -173,6 +191,7 @@ def test_list_pagination_reports_total_limit_offset(api, create_item, price_band
     assert [i["id"] for i in page["items"]] == ids[2:4]
 
 
+@pytest.mark.rules("list-limit", "list-offset", "list-echo")
 def test_list_defaults_to_limit_20_offset_0(api):
     page = api.get("/v1/items").json()
     assert page["limit"] == 20
@@ -181,6 +200,7 @@ def test_list_defaults_to_limit_20_offset_0(api):
     assert page["total"] >= len(page["items"])
 
 
+@pytest.mark.rules("list-name-filter")
 def test_list_name_filter_is_exact_match(api, create_item, unique):
     name = unique("item")
     target = create_item(name=name)
@@ -191,6 +211,7 @@ def test_list_name_filter_is_exact_match(api, create_item, unique):
     assert [i["id"] for i in page["items"]] == [target["id"]]
 
 
+@pytest.mark.rules("list-price-filter")
 def test_list_filters_by_inclusive_price_range(api, create_item, price_band):
     create_item(price=price_band + 1)
     mid = create_item(price=price_band + 5)
@@ -204,6 +225,7 @@ def test_list_filters_by_inclusive_price_range(api, create_item, price_band):
     assert [i["id"] for i in page["items"]] == [mid["id"], top["id"]]
 
 
+@pytest.mark.rules("list-sort")
 def test_list_sorts_by_price_descending(api, create_item, price_band):
     a = create_item(price=price_band + 2)
     b = create_item(price=price_band + 1)
@@ -214,10 +236,12 @@ def test_list_sorts_by_price_descending(api, create_item, price_band):
     assert [i["id"] for i in page["items"]] == [b["id"], a["id"], c["id"]]
 
 
+@pytest.mark.rules("list-422")
 def test_list_rejects_invalid_sort(api):
     assert_error(api.get("/v1/items", params={"sort": "quantity"}), 422, "validation_error")
 
 
+@pytest.mark.rules("list-422")
 def test_list_rejects_limit_and_offset_out_of_range(api):
     for params in ({"limit": 0}, {"limit": 101}, {"offset": -1}):
         assert_error(api.get("/v1/items", params=params), 422, "validation_error")

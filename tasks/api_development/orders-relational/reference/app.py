@@ -181,7 +181,7 @@ class CustomerIn(BaseModel):
     @classmethod
     def email_format(cls, value: str) -> str:
         """Accept only addresses shaped like local@domain.tld."""
-        if not EMAIL_RE.match(value):
+        if not EMAIL_RE.fullmatch(value):
             raise ValueError("email must look like local@domain.tld")
         return value
 

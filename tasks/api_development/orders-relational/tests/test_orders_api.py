@@ -41,6 +41,7 @@ def order_body(customer_id, *lines):
     }
 
 
+@pytest.mark.rules("auth-required", "health-open", "error-body")
 def test_requests_without_valid_token_are_rejected(api):
     assert api.get("/health").status_code == 200
     r = api.get("/customers")
@@ -55,6 +56,7 @@ def test_requests_without_valid_token_are_rejected(api):
     assert error_code(r) == "unauthorized"
 
 
+@pytest.mark.rules("customer-create", "customer-get")
 def test_create_customer_and_fetch_it_by_id(authed_api):
     email = f"fetch-{uuid.uuid4().hex}@example.com"
     r = authed_api.post("/customers", json={"email": email, "name": "Ada Lovelace"})
@@ -70,6 +72,7 @@ def test_create_customer_and_fetch_it_by_id(authed_api):
     assert error_code(r) == "not_found"
 
 
+@pytest.mark.rules("customer-email-shape", "validation-422")
 def test_create_customer_rejects_malformed_email(authed_api):
     token = uuid.uuid4().hex
     for email in (f"no-at-sign-{token}", f"user-{token}@nodot", f"two words-{token}@example.com"):
@@ -78,6 +81,7 @@ def test_create_customer_rejects_malformed_email(authed_api):
         assert error_code(r) == "validation_error"
 
 
+@pytest.mark.rules("customer-email-unique")
 def test_duplicate_customer_email_conflicts(authed_api):
     email = f"dup-{uuid.uuid4().hex}@example.com"
     assert authed_api.post("/customers", json={"email": email, "name": "First"}).status_code == 201
@@ -86,6 +90,7 @@ def test_duplicate_customer_email_conflicts(authed_api):
     assert error_code(r) == "conflict"
 
 
+@pytest.mark.rules("product-price", "product-stock", "money-format", "product-get")
 def test_create_product_validates_price_and_stock(authed_api):
     name = f"validated-{uuid.uuid4().hex}"
     for body in (
@@ -107,6 +112,7 @@ def test_create_product_validates_price_and_stock(authed_api):
     assert r.json() == product
 
 
+@pytest.mark.rules("product-filter", "product-total", "product-list")
 def test_product_list_filters_by_name_case_insensitively_and_paginates(authed_api, make_product):
     token = uuid.uuid4().hex
     made = [make_product(name=f"Gadget-{token}-{n}") for n in range(3)]
@@ -122,6 +128,7 @@ def test_product_list_filters_by_name_case_insensitively_and_paginates(authed_ap
     assert [p["id"] for p in page["items"]] == [made[2]["id"]]
 
 
+@pytest.mark.rules("order-created", "order-unit-price-copied", "order-total", "order-get")
 def test_order_copies_unit_prices_and_computes_total(authed_api, make_customer, make_product):
     customer = make_customer()
     first = make_product(price=19.99, stock=10)
@@ -142,6 +149,7 @@ def test_order_copies_unit_prices_and_computes_total(authed_api, make_customer, 
     assert r.json() == order
 
 
+@pytest.mark.rules("order-decrements-stock")
 def test_successful_order_decrements_stock(authed_api, make_customer, make_product):
     customer = make_customer()
     product = make_product(price=3.0, stock=7)
@@ -150,6 +158,7 @@ def test_successful_order_decrements_stock(authed_api, make_customer, make_produ
     assert authed_api.get(f"/products/{product['id']}").json()["stock"] == 2
 
 
+@pytest.mark.rules("order-unknown-refs", "order-rejected-changes-nothing")
 def test_order_with_unknown_customer_or_product_is_rejected(authed_api, make_customer, make_product):
     customer = make_customer()
     product = make_product(stock=5)
@@ -162,6 +171,7 @@ def test_order_with_unknown_customer_or_product_is_rejected(authed_api, make_cus
     assert authed_api.get(f"/products/{product['id']}").json()["stock"] == 5
 
 
+@pytest.mark.rules("order-lines-bounds")
 def test_order_rejects_empty_items_and_non_positive_quantity(authed_api, make_customer, make_product):
     customer = make_customer()
     product = make_product(stock=5)
@@ -171,6 +181,7 @@ def test_order_rejects_empty_items_and_non_positive_quantity(authed_api, make_cu
         assert error_code(r) == "validation_error"
 
 
+@pytest.mark.rules("order-insufficient-stock", "order-all-or-nothing")
 def test_insufficient_stock_rejects_whole_order_and_changes_no_stock(
     authed_api, make_customer, make_product
 ):
@@ -185,6 +196,7 @@ def test_insufficient_stock_rejects_whole_order_and_changes_no_stock(
     assert authed_api.get(f"/customers/{customer['id']}/orders").json()["items"] == []
 
 
+@pytest.mark.rules("order-no-oversell")
 def test_concurrent_orders_never_oversell(
     authed_api, make_customer, make_product, client_factory, auth_headers
 ):
@@ -209,6 +221,7 @@ def test_concurrent_orders_never_oversell(
     assert authed_api.get(f"/products/{product['id']}").json()["stock"] == 0
 
 
+@pytest.mark.rules("customer-orders-newest-first", "customer-orders")
 def test_customer_orders_are_listed_newest_first(authed_api, make_customer, make_product):
     customer = make_customer()
     product = make_product(stock=10)
@@ -224,6 +237,7 @@ def test_customer_orders_are_listed_newest_first(authed_api, make_customer, make
     assert [o["items"][0]["quantity"] for o in orders] == [3, 2, 1]
 
 
+@pytest.mark.rules("customer-delete")
 def test_delete_customer_without_orders_returns_204(authed_api, make_customer):
     customer = make_customer()
     r = authed_api.delete(f"/customers/{customer['id']}")
@@ -231,6 +245,7 @@ def test_delete_customer_without_orders_returns_204(authed_api, make_customer):
     assert authed_api.get(f"/customers/{customer['id']}").status_code == 404
 
 
+@pytest.mark.rules("customer-delete-conflict")
 def test_delete_customer_with_orders_conflicts(authed_api, make_customer, make_product):
     customer = make_customer()
     product = make_product(stock=2)
@@ -242,12 +257,14 @@ def test_delete_customer_with_orders_conflicts(authed_api, make_customer, make_p
     assert authed_api.get(f"/customers/{customer['id']}").status_code == 200
 
 
+@pytest.mark.rules("order-get", "path-id-404")
 def test_get_unknown_order_returns_404(authed_api):
     r = authed_api.get(f"/orders/{MISSING_ID}")
     assert r.status_code == 404
     assert error_code(r) == "not_found"
 
 
+@pytest.mark.rules("db-tables", "db-foreign-keys")
 def test_tables_are_linked_by_foreign_keys(db):
     query = """
         SELECT child.relname, parent.relname
