@@ -172,12 +172,14 @@ def run_validation(plan: Plan, echo: Callable[[str], None]) -> tuple[list[Check]
     stamp = started.strftime("%Y-%m-%dT%H-%M-%SZ")
     logs = plan.keep_logs.resolve() / stamp if plan.keep_logs else scratch / "logs"
     runner = _Runner(tasks_dir(), plan.load_seconds, plan.sandbox, clock, echo)
+    # the content this run validates: taken before it starts, so an edit during the run is not
+    # recorded as validated
+    hashes = {s.id: folder_sha256(s.folder) for s in plan.scenarios}
     try:
         checks = _validate(plan, runner, scratch, logs)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     wall = time.monotonic() - clock
-    hashes = {s.id: folder_sha256(s.folder) for s in plan.scenarios}
     record = run_record(checks, started, wall, plan.fast, plan.load_seconds, plan.repeat, hashes)
     return checks, record
 
