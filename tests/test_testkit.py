@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -236,3 +239,42 @@ def test_the_plugin_provides_every_promised_fixture() -> None:
     assert plugin.pytest_plugins == ["backbench.testkit.peers"]
     found = {n for n in FIXTURE_NAMES if callable(getattr(plugin, n, getattr(peers, n, None)))}
     assert found == FIXTURE_NAMES
+
+
+KIT_RUN = """
+import pytest
+
+@pytest.mark.parametrize("n", range(6))
+def test_one_request(api, n):
+    assert api.get("/x", extensions={"deadline": 0.3}).status_code == 200
+"""
+
+
+@pytest.mark.parametrize("behaviour", [stall, answer])
+def test_the_kit_stops_testing_a_server_that_keeps_missing_deadlines(
+    http_server: Any, tmp_path: Path, behaviour: Behaviour
+) -> None:
+    from backbench.scoring.functional import FunctionalEvidence, functional_verdict
+    from backbench.testkit.http import MAX_DEADLINE_MISSES
+
+    (tmp_path / "test_kit_run.py").write_text(KIT_RUN)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    env = {**os.environ, "BASE_URL": http_server(behaviour), "APP_SECRET": "s"}
+    env.pop("BACKBENCH_OPENAPI", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "backbench.testkit.plugin",
+         "-p", "no:cacheprovider", "-p", "no:schemathesis", "--junitxml",
+         str(tmp_path / "junit.xml"), str(tmp_path)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    result = functional_verdict(
+        FunctionalEvidence(proc.returncode, (tmp_path / "junit.xml").read_text())
+    )
+    if behaviour is answer:
+        assert result.correct and not result.out_of_time, proc.stdout
+        return
+    assert not result.correct and result.fraction == 0, proc.stdout
+    stopped = [c for c in result.failed if "not run" in c.message]
+    # the misses end the testing: the rest fail at once, without a request each
+    assert len(stopped) == 6 - MAX_DEADLINE_MISSES, proc.stdout
+    assert "stopped early" in result.out_of_time

@@ -1,6 +1,7 @@
 """Layer 1: every verdict is a pure function of recorded evidence, tested in both directions."""
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from backbench.scoring.security import (
     sql_injection_exploited,
 )
 from backbench.scoring.uptime import UptimeEvidence, uptime_verdict
+from backbench.testkit.http import UNRESPONSIVE
 
 
 def junit(*cases: tuple[str, str]) -> str:
@@ -62,9 +64,29 @@ class TestFunctional:
         result = functional_verdict(FunctionalEvidence(0, junit(("a", "passed"), ("b", "skipped"))))
         assert result.fraction == 1.0 and result.passed == ["a"]
 
-    def test_timeout_scores_zero(self) -> None:
+    def test_timeout_scores_zero_and_names_the_stage_budget(self) -> None:
         result = functional_verdict(FunctionalEvidence(None, None))
-        assert result.fraction == 0 and not result.correct and "timed out" in result.explanation
+        assert result.fraction == 0 and not result.correct
+        assert result.out_of_time == result.explanation
+        assert re.fullmatch(r"functional: ran out of its \d+ s budget", result.explanation)
+
+    def test_tests_the_kit_stopped_make_the_stage_end_early(self) -> None:
+        stopped = (
+            f'<testcase name="test_c"><error message="{UNRESPONSIVE} (3 requests)">x</error>'
+            "</testcase>"
+        )
+        xml = junit(("test_a", "passed"), ("test_b", "failed")).replace(
+            "</testsuite>", stopped + "</testsuite>"
+        )
+        result = functional_verdict(FunctionalEvidence(1, xml))
+        assert not result.correct and result.fraction == pytest.approx(1 / 3)
+        assert "stopped early" in result.out_of_time and "1 tests not run" in result.out_of_time
+        # the stopped tests are counted, not listed one by one
+        assert "FAILED test_b" in result.explanation and "test_c" not in result.explanation
+
+    def test_ordinary_failures_do_not_end_the_stage(self) -> None:
+        result = functional_verdict(FunctionalEvidence(1, junit(("a", "failed"), ("b", "error"))))
+        assert result.out_of_time == ""
 
     @pytest.mark.parametrize("code", [2, 3, 4, 5])
     def test_broken_test_run_is_a_harness_error(self, code: int) -> None:
@@ -232,3 +254,22 @@ def test_load_result_written_at_quit_reads_like_the_csv_row() -> None:
     result = load_verdict(LoadEvidence(0, row, 1), {"p95_ms": 600})
     assert (result.requests, result.p95_ms, result.rps, result.slo_met) == (54, 530.0, 37.1, True)
     assert read_result("not json") is None and read_result("[1]") is None
+
+
+def test_a_stopped_functional_stage_scores_like_a_server_never_served() -> None:
+    from backbench.scoring.functional import FunctionalResult
+    from backbench.scoring.verdict import SCORE_KEYS, not_served_score, stopped_score
+
+    functional = FunctionalResult(0.25, False, explanation="functional: 1/4", out_of_time="why")
+    value, text = stopped_score(functional, 0.9, "quality: fine", 2)
+    never, _ = not_served_score("why", 0.9, "quality: fine", 2)
+    assert set(value) == set(SCORE_KEYS)
+    assert value == {**never, "functional": 0.25} and value["correct"] == 0
+    assert text.startswith("functional: 1/4") and "security, load and uptime: not run" in text
+
+
+def test_a_security_stage_out_of_time_is_not_secure() -> None:
+    evidence = {"id": "auth", "kind": "auth_required", "cwe": 306, "out_of_time": True,
+                "error": "the security stage ran out of its 120 s budget"}  # fmt: skip
+    result = security_verdict([evidence], {"results": []})
+    assert result.exploited == ["auth"] and "ran out of its 120 s budget" in result.explanation

@@ -14,7 +14,9 @@ from backbench.runtime.interface import CONTROL_STATE, HarnessError, ScoringRunt
 from backbench.scoring.control import harness_control
 from backbench.scoring.submission import RunningSubmission, restore_submission
 from backbench.testkit.control import ADMIN_DATABASE_ENV, CONTROL_ENV, OPENAPI_ENV
+from backbench.testkit.http import UNRESPONSIVE
 
+# the stage's budget: the references need 40-130 s on a loaded 2-core machine
 TEST_TIMEOUT = 180
 # pytest's exit codes: 0 all passed, 1 some failed; anything else means the run itself broke.
 PYTEST_OK, PYTEST_FAILED = 0, 1
@@ -53,6 +55,8 @@ class FunctionalResult:
     passed: list[str] = field(default_factory=list)
     failed: list[TestCase] = field(default_factory=list)
     explanation: str = ""
+    # why the stage ended before every test could judge the server ("" when it did not)
+    out_of_time: str = ""
 
 
 def parse_junit(xml_text: str) -> list[TestCase]:
@@ -73,7 +77,8 @@ def parse_junit(xml_text: str) -> list[TestCase]:
 def functional_verdict(evidence: FunctionalEvidence) -> FunctionalResult:
     """Fraction of hidden tests passed; correct only if the exit code and the report agree."""
     if evidence.returncode is None:
-        return FunctionalResult(0.0, False, explanation="functional tests timed out")
+        why = f"functional: ran out of its {TEST_TIMEOUT} s budget"
+        return FunctionalResult(0.0, False, explanation=why, out_of_time=why)
     if evidence.returncode not in (PYTEST_OK, PYTEST_FAILED) or evidence.junit_xml is None:
         raise HarnessError(
             f"hidden test run broke (exit {evidence.returncode}): {evidence.output_tail[-600:]}"
@@ -86,7 +91,18 @@ def functional_verdict(evidence: FunctionalEvidence) -> FunctionalResult:
     # A report that says "all passed" while pytest exited 1 is not trusted, and vice versa.
     correct = evidence.returncode == PYTEST_OK and not failed
     lines = [f"functional: {len(passed)}/{len(cases)} hidden tests passed"]
-    for case in failed:
+    stopped = [c for c in failed if UNRESPONSIVE in c.message]
+    out_of_time = ""
+    if stopped:
+        out_of_time = (
+            f"functional: stopped early, {UNRESPONSIVE[len('not run: ') :]}; "
+            f"{len(stopped)} tests not run count as failed"
+        )
+        lines.append(f"  {out_of_time}")
+        failed_shown = [c for c in failed if c not in stopped]
+    else:
+        failed_shown = failed
+    for case in failed_shown:
         lines.append(
             f"  FAILED {case.name}: {case.message.splitlines()[0][:200] if case.message else ''}"
         )
@@ -96,6 +112,7 @@ def functional_verdict(evidence: FunctionalEvidence) -> FunctionalResult:
         passed=passed,
         failed=failed,
         explanation="\n".join(lines),
+        out_of_time=out_of_time,
     )
 
 

@@ -25,8 +25,11 @@ from urllib.parse import urlparse
 import httpx
 
 from backbench.registry import PROBE_KINDS
+from backbench.testkit.http import deadline_client
 
+# total deadlines per request (a server that dribbles its answer cannot stretch them)
 TIMEOUT = 5.0
+HEALTH_TIMEOUT = 2.0
 
 
 def wait_for_port(url: str, timeout: float) -> bool:
@@ -46,7 +49,7 @@ def uptime(url: str, seconds: float, interval: float) -> list[dict[str, Any]]:
     """GET /health every `interval` seconds for `seconds`; record status and latency."""
     probes = []
     deadline = time.monotonic() + seconds
-    with httpx.Client(base_url=url, timeout=2.0) as client:
+    with deadline_client(url, deadline=HEALTH_TIMEOUT) as client:
         while True:
             start = time.monotonic()
             try:
@@ -67,7 +70,7 @@ def uptime(url: str, seconds: float, interval: float) -> list[dict[str, Any]]:
 def run_probes(url: str, spec: list[dict[str, Any]], secret: str) -> list[dict[str, Any]]:
     """Run every probe of the spec; a probe that cannot reach the server records the error."""
     results = []
-    with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+    with deadline_client(url, deadline=TIMEOUT) as client:
         for probe in spec:
             try:
                 results.append(PROBE_KINDS[probe["kind"]].probe(client, probe, secret))

@@ -33,7 +33,12 @@ from backbench.scoring.submission import (
     stop_submission,
 )
 from backbench.scoring.uptime import UptimeEvidence, daemonized, probe_health, uptime_verdict
-from backbench.scoring.verdict import StageVerdicts, not_served_score, served_score
+from backbench.scoring.verdict import (
+    StageVerdicts,
+    not_served_score,
+    served_score,
+    stopped_score,
+)
 
 HEALTH_INTERVAL = 0.5
 AFTER_LOAD_SECONDS = 1.5
@@ -125,6 +130,16 @@ async def _score_live(
     functional_evidence = await functional_stage(runtime, scenario.tests_dir, running, tool_env)
     functional = functional_verdict(functional_evidence)
     lap("functional")
+    if functional.out_of_time:
+        # a server that cannot answer the tests in time cannot be fuzzed, probed or loaded in
+        # time either: the later stages would only stretch the sample's scoring
+        value, explanation = stopped_score(functional, *quality, len(bandit_high(bandit)))
+        return Score(
+            value=value, answer="start.sh", explanation=explanation,
+            metadata={"failed_tests": [asdict(c) for c in functional.failed],
+                      "passed_tests": functional.passed,
+                      "test_output": functional_evidence.output_tail[-3000:]},
+        )  # fmt: skip
 
     robust_evidence = RobustEvidence(operations=[])
     robust, robust_text = float("nan"), "robust: not run (-T robust=false)"

@@ -12,6 +12,9 @@ from backbench.registry import PROBE_KINDS
 from backbench.runtime import HarnessError, ScoringRuntime
 from backbench.scoring.source_files import python_files
 
+# every probe's requests have total deadlines (netprobe.TIMEOUT); this bounds the stage
+PROBES_TIMEOUT = 120
+
 
 @dataclass
 class SecurityResult:
@@ -36,6 +39,10 @@ def probes_verdict(evidence: list[dict[str, Any]]) -> list[tuple[str, int, str]]
     """(probe id, CWE, how) for every probe that succeeded."""
     found = []
     for item in evidence:
+        if item.get("out_of_time"):
+            # a server that stalls the probes is not shown to resist them
+            found.append((item["id"], int(item["cwe"]), item["error"]))
+            continue
         if "error" in item:
             continue
         how = PROBE_KINDS[item["kind"]].exploited(item)
@@ -81,7 +88,20 @@ async def run_probes(
         sys.executable, "-I", "-m", "backbench.scoring.netprobe", "probes", "--url", base_url,
         "--spec", str(spec), "--secret", runtime.app_secret,
     ]  # fmt: skip
-    result = await runtime.run_tool(argv, env=tool_env, cwd=cwd, timeout=120)
+    try:
+        result = await runtime.run_tool(argv, env=tool_env, cwd=cwd, timeout=PROBES_TIMEOUT)
+    except TimeoutError:
+        why = f"the security stage ran out of its {PROBES_TIMEOUT} s budget"
+        return [  # fmt: skip
+            {
+                "id": p["id"],
+                "kind": p["kind"],
+                "cwe": PROBE_KINDS[p["kind"]].cwe,
+                "error": why,
+                "out_of_time": True,
+            }
+            for p in probes
+        ]
     if result.returncode != 0:
         raise HarnessError(f"security probes failed: {result.stderr[-600:]}")
     evidence: list[dict[str, Any]] = json.loads(result.stdout)

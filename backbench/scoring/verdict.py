@@ -66,6 +66,24 @@ def served_score(v: StageVerdicts) -> tuple[dict[str, float], str]:
     return value, explanation
 
 
+def stopped_score(
+    functional: FunctionalResult, quality: float, quality_text: str, bandit_high: int
+) -> tuple[dict[str, float], str]:
+    """Score values and explanation of a server too slow for the functional stage to finish.
+
+    The later live stages did not run; what they would measure counts as failed, as for a
+    server that never became ready.
+    """
+    value, _ = not_served_score(functional.out_of_time, quality, quality_text, bandit_high)
+    value["functional"] = round(functional.fraction, 4)
+    explanation = "\n".join(
+        [functional.explanation,
+         "robust, security, load and uptime: not run, the functional stage ended early "
+         "(counted as failed)", quality_text]
+    )  # fmt: skip
+    return value, explanation
+
+
 def not_served_score(
     why: str, quality: float, quality_text: str, bandit_high: int
 ) -> tuple[dict[str, float], str]:

@@ -26,6 +26,11 @@ import httpx
 
 DEFAULT_DEADLINE = 10.0
 DEADLINE_EXTENSION = "deadline"
+# A server that has let this many requests run out of their deadline is not tested further: the
+# kit fails each remaining test at once with UNRESPONSIVE in its message (the scorer looks for
+# it), so a server that stalls or dribbles costs a few deadlines, not one per request.
+MAX_DEADLINE_MISSES = 3
+UNRESPONSIVE = "not run: the server let requests run out of their deadline"
 
 
 class DeadlineExceeded(httpx.TimeoutException):
@@ -42,6 +47,21 @@ class DeadlineExceeded(httpx.TimeoutException):
 
 
 _current = threading.local()
+# requests of this process that ran out of their deadline: the kit stops testing a server that
+# keeps missing them (see backbench.testkit.plugin), so a stalled server costs seconds, not hours
+_misses_lock = threading.Lock()
+_misses = [0]
+
+
+def deadline_misses() -> int:
+    """How many requests of this process have missed their deadline so far."""
+    with _misses_lock:
+        return _misses[0]
+
+
+def _count_miss() -> None:
+    with _misses_lock:
+        _misses[0] += 1
 
 
 def _time_left() -> float | None:
@@ -163,6 +183,7 @@ class DeadlineTransport(httpx.HTTPTransport):
             except httpx.TimeoutException as ex:
                 left = _time_left()
                 if left is not None and left <= 0.05:
+                    _count_miss()
                     raise DeadlineExceeded(
                         request.method, request.url.raw_path.decode(), deadline, request
                     ) from ex

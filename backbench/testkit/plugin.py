@@ -32,7 +32,13 @@ from backbench.testkit.control import (
     ControlClient,
 )
 from backbench.testkit.database import KitConnection
-from backbench.testkit.http import DEFAULT_DEADLINE, deadline_client
+from backbench.testkit.http import (
+    DEFAULT_DEADLINE,
+    MAX_DEADLINE_MISSES,
+    UNRESPONSIVE,
+    deadline_client,
+    deadline_misses,
+)
 from backbench.testkit.server import ServerControl, ServiceControl
 
 # the `peers` fixture lives with the peers' clients
@@ -45,6 +51,14 @@ RULES_MARKER = "rules(*ids): the scenario rules (scenario.yaml `rules`) this tes
 def pytest_configure(config: pytest.Config) -> None:
     """Register the kit's markers, so a hidden test's `rules` mark is never 'unknown'."""
     config.addinivalue_line("markers", RULES_MARKER)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail the remaining tests at once when the server keeps missing its deadlines."""
+    misses = deadline_misses()
+    if misses >= MAX_DEADLINE_MISSES:
+        pytest.fail(f"{UNRESPONSIVE} ({misses} requests)", pytrace=False)
 
 
 def _env(name: str) -> str:

@@ -3,6 +3,7 @@
 The test copies this file into every hostile submission before it is submitted.
     --all-ok     answer 200 with a JSON body to every request, not only /health
     --delay S    wait S seconds before every answer
+    --dribble S  send every answer's body one byte each S seconds
     --flood      write 120 KB to stdout and stderr on every request
     --alarm S    end the process after S seconds
     --banner T   print T (with the start time) once serving
@@ -18,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 parser = argparse.ArgumentParser()
 parser.add_argument("--all-ok", action="store_true")
 parser.add_argument("--delay", type=float, default=0.0)
+parser.add_argument("--dribble", type=float, default=0.0)
 parser.add_argument("--flood", action="store_true")
 parser.add_argument("--alarm", type=int, default=0)
 parser.add_argument("--banner", default="")
@@ -39,7 +41,13 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not ARGS.dribble:
+            self.wfile.write(body)
+            return
+        for i in range(len(body)):
+            self.wfile.write(body[i : i + 1])
+            self.wfile.flush()
+            time.sleep(ARGS.dribble)
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 

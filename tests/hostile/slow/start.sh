@@ -1,4 +1,4 @@
 #!/usr/bin/env bash
-# Hostile: answers every request, /health included, only after 3 s.
+# Hostile: accepts every connection and answers, /health included, only after 10 minutes.
 cd "$(dirname "$0")"
-exec python3 stub_server.py --delay 3
+exec python3 stub_server.py --delay 600
