@@ -273,3 +273,49 @@ def test_a_security_stage_out_of_time_is_not_secure() -> None:
                 "error": "the security stage ran out of its 120 s budget"}  # fmt: skip
     result = security_verdict([evidence], {"results": []})
     assert result.exploited == ["auth"] and "ran out of its 120 s budget" in result.explanation
+
+
+FASTAPI_IDIOMS = """
+from typing import List, Optional
+
+from fastapi import Depends, FastAPI, Query
+
+app = FastAPI()
+
+
+def session() -> Optional[str]:
+    return None
+
+
+@app.get("/items")
+def items(db: Optional[str] = Depends(session), name: Optional[str] = Query(None)) -> List[str]:
+    return [name or "", db or ""]
+"""
+DEFECTS = """
+import os
+
+
+def read(path):
+    try:
+        return open(path).read()
+    except:
+        return None
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "codes"), [(FASTAPI_IDIOMS, set()), (DEFECTS, {"E722", "F401"})]
+)
+def test_quality_lint_finds_defects_not_framework_idioms(
+    tmp_path: Any, source: str, codes: set[str]
+) -> None:
+    import json
+    import subprocess
+
+    from backbench.scoring.quality import ruff_argv
+
+    (tmp_path / "app.py").write_text(source)
+    proc = subprocess.run(ruff_argv([str(tmp_path / "app.py")]), capture_output=True, text=True)
+    assert {f["code"] for f in json.loads(proc.stdout)} >= codes
+    if not codes:
+        assert json.loads(proc.stdout) == [], proc.stdout
