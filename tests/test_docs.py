@@ -69,3 +69,23 @@ def test_readme_commands_exist() -> None:
     ci = (REPO / ".ci" / "run").read_text()
     assert "scripts/setup.sh" in ci and "pytest" in ci
     assert Path(REPO / "prompts" / "backend-developer.md").exists()
+
+
+def test_budget_table_matches_the_code() -> None:
+    from backbench.scoring import functional, netprobe, robustness, security, submission
+    from backbench.testkit import http
+
+    expected = {
+        "server ready (port accepts)": submission.READY_TIMEOUT,
+        "a hidden test's request": http.DEFAULT_DEADLINE,
+        "deadline misses before the tests stop": http.MAX_DEADLINE_MISSES,
+        "functional stage": functional.TEST_TIMEOUT,
+        "robust stage (schemathesis)": robustness.STAGE_TIMEOUT,
+        "a security probe's request": netprobe.TIMEOUT,
+        "security stage": security.PROBES_TIMEOUT,
+        "a health probe": netprobe.HEALTH_TIMEOUT,
+    }
+    rows = {row[0]: row[1] for row in table_rows(block("budgets"))}
+    assert set(rows) == set(expected)
+    for what, value in expected.items():
+        assert rows[what] in (f"{value:g} s", f"{value:g}"), what
