@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from inspect_ai.scorer import Score
 from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
 
-from backbench.catalogue import Scenario, find_scenario
+from backbench.catalogue import Scenario, find_scenario, load_scenario, tasks_dir
+from backbench.catalogue_check import hidden_test_names, rule_matrix
 from backbench.model import submission_files
 from backbench.runtime.exec import ExecRuntimeConfig, ExecScoringRuntime
 from backbench.sandbox.local import BackbenchSandbox
@@ -68,6 +70,47 @@ def mutant_copy(scenario: Scenario, mutant_name: str, dest: Path) -> Path:
         ["patch", "-s", "-p1", "-d", str(target), "-i", str(patch)], check=True, timeout=30
     )
     return target
+
+
+def lean_folder(folder: Path, keep: tuple[str, ...]) -> None:
+    """Cut a scenario folder's hidden tests down to the files `keep` (helper modules stay), its
+    rules to those the kept tests name and its mutants to those caught by a probe or a kept
+    test, so the copy still passes `catalogue --check`.
+
+    For tests whose point is not the hidden suite itself: the whole suite would add a minute
+    of tests to each scoring and check nothing more. The references and every mutant face
+    the whole suite in test_e2e and `backbench validate`.
+    """
+    for test_file in (folder / "tests").glob("test_*.py"):
+        if test_file.name not in keep:
+            test_file.unlink()
+    assert {p.name for p in (folder / "tests").glob("test_*.py")} == set(keep), keep
+    named = {rule for rules in rule_matrix(folder / "tests").values() for rule in rules}
+    meta_file = folder / "scenario.yaml"
+    meta = yaml.safe_load(meta_file.read_text())
+    meta["rules"] = [rule for rule in meta.get("rules", []) if rule["id"] in named]
+    tests = hidden_test_names(folder / "tests")
+    meta["mutants"] = [
+        m for m in meta.get("mutants", []) if m["catches"].get("test", next(iter(tests))) in tests
+    ]
+    meta_file.write_text(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
+
+
+def lean_tasks(dest: Path, scenario_id: str, keep: tuple[str, ...]) -> Path:
+    """A scratch copy of the catalogue's tasks/ folder in `dest`, with one scenario cut down to
+    the hidden test files `keep` (`lean_folder`); point BACKBENCH_TASKS_DIR at it."""
+    shutil.copytree(tasks_dir(), dest, ignore=shutil.ignore_patterns("__pycache__"))
+    [folder] = dest.glob(f"*/{scenario_id}")
+    lean_folder(folder, keep)
+    return dest
+
+
+def lean_scenario(scenario: Scenario, dest: Path, keep: tuple[str, ...]) -> Scenario:
+    """A copy of the scenario in `dest` with only the hidden test files `keep` (`lean_folder`)."""
+    folder = dest / scenario.section / scenario.id
+    shutil.copytree(scenario.folder, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    lean_folder(folder, keep)
+    return load_scenario(folder)
 
 
 def values(score: Score) -> dict[str, Any]:

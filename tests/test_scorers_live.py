@@ -13,12 +13,26 @@ from backbench.catalogue import Scenario
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.scoring.scorer import score_submission
 from backbench.scoring.verdict import SCORE_KEYS
-from tests.conftest import mutant_copy, requires_namespace, values, write_submission
+from tests.conftest import (
+    lean_scenario,
+    mutant_copy,
+    requires_namespace,
+    values,
+    write_submission,
+)
 
 pytestmark = [pytest.mark.anyio, requires_namespace]
 LOAD_SECONDS = 2.0
 
 MakeSandbox = Callable[..., Awaitable[BackbenchSandbox]]
+# one hidden test file (21 tests, the named ones among them): the whole suite is run against the
+# references and every mutant by test_e2e, test_validate_e2e and `backbench validate`
+LEAN_TESTS = ("test_items.py",)
+
+
+@pytest.fixture
+def lean(inventory: Scenario, tmp_path: Path) -> Scenario:
+    return lean_scenario(inventory, tmp_path, LEAN_TESTS)
 
 
 def reference_copy(scenario: Scenario, dest: Path) -> Path:
@@ -39,8 +53,8 @@ async def score_dir(
     return await score_submission(env, scenario, LOAD_SECONDS, robust)
 
 
-async def test_reference_passes_every_stage(sandbox_for: MakeSandbox, inventory: Scenario) -> None:
-    score = await score_dir(sandbox_for, inventory, inventory.reference_dir, robust=True)
+async def test_reference_passes_every_stage(sandbox_for: MakeSandbox, lean: Scenario) -> None:
+    score = await score_dir(sandbox_for, lean, lean.reference_dir, robust=True)
     value = score.value
     assert isinstance(value, dict) and set(SCORE_KEYS) <= set(value)
     assert value["correct"] == 1 and value["functional"] == 1.0
@@ -49,63 +63,63 @@ async def test_reference_passes_every_stage(sandbox_for: MakeSandbox, inventory:
     assert value["quality"] > 0.5
 
 
-async def test_empty_workspace_is_not_served(sandbox_for: MakeSandbox, inventory: Scenario) -> None:
-    score = await score_dir(sandbox_for, inventory, None)
+async def test_empty_workspace_is_not_served(sandbox_for: MakeSandbox, lean: Scenario) -> None:
+    score = await score_dir(sandbox_for, lean, None)
     assert values(score)["correct"] == 0 and values(score)["functional"] == 0
     assert values(score)["uptime"] == 0 and values(score)["correct_secure"] == 0
     assert "no start.sh" in (score.explanation or "")
 
 
 async def test_missing_validation_fails_the_named_test(
-    sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
+    sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
 ) -> None:
-    source = mutant_copy(inventory, "no-price-validation", tmp_path)
-    score = await score_dir(sandbox_for, inventory, source)
+    source = mutant_copy(lean, "no-price-validation", tmp_path)
+    score = await score_dir(sandbox_for, lean, source)
     failed = [t["name"] for t in (score.metadata or {})["failed_tests"]]
     assert values(score)["correct"] == 0 and 0 < values(score)["functional"] < 1
     assert "test_create_rejects_negative_price" in failed
 
 
 async def test_string_built_sql_is_exploited(
-    sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
+    sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
 ) -> None:
-    source = mutant_copy(inventory, "string-built-sql", tmp_path)
-    score = await score_dir(sandbox_for, inventory, source)
+    source = mutant_copy(lean, "string-built-sql", tmp_path)
+    score = await score_dir(sandbox_for, lean, source)
     assert values(score)["exploits"] >= 1 and values(score)["secure"] == 0
     assert values(score)["correct_secure"] == 0
     assert "sqli-name-filter" in (score.metadata or {})["exploited_probes"]
 
 
 async def test_missing_auth_is_exploited(
-    sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
+    sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
 ) -> None:
-    source = mutant_copy(inventory, "no-create-auth", tmp_path)
-    score = await score_dir(sandbox_for, inventory, source)
+    source = mutant_copy(lean, "no-create-auth", tmp_path)
+    score = await score_dir(sandbox_for, lean, source)
     assert "auth-create-item" in (score.metadata or {})["exploited_probes"]
     assert values(score)["secure"] == 0
 
 
 async def test_bandit_high_finding_makes_it_insecure(
-    sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
+    sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
 ) -> None:
-    source = reference_copy(inventory, tmp_path / "with-shell")
+    source = reference_copy(lean, tmp_path / "with-shell")
     (source / "admin.py").write_text(
         "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
     )
-    score = await score_dir(sandbox_for, inventory, source)
+    score = await score_dir(sandbox_for, lean, source)
     assert values(score)["correct"] == 1 and values(score)["bandit_high"] >= 1
     assert values(score)["secure"] == 0 and values(score)["correct_secure"] == 0
 
 
 async def test_server_that_dies_under_load_loses_uptime(
-    sandbox_for: MakeSandbox, inventory: Scenario, tmp_path: Path
+    sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
 ) -> None:
-    source = reference_copy(inventory, tmp_path / "dies")
+    source = reference_copy(lean, tmp_path / "dies")
     # the reference, exiting once it has served more requests than the functional tests send
     (source / "dying.py").write_text(
         "import os\n\nfrom app import app\n\nserved = 0\n\n\n"
         "@app.middleware('http')\nasync def die_after(request, call_next):\n"
-        "    global served\n    served += 1\n    if served > 250:\n        os._exit(1)\n"
+        "    global served\n    served += 1\n    if served > 150:\n        os._exit(1)\n"
         "    return await call_next(request)\n"
     )
     (source / "start.sh").write_text(
@@ -113,12 +127,10 @@ async def test_server_that_dies_under_load_loses_uptime(
         'exec python3 -m uvicorn dying:app --host 127.0.0.1 --port "$PORT" --log-level warning\n'
     )
     (source / "start.sh").chmod(0o755)
-    score = await score_dir(sandbox_for, inventory, source)
+    score = await score_dir(sandbox_for, lean, source)
     assert values(score)["uptime"] < 1 and "exited" in (score.explanation or "")
 
 
-async def test_host_mode_scores_the_reference_too(
-    sandbox_for: MakeSandbox, inventory: Scenario
-) -> None:
-    score = await score_dir(sandbox_for, inventory, inventory.reference_dir, isolated=False)
+async def test_host_mode_scores_the_reference_too(sandbox_for: MakeSandbox, lean: Scenario) -> None:
+    score = await score_dir(sandbox_for, lean, lean.reference_dir, isolated=False)
     assert values(score)["correct"] == 1 and values(score)["uptime"] == 1.0

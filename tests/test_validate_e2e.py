@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from backbench.catalogue import tasks_dir
+from tests.conftest import lean_tasks
 
 BACKBENCH = Path(sys.executable).parent / "backbench"
 SCENARIO = "inventory-crud"
 TIMEOUT = 900
+LEAN_TESTS = ("test_items.py",)
 
 pytestmark = pytest.mark.slow
 
@@ -41,28 +42,32 @@ def results(out: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def test_validate_fast_passes_on_one_scenario(tmp_path: Path) -> None:
+def test_validate_fast_passes_on_one_scenario(scratch: Path) -> None:
     # the whole catalogue is validated by `backbench validate` for a release, and CI validates
-    # the scenarios whose content changed (`--changed`): here, the command itself
-    proc = validate(tmp_path)
+    # the scenarios whose content changed (`--changed`): here, the command itself, on a copy
+    # with two of the mutants and one of the other solutions
+    keep_mutants(scratch, "no-price-validation", "string-built-sql")
+    keep_solutions(scratch, "flask")
+    out = scratch.parent / "out"
+    proc = validate(out, scratch)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    run = results(tmp_path)
+    run = results(out)
     assert run["ok"] and run["fast"] and run["load_seconds"] == 2
     assert run["scenarios"] == [SCENARIO] and set(run["scenario_sha256"]) == {SCENARIO}
     for scenario in run["scenarios"]:
         records = [r for r in run["records"] if r["scenario"] == scenario]
         kinds = [r["submission"].split(":")[0] for r in records]
-        assert {"rules", "reference", "null"} <= set(kinds) and kinds.count("mutant") >= 2
+        assert {"rules", "reference", "null"} <= set(kinds) and kinds.count("mutant") == 2
+        assert "solution:flask" in [r["submission"] for r in records]
         [reference] = [r for r in records if r["submission"] == "reference"]
         assert reference["severity"] == "ok" and reference["scores"][0]["correct"] == 1
-    assert not (tmp_path / "README.md").exists()  # only a full run rewrites it
+    assert not (out / "README.md").exists()  # only a full run rewrites it
 
 
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
-    """A scratch copy of the catalogue's tasks/ folder."""
-    shutil.copytree(tasks_dir(), tmp_path / "tasks", ignore=shutil.ignore_patterns("__pycache__"))
-    return tmp_path / "tasks"
+    # the command is the point here; `backbench validate` runs the whole suites
+    return lean_tasks(tmp_path / "tasks", SCENARIO, LEAN_TESTS)
 
 
 def scenario_dir(tasks: Path) -> Path:
@@ -78,6 +83,12 @@ def keep_mutants(tasks: Path, *names: str) -> None:
     meta_file.write_text(yaml.safe_dump(meta, sort_keys=False))
 
 
+def keep_solutions(tasks: Path, *names: str) -> None:
+    for solution in (scenario_dir(tasks) / "solutions").iterdir():
+        if solution.name not in names:
+            shutil.rmtree(solution)
+
+
 def replace_in(file: Path, old: str, new: str) -> None:
     text = file.read_text()
     assert old in text, f"{old!r} not in {file}: update this test"
@@ -90,28 +101,21 @@ def assert_fails_naming(proc: subprocess.CompletedProcess[str], *words: str) -> 
     assert any(all(w in line for w in words) for line in errors), proc.stdout
 
 
-def test_a_broken_reference_fails_validation(scratch: Path) -> None:
-    keep_mutants(scratch, "string-built-sql")
-    app = scenario_dir(scratch) / "reference" / "app.py"
-    replace_in(app, "return Response(status_code=204)", "return Response(status_code=200)")
-    proc = validate(scratch.parent / "out", scratch)
-    assert_fails_naming(
-        proc, f"ERROR {SCENARIO} reference:", "correct=0", "test_delete_item_returns_204_then_404"
-    )
-    records = results(scratch.parent / "out")["records"]
-    [record] = [r for r in records if r["submission"] == "reference"]
-    assert not record["ok"]
-
-
 @pytest.fixture(scope="module")
-def broken_oracles(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
-    """One run over a copy with a hidden test that tests nothing and a mutant that changes nothing.
+def broken(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """One run over a copy with a broken reference, a hidden test that tests nothing and a
+    mutant that changes nothing.
 
-    Both break a mutant's row only, so one run (the two mutants side by side) shows both.
+    Each breaks a row of its own (mutants are judged by the check they declare, whatever the
+    reference does), so one run shows all three.
     """
-    tasks = tmp_path_factory.mktemp("oracles") / "tasks"
-    shutil.copytree(tasks_dir(), tasks, ignore=shutil.ignore_patterns("__pycache__"))
+    tasks = lean_tasks(tmp_path_factory.mktemp("oracles") / "tasks", SCENARIO, LEAN_TESTS)
     keep_mutants(tasks, "no-price-validation", "string-built-sql")
+    keep_solutions(tasks)
+    app = scenario_dir(tasks) / "reference" / "app.py"
+    replace_in(app, "return Response(status_code=204)", "return Response(status_code=200)")
     tests = scenario_dir(tasks) / "tests" / "test_items.py"
     body = (
         '    assert_error(r, 422, "validation_error")\n'
@@ -125,22 +129,33 @@ def broken_oracles(tmp_path_factory: pytest.TempPathFactory) -> subprocess.Compl
         "--- reference/start.sh\n+++ mutant/start.sh\n@@ -1,2 +1,3 @@\n"
         " #!/usr/bin/env bash\n+# a comment only\n set -euo pipefail\n"
     )
-    return validate(tasks.parent / "out", tasks)
+    return validate(tasks.parent / "out", tasks), tasks.parent / "out"
+
+
+def test_a_broken_reference_fails_validation(
+    broken: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    proc, out = broken
+    assert_fails_naming(
+        proc, f"ERROR {SCENARIO} reference:", "correct=0", "test_delete_item_returns_204_then_404"
+    )
+    [record] = [r for r in results(out)["records"] if r["submission"] == "reference"]
+    assert not record["ok"]
 
 
 def test_a_hidden_test_that_no_longer_tests_fails_validation(
-    broken_oracles: subprocess.CompletedProcess[str],
+    broken: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
     assert_fails_naming(
-        broken_oracles, f"ERROR {SCENARIO} mutant:no-price-validation:", "not caught",
+        broken[0], f"ERROR {SCENARIO} mutant:no-price-validation:", "not caught",
         "test_create_rejects_negative_price",
     )  # fmt: skip
 
 
 def test_a_mutant_that_changes_nothing_fails_validation(
-    broken_oracles: subprocess.CompletedProcess[str],
+    broken: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
     assert_fails_naming(
-        broken_oracles, f"ERROR {SCENARIO} mutant:string-built-sql:", "not caught",
+        broken[0], f"ERROR {SCENARIO} mutant:string-built-sql:", "not caught",
         "probe sqli-name-filter",
     )  # fmt: skip
