@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import os
 import shutil
 import sys
@@ -23,8 +24,11 @@ from typing import Literal, overload
 
 from inspect_ai.util import (
     ExecResult,
+    OutputLimitExceededError,
     SandboxEnvironment,
     SandboxEnvironmentConfigType,
+    SandboxEnvironmentLimits,
+    SandboxUserUnsupportedError,
     sandboxenv,
 )
 from typing_extensions import override
@@ -208,6 +212,14 @@ class BackbenchSandbox(SandboxEnvironment):
     def own(self, path: Path) -> None:
         """Give a file the harness wrote to the agent (a no-op on the host)."""
 
+    def agent_users(self) -> set[str]:
+        """The names and uids `exec(user=...)` accepts: the agent's own, and no other."""
+        return {getpass.getuser(), str(os.geteuid())}
+
+    def check_access(self, path: Path, write: bool) -> None:
+        """Raise PermissionError where the agent could not read (or write) `path` (a host
+        path); on the host the agent is this process, so the open itself decides."""
+
     @override
     async def exec(
         self,
@@ -220,16 +232,37 @@ class BackbenchSandbox(SandboxEnvironment):
         timeout_retry: bool = True,
         concurrency: bool = True,
     ) -> ExecResult[str]:
+        if user is not None and user not in self.agent_users():
+            raise SandboxUserUnsupportedError(
+                f"this sandbox runs commands only as its agent's user, not as {user!r}"
+            )
         final_env = {**self.agent_env(), **(env or {})}
         if cmd and cmd[0] == SANDBOX_CLI:
             final_env["INSPECT_SANDBOX_TOOLS_DIR"] = f"{self.sandbox_home}/.sandbox-tools"
         argv, host_cwd = self.agent_command(cmd, self._resolve(cwd or "."))
-        return await run_capped(argv, env=final_env, cwd=host_cwd, input=input, timeout=timeout)
+        result = await run_capped(argv, env=final_env, cwd=host_cwd, input=input, timeout=timeout)
+        if result.returncode < 0:
+            # killed by a signal: report it as a shell would (128 + the signal's number)
+            result = ExecResult(
+                success=False, returncode=128 - result.returncode, stdout=result.stdout,
+                stderr=result.stderr,
+            )  # fmt: skip
+        return self.check_exec(cmd, result)
+
+    def check_exec(self, cmd: list[str], result: ExecResult[str]) -> ExecResult[str]:
+        """`result`, or the exception it stands for (a wrapper reports what exec raised)."""
+        return result
 
     @override
     async def write_file(self, file: str, contents: str | bytes) -> None:
         path = self.host_path(self._resolve(file))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        missing = [p for p in [path.parent, *path.parent.parents] if not p.exists()]
+        if missing:
+            self.check_access(missing[-1].parent, write=True)
+        for folder in reversed(missing):
+            folder.mkdir(exist_ok=True)
+            self.own(folder)
+        self.check_access(path if path.exists() else path.parent, write=True)
         if isinstance(contents, str):
             path.write_text(contents, encoding="utf-8")
         else:
@@ -245,6 +278,9 @@ class BackbenchSandbox(SandboxEnvironment):
     @override
     async def read_file(self, file: str, text: bool = True) -> str | bytes:
         path = self.host_path(self._resolve(file))
+        self.check_access(path, write=False)
+        if path.is_file() and path.stat().st_size > SandboxEnvironmentLimits.MAX_READ_FILE_SIZE:
+            raise OutputLimitExceededError(SandboxEnvironmentLimits.MAX_READ_FILE_SIZE_STR, None)
         if text:
             with path.open(encoding="utf-8", newline="") as f:
                 return f.read()

@@ -19,19 +19,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import random
 import resource
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from inspect_ai.util import sandboxenv
+from inspect_ai.util import ExecResult, sandboxenv
 
+from backbench._inspect import PrerequisiteError
+from backbench.sandbox.cgroups import (
+    CGROUP_ROOT,
+    CgroupLimitError,
+    SampleCgroups,
+    cgroup_plan,
+    cgroup_version,
+    limit_files,
+    parse_membership,
+)
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.sandbox.ports import free_port
 from backbench.sandbox.processes import kill_group
@@ -39,12 +50,12 @@ from backbench.sandbox.services import services_root, start_services
 
 WORKSPACE = "/workspace"
 HOME = "/home/agent"
+AGENT_USER = "agent"
 PORTS = {"dev": 8000, "submission": 8000, "postgres": 5432, "redis": 6379}
 # Limits per sample (a fork storm, a memory hog or a disk filler stays inside its sample).
 MEMORY_LIMIT = 4 * 1024**3
 PIDS_LIMIT = 512
 FILE_SIZE_LIMIT = 1024**3
-CGROUP_DRAIN_SECONDS = 10.0
 DISK_LIMIT = "2g"
 UID_BASE = 100_000_000
 UID_RANGE = 1_000_000_000
@@ -53,6 +64,16 @@ _uids_in_use: set[int] = set()
 
 class NamespaceUnavailable(RuntimeError):
     """bubblewrap or namespaces are not usable here."""
+
+
+class SandboxLimitError(PrerequisiteError):
+    """A limit the sandbox promises cannot be set here: inspect prints the one-line message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"backbench: {message}")
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 def namespace_support() -> str | None:
@@ -117,77 +138,15 @@ def _python_binds() -> list[str]:
     return args
 
 
-class _Cgroups:
-    """Per-sample cgroup v1/v2 limits where this machine lets us create them (best effort)."""
-
-    def __init__(self, name: str) -> None:
-        self.dirs: list[Path] = []
-        for controller, files in (
-            ("memory", {"memory.limit_in_bytes": str(MEMORY_LIMIT)}),
-            ("pids", {"pids.max": str(PIDS_LIMIT)}),
-        ):
-            base = _cgroup_base(controller)
-            if base is None:
-                continue
-            path = base / name
-            try:
-                path.mkdir(exist_ok=True)
-                for file, value in files.items():
-                    (path / file).write_text(value)
-                self.dirs.append(path)
-            except OSError:
-                continue
-
-    def join(self) -> None:
-        """Move the calling process into every cgroup (runs in the child before exec)."""
-        for path in self.dirs:
-            with contextlib.suppress(OSError):
-                (path / "cgroup.procs").write_text(str(os.getpid()))
-
-    def kill_all(self) -> None:
-        """SIGKILL every member until the cgroups are empty (dying processes take a while to
-        free their memory, a full tmpfs especially)."""
-        deadline = time.monotonic() + CGROUP_DRAIN_SECONDS
-        while time.monotonic() < deadline:
-            members = [pid for path in self.dirs for pid in _cgroup_members(path)]
-            if not members:
-                return
-            for pid in members:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, 9)
-            time.sleep(0.05)
-
-    def remove(self) -> None:
-        deadline = time.monotonic() + CGROUP_DRAIN_SECONDS
-        for path in self.dirs:
-            while path.exists():
-                try:
-                    path.rmdir()
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.05)
-
-
-def _cgroup_members(path: Path) -> list[int]:
+def _cgroup_base(controller: str, root: Path = CGROUP_ROOT) -> Path | None:
+    """The folder that holds samples' cgroups of `controller` on this machine, if any."""
     try:
-        return [int(p) for p in (path / "cgroup.procs").read_text().split()]
-    except OSError:
-        return []
-
-
-def _cgroup_base(controller: str) -> Path | None:
-    """The writable cgroup v1 folder of `controller` this process sits in, if any."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
+        membership = parse_membership(Path("/proc/self/cgroup").read_text())
+        plan = cgroup_plan(cgroup_version(root), membership, root, "x", MEMORY_LIMIT, PIDS_LIMIT)
+    except (OSError, CgroupLimitError):
         return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if controller in controllers.split(","):
-            base = Path("/sys/fs/cgroup") / controller / path.lstrip("/")
-            return base if os.access(base, os.W_OK) else None
-    return None
+    files = set(limit_files(plan.version, MEMORY_LIMIT, PIDS_LIMIT)[controller])
+    return next((path.parent for path, v in plan.limits.items() if files <= set(v)), None)
 
 
 @sandboxenv(name="backbench-namespace")
@@ -195,13 +154,16 @@ class NamespaceSandbox(BackbenchSandbox):
     """A sample in namespaces of its own: see the module docstring."""
 
     own_loopback = True
+    # where the sample's cgroups and disk limit go (a test points them where they cannot)
+    cgroup_root: Path = CGROUP_ROOT
+    disk_limit: str = DISK_LIMIT
 
     def __init__(self, root: Path, app_secret: str) -> None:
         super().__init__(root, app_secret)
         self.uid = _allocate_uid()
         self.target = 0  # a process inside all of the sample's namespaces
         self.holder: asyncio.subprocess.Process | None = None
-        self.cgroups = _Cgroups(f"backbench-{root.name}")
+        self.cgroups = SampleCgroups(f"backbench-{root.name}", self.cgroup_root)
         self.sandbox_root = root / "sandbox"  # size-limited: workspace, home, tmp
 
     @property
@@ -220,6 +182,21 @@ class NamespaceSandbox(BackbenchSandbox):
         with contextlib.suppress(OSError):
             os.chown(path, self.uid, self.uid)
 
+    def agent_users(self) -> set[str]:
+        return {AGENT_USER, str(self.uid)}
+
+    def check_access(self, path: Path, write: bool) -> None:
+        # the harness opens the file as root: apply the agent's permissions to it first
+        if not _may_access(path, self.uid, stat.S_IWOTH if write else stat.S_IROTH):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    def check_exec(self, cmd: list[str], result: ExecResult[str]) -> ExecResult[str]:
+        # nsenter runs the command: its exec failing is an exit of 126 with this one line
+        if cmd and result.returncode == 126:
+            if result.stderr == f"nsenter: failed to execute {cmd[0]}: Permission denied\n":
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), cmd[0])
+        return result
+
     def port_for(self, name: str) -> int:
         # any other port is free in the sample's own network namespace
         return PORTS.get(name) or free_port()
@@ -233,7 +210,7 @@ class NamespaceSandbox(BackbenchSandbox):
         cgroups = self.cgroups
 
         def limit() -> None:
-            cgroups.join()
+            cgroups.join()  # raises where it cannot: the holder then does not start
             resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
             # counted per uid, and every sample has its own uid
             resource.setrlimit(resource.RLIMIT_NPROC, (PIDS_LIMIT, PIDS_LIMIT))
@@ -271,7 +248,9 @@ class NamespaceSandbox(BackbenchSandbox):
             if os.environ.get(var):
                 # a sample's network namespace has no route to the host's servers
                 raise NamespaceUnavailable(f"{var} needs -T sandbox=local")
+        self._set_memory_and_process_limits()
         self._mount_sandbox_tmpfs()
+        self._write_user_database()
         for name in ("workspace", "home", "tmp", "shm"):
             (self.sandbox_root / name).mkdir(parents=True, exist_ok=True)
             os.chown(self.sandbox_root / name, self.uid, self.uid)
@@ -283,14 +262,40 @@ class NamespaceSandbox(BackbenchSandbox):
         )
         await self._finish_setup(needs)
 
+    def _set_memory_and_process_limits(self) -> None:
+        try:
+            self.cgroups.create(MEMORY_LIMIT, PIDS_LIMIT)
+        except CgroupLimitError as ex:
+            raise SandboxLimitError(
+                f"the namespace sandbox cannot set its memory ({MEMORY_LIMIT // 1024**3} GiB) and"
+                f" process ({PIDS_LIMIT}) limits here: {ex}"
+            ) from ex
+
     def _mount_sandbox_tmpfs(self) -> None:
         # a tmpfs of fixed size: a submission that fills its disk fills only this
         self.sandbox_root.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={DISK_LIMIT},mode=0755", "tmpfs",
+        mount = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={self.disk_limit},mode=0755", "tmpfs",
              str(self.sandbox_root)],
-            check=False, capture_output=True,
+            check=False, capture_output=True, text=True,
         )  # fmt: skip
+        problem = " ".join(mount.stderr.split()) or f"mount exited {mount.returncode}"
+        if mount.returncode == 0:
+            problem = _tmpfs_problem(self.sandbox_root, self.disk_limit)
+        if problem:
+            raise SandboxLimitError(
+                f"the namespace sandbox cannot mount its {self.disk_limit} tmpfs at"
+                f" {self.sandbox_root}: {problem}"
+            )
+
+    def _write_user_database(self) -> None:
+        # the system's users and groups, and the agent's, for `whoami`, `id` and `~agent`
+        for name, line in (
+            ("passwd", f"{AGENT_USER}:x:{self.uid}:{self.uid}:backbench agent:{HOME}:/bin/bash"),
+            ("group", f"{AGENT_USER}:x:{self.uid}:"),
+        ):
+            system = Path("/etc", name).read_text() if Path("/etc", name).is_file() else ""
+            (self.private / name).write_text(system.rstrip("\n") + "\n" + line + "\n")
 
     async def _start_holder(self) -> None:
         ws, home, tmp, shm = (
@@ -303,6 +308,8 @@ class NamespaceSandbox(BackbenchSandbox):
             "--bind", tmp, "/tmp", "--perms", "0755", "--dir", "/var", "--bind", tmp, "/var/tmp",
             "--perms", "0755", "--dir", "/home", "--bind", home, HOME,
             "--bind", ws, WORKSPACE,
+            "--ro-bind", str(self.private / "passwd"), "/etc/passwd",
+            "--ro-bind", str(self.private / "group"), "/etc/group",
             *_python_binds(),
             "--remount-ro", "/",
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
@@ -335,6 +342,28 @@ class NamespaceSandbox(BackbenchSandbox):
     async def stop_agent_processes(self) -> None:
         # every process of the sample's uid inside its PID namespace; the holder is root's
         await self.exec(["/bin/sh", "-c", "kill -9 -1 2>/dev/null; true"], timeout=30)
+
+
+def _tmpfs_problem(path: Path, size: str) -> str:
+    """What is wrong with the tmpfs at `path` given `size` ("2g"), or "" if nothing."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    wanted = int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+    vfs = os.statvfs(path)
+    found = vfs.f_blocks * vfs.f_frsize
+    if not os.path.ismount(path) or found != wanted:
+        return f"found {found} bytes at a mount point: {os.path.ismount(path)}, wanted {wanted}"
+    return ""
+
+
+def _may_access(path: Path, uid: int, other_bit: int) -> bool:
+    """Whether `uid`, whose only group is its own, may read or write `path` by its mode bits
+    (`other_bit` is S_IROTH or S_IWOTH); a missing path is left for the open to report."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return True
+    shift = 6 if st.st_uid == uid else 3 if st.st_gid == uid else 0
+    return bool(st.st_mode & (other_bit << shift))
 
 
 async def _namespace_member(holder: asyncio.subprocess.Process, log: Path) -> int:
