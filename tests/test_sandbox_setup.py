@@ -78,6 +78,32 @@ async def test_the_agent_has_a_name_and_no_other_user_is_taken() -> None:
         await NamespaceSandbox.sample_cleanup("test", None, envs, False)
 
 
+@requires_namespace
+async def test_symlinks_the_agent_makes_never_lead_the_harness_to_the_hosts_files(
+    tmp_path: Path,
+) -> None:
+    # read_file and write_file once opened /proc/<pid>/root/<path> as root, where an absolute
+    # symlink resolves on the host: the agent could have the harness read or overwrite any file
+    secret, victim = tmp_path / "secret", tmp_path / "victim"
+    secret.write_text("host only")
+    victim.write_text("untouched")
+    envs = await NamespaceSandbox.sample_init("test", None, {"services": ""})
+    env = envs["default"].as_type(NamespaceSandbox)
+    try:
+        made = await env.exec(["ln", "-s", str(secret), str(victim), "/tmp"])
+        assert made.success, made.stderr
+        with pytest.raises(FileNotFoundError, match="secret"):
+            await env.read_file(f"/tmp/{secret.name}")
+        with pytest.raises(FileNotFoundError, match="victim"):
+            await env.write_file(f"/tmp/{victim.name}", "overwritten")
+        with pytest.raises(OSError, match="Read-only file system"):
+            await env.write_file("/etc/backbench-was-here", "no")
+    finally:
+        await NamespaceSandbox.sample_cleanup("test", None, envs, False)
+    assert victim.read_text() == "untouched"
+    assert not Path("/etc/backbench-was-here").exists()
+
+
 def test_unknown_sandbox_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown sandbox"):
         resolve_sandbox("vm")

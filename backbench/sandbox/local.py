@@ -216,10 +216,6 @@ class BackbenchSandbox(SandboxEnvironment):
         """The names and uids `exec(user=...)` accepts: the agent's own, and no other."""
         return {getpass.getuser(), str(os.geteuid())}
 
-    def check_access(self, path: Path, write: bool) -> None:
-        """Raise PermissionError where the agent could not read (or write) `path` (a host
-        path); on the host the agent is this process, so the open itself decides."""
-
     @override
     async def exec(
         self,
@@ -256,13 +252,7 @@ class BackbenchSandbox(SandboxEnvironment):
     @override
     async def write_file(self, file: str, contents: str | bytes) -> None:
         path = self.host_path(self._resolve(file))
-        missing = [p for p in [path.parent, *path.parent.parents] if not p.exists()]
-        if missing:
-            self.check_access(missing[-1].parent, write=True)
-        for folder in reversed(missing):
-            folder.mkdir(exist_ok=True)
-            self.own(folder)
-        self.check_access(path if path.exists() else path.parent, write=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(contents, str):
             path.write_text(contents, encoding="utf-8")
         else:
@@ -278,7 +268,6 @@ class BackbenchSandbox(SandboxEnvironment):
     @override
     async def read_file(self, file: str, text: bool = True) -> str | bytes:
         path = self.host_path(self._resolve(file))
-        self.check_access(path, write=False)
         if path.is_file() and path.stat().st_size > SandboxEnvironmentLimits.MAX_READ_FILE_SIZE:
             raise OutputLimitExceededError(SandboxEnvironmentLimits.MAX_READ_FILE_SIZE_STR, None)
         if text:

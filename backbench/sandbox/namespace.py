@@ -25,13 +25,19 @@ import random
 import resource
 import shlex
 import shutil
-import stat
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal, overload
 
-from inspect_ai.util import ExecResult, sandboxenv
+from inspect_ai.util import (
+    ExecResult,
+    OutputLimitExceededError,
+    SandboxEnvironmentLimits,
+    sandboxenv,
+)
+from typing_extensions import override
 
 from backbench._inspect import PrerequisiteError
 from backbench.sandbox.cgroups import (
@@ -57,6 +63,7 @@ MEMORY_LIMIT = 4 * 1024**3
 PIDS_LIMIT = 512
 FILE_SIZE_LIMIT = 1024**3
 DISK_LIMIT = "2g"
+FILE_TIMEOUT = 120
 UID_BASE = 100_000_000
 UID_RANGE = 1_000_000_000
 _uids_in_use: set[int] = set()
@@ -185,10 +192,49 @@ class NamespaceSandbox(BackbenchSandbox):
     def agent_users(self) -> set[str]:
         return {AGENT_USER, str(self.uid)}
 
-    def check_access(self, path: Path, write: bool) -> None:
-        # the harness opens the file as root: apply the agent's permissions to it first
-        if not _may_access(path, self.uid, stat.S_IWOTH if write else stat.S_IROTH):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+    # Files are read and written by a command of the agent's inside the sample's namespaces,
+    # never by the harness through /proc/<pid>/root: there an absolute symlink the agent made
+    # would lead to the host's files, and root's permissions would be used, not the agent's.
+
+    @override
+    async def write_file(self, file: str, contents: str | bytes) -> None:
+        data = contents.encode("utf-8") if isinstance(contents, str) else contents
+        # the path is absolute: its folder is everything before the last slash
+        script = 'd="${1%/*}"; { [ -d "$d/" ] || mkdir -p -- "$d/"; } && exec cat > "$1"'
+        await self._file_command(["/bin/sh", "-c", script, "sh", self._resolve(file)], file, data)
+
+    @overload
+    async def read_file(self, file: str, text: Literal[True] = True) -> str: ...
+
+    @overload
+    async def read_file(self, file: str, text: Literal[False]) -> bytes: ...
+
+    @override
+    async def read_file(self, file: str, text: bool = True) -> str | bytes:
+        limit = SandboxEnvironmentLimits.MAX_READ_FILE_SIZE
+        cmd = ["/usr/bin/head", "-c", str(limit + 1), "--", self._resolve(file)]
+        data = await self._file_command(cmd, file)
+        if len(data) > limit:
+            raise OutputLimitExceededError(SandboxEnvironmentLimits.MAX_READ_FILE_SIZE_STR, None)
+        return data.decode("utf-8") if text else data
+
+    async def _file_command(self, cmd: list[str], file: str, data: bytes | None = None) -> bytes:
+        """Run `cmd` as the agent; its stdout, or the OSError its failure stands for."""
+        argv, cwd = self.agent_command(cmd, WORKSPACE)
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=self.agent_env(),
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(data), FILE_TIMEOUT)
+        except TimeoutError:
+            kill_group(proc.pid)
+            await proc.wait()
+            raise
+        if proc.returncode != 0:
+            raise _file_error(err.decode(errors="replace"), file)
+        return out
 
     def check_exec(self, cmd: list[str], result: ExecResult[str]) -> ExecResult[str]:
         # nsenter runs the command: its exec failing is an exit of 126 with this one line
@@ -355,15 +401,14 @@ def _tmpfs_problem(path: Path, size: str) -> str:
     return ""
 
 
-def _may_access(path: Path, uid: int, other_bit: int) -> bool:
-    """Whether `uid`, whose only group is its own, may read or write `path` by its mode bits
-    (`other_bit` is S_IROTH or S_IWOTH); a missing path is left for the open to report."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return True
-    shift = 6 if st.st_uid == uid else 3 if st.st_gid == uid else 0
-    return bool(st.st_mode & (other_bit << shift))
+def _file_error(stderr: str, file: str) -> OSError:
+    """The exception a failed read or write by `head`, `sh` or `mkdir` stands for."""
+    stderr = stderr.replace("Directory nonexistent", os.strerror(errno.ENOENT))  # dash's words
+    for code in (errno.ENOENT, errno.EACCES, errno.EISDIR, errno.ENOTDIR, errno.EROFS,
+                 errno.ENOSPC, errno.EFBIG):  # fmt: skip
+        if os.strerror(code) in stderr:
+            return OSError(code, os.strerror(code), file)  # OSError picks the subclass
+    return OSError(errno.EIO, f"{os.strerror(errno.EIO)} ({' '.join(stderr.split())[:200]})", file)
 
 
 async def _namespace_member(holder: asyncio.subprocess.Process, log: Path) -> int:
