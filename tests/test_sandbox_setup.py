@@ -3,6 +3,7 @@
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,6 +117,19 @@ def test_local_sandbox_warns_that_nothing_is_isolated() -> None:
 
 # -- the memory and process limits, on cgroup v1 and v2 --------------------------------------
 
+
+def v2_lookalike(root: Path, name: str, enabled: str = "") -> Path:
+    """The files a v2 kernel shows once `name` is made below root/backbench: plain files."""
+    for folder in (root, root / "backbench"):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids\n")
+        (folder / "cgroup.subtree_control").write_text(enabled)
+    (root / "backbench" / name).mkdir()
+    for file in ("memory.max", "pids.max", "cgroup.procs"):
+        (root / "backbench" / name / file).write_text("")
+    return root
+
+
 V1_SELF = "9:name=systemd:/\n8:pids:/\n4:memory:/process_api/abc\n1:cpu,cpuacct:/\n0::/\n"
 V2_SELF = "0::/user.slice/user-0.slice/session-3.scope\n"
 # on a hybrid machine (v1 controllers, an empty v2 hierarchy beside them), a real v2 hierarchy
@@ -160,6 +174,31 @@ def test_the_cgroup_version_is_told_by_the_hierarchy_root(tmp_path: Path) -> Non
     assert cgroup_version(tmp_path) == 1
     (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
     assert cgroup_version(tmp_path) == 2
+
+
+def test_cgroup_v2_delegates_the_controllers_then_sets_both_limits(tmp_path: Path) -> None:
+    root = v2_lookalike(tmp_path, "s1")
+    cgroups = SampleCgroups("s1", root)
+    cgroups.create(MEMORY_LIMIT, PIDS_LIMIT)
+    assert cgroups.dirs == [root / "backbench" / "s1"]
+    for parent in (root, root / "backbench"):
+        assert (parent / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert (root / "backbench/s1/memory.max").read_text() == str(MEMORY_LIMIT)
+    assert (root / "backbench/s1/pids.max").read_text() == str(PIDS_LIMIT)
+
+
+def test_cgroup_v2_leaves_controllers_already_delegated_alone(tmp_path: Path) -> None:
+    root = v2_lookalike(tmp_path, "s1", enabled="cpu memory pids\n")
+    SampleCgroups("s1", root).create(MEMORY_LIMIT, PIDS_LIMIT)
+    assert (root / "cgroup.subtree_control").read_text() == "cpu memory pids\n"
+
+
+def test_cgroup_v2_without_control_files_is_refused(tmp_path: Path) -> None:
+    # plain folders where the kernel would have made memory.max: no cgroup fs there
+    root = v2_lookalike(tmp_path, "s1")
+    (root / "backbench/s1/memory.max").unlink()
+    with pytest.raises(CgroupLimitError, match="cannot set .*memory.max to 4294967296 .No such"):
+        SampleCgroups("s1", root).create(MEMORY_LIMIT, PIDS_LIMIT)
 
 
 @pytest.fixture
@@ -254,6 +293,27 @@ async def test_a_disk_limit_that_cannot_be_mounted_fails_the_set_up(
 ) -> None:
     message = await setup_error(monkeypatch, disk_limit="2x")
     assert "cannot mount its 2x tmpfs at " in message
+
+
+@requires_namespace
+def test_rlimits_that_cannot_be_raised_fail_the_set_up() -> None:
+    # a harness whose hard file-size limit is 1 MiB, without CAP_SYS_RESOURCE to raise it
+    code = (
+        "import asyncio; from backbench.sandbox.namespace import NamespaceSandbox as S; "
+        "asyncio.run(S.sample_init('test', None, {'services': ''}))"
+    )
+    harness = [
+        "prlimit", f"--fsize={1024**2}", "--", "setpriv", "--inh-caps=-sys_resource",
+        "--bounding-set=-sys_resource", "--", sys.executable, "-c", code,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    run = subprocess.run(harness, capture_output=True, text=True, timeout=60, env=env)
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.endswith(
+        "backbench: the namespace sandbox cannot set its file-size (1 GiB) and process (512)"
+        " rlimits here: prlimit: failed to set the FSIZE resource limit: Operation not permitted"
+    ), run.stderr[-600:]
 
 
 @requires_namespace

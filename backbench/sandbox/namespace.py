@@ -295,6 +295,7 @@ class NamespaceSandbox(BackbenchSandbox):
                 # a sample's network namespace has no route to the host's servers
                 raise NamespaceUnavailable(f"{var} needs -T sandbox=local")
         self._set_memory_and_process_limits()
+        self._check_rlimits()
         self._mount_sandbox_tmpfs()
         self._write_user_database()
         for name in ("workspace", "home", "tmp", "shm"):
@@ -316,6 +317,19 @@ class NamespaceSandbox(BackbenchSandbox):
                 f"the namespace sandbox cannot set its memory ({MEMORY_LIMIT // 1024**3} GiB) and"
                 f" process ({PIDS_LIMIT}) limits here: {ex}"
             ) from ex
+
+    def _check_rlimits(self) -> None:
+        # every command takes these through prlimit: a harness whose own hard limits are lower,
+        # without the privilege to raise them, would have every command fail
+        probe = subprocess.run(
+            [_tool("prlimit"), f"--nproc={PIDS_LIMIT}", f"--fsize={FILE_SIZE_LIMIT}", "--", "true"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if probe.returncode != 0:
+            raise SandboxLimitError(
+                f"the namespace sandbox cannot set its file-size ({FILE_SIZE_LIMIT // 1024**3}"
+                f" GiB) and process ({PIDS_LIMIT}) rlimits here: {' '.join(probe.stderr.split())}"
+            )
 
     def _mount_sandbox_tmpfs(self) -> None:
         # a tmpfs of fixed size: a submission that fills its disk fills only this
