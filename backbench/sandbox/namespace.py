@@ -408,11 +408,11 @@ def _tmpfs_problem(path: Path, size: str) -> str:
     """What is wrong with the tmpfs at `path` given `size` ("2g"), or "" if nothing."""
     units = {"k": 1024, "m": 1024**2, "g": 1024**3}
     wanted = int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+    if not os.path.ismount(path):
+        return "nothing is mounted there"
     vfs = os.statvfs(path)
     found = vfs.f_blocks * vfs.f_frsize
-    if not os.path.ismount(path) or found != wanted:
-        return f"found {found} bytes at a mount point: {os.path.ismount(path)}, wanted {wanted}"
-    return ""
+    return "" if found == wanted else f"it holds {found} bytes, not {wanted}"
 
 
 def _file_error(stderr: str, file: str) -> OSError:
