@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import os
 import shutil
 import sys
@@ -23,8 +24,11 @@ from typing import Literal, overload
 
 from inspect_ai.util import (
     ExecResult,
+    OutputLimitExceededError,
     SandboxEnvironment,
     SandboxEnvironmentConfigType,
+    SandboxEnvironmentLimits,
+    SandboxUserUnsupportedError,
     sandboxenv,
 )
 from typing_extensions import override
@@ -208,6 +212,10 @@ class BackbenchSandbox(SandboxEnvironment):
     def own(self, path: Path) -> None:
         """Give a file the harness wrote to the agent (a no-op on the host)."""
 
+    def agent_users(self) -> set[str]:
+        """The names and uids `exec(user=...)` accepts: the agent's own, and no other."""
+        return {getpass.getuser(), str(os.geteuid())}
+
     @override
     async def exec(
         self,
@@ -220,11 +228,26 @@ class BackbenchSandbox(SandboxEnvironment):
         timeout_retry: bool = True,
         concurrency: bool = True,
     ) -> ExecResult[str]:
+        if user is not None and user not in self.agent_users():
+            raise SandboxUserUnsupportedError(
+                f"this sandbox runs commands only as its agent's user, not as {user!r}"
+            )
         final_env = {**self.agent_env(), **(env or {})}
         if cmd and cmd[0] == SANDBOX_CLI:
             final_env["INSPECT_SANDBOX_TOOLS_DIR"] = f"{self.sandbox_home}/.sandbox-tools"
         argv, host_cwd = self.agent_command(cmd, self._resolve(cwd or "."))
-        return await run_capped(argv, env=final_env, cwd=host_cwd, input=input, timeout=timeout)
+        result = await run_capped(argv, env=final_env, cwd=host_cwd, input=input, timeout=timeout)
+        if result.returncode < 0:
+            # killed by a signal: report it as a shell would (128 + the signal's number)
+            result = ExecResult(
+                success=False, returncode=128 - result.returncode, stdout=result.stdout,
+                stderr=result.stderr,
+            )  # fmt: skip
+        return self.check_exec(cmd, result)
+
+    def check_exec(self, cmd: list[str], result: ExecResult[str]) -> ExecResult[str]:
+        """`result`, or the exception it stands for (a wrapper reports what exec raised)."""
+        return result
 
     @override
     async def write_file(self, file: str, contents: str | bytes) -> None:
@@ -245,6 +268,8 @@ class BackbenchSandbox(SandboxEnvironment):
     @override
     async def read_file(self, file: str, text: bool = True) -> str | bytes:
         path = self.host_path(self._resolve(file))
+        if path.is_file() and path.stat().st_size > SandboxEnvironmentLimits.MAX_READ_FILE_SIZE:
+            raise OutputLimitExceededError(SandboxEnvironmentLimits.MAX_READ_FILE_SIZE_STR, None)
         if text:
             with path.open(encoding="utf-8", newline="") as f:
                 return f.read()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import random
 import resource
@@ -26,12 +27,28 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal, overload
 
-from inspect_ai.util import sandboxenv
+from inspect_ai.util import (
+    ExecResult,
+    OutputLimitExceededError,
+    SandboxEnvironmentLimits,
+    sandboxenv,
+)
+from typing_extensions import override
 
+from backbench._inspect import PrerequisiteError
+from backbench.sandbox.cgroups import (
+    CGROUP_ROOT,
+    CgroupLimitError,
+    SampleCgroups,
+    cgroup_plan,
+    cgroup_version,
+    limit_files,
+    parse_membership,
+)
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.sandbox.ports import free_port
 from backbench.sandbox.processes import kill_group
@@ -39,13 +56,14 @@ from backbench.sandbox.services import services_root, start_services
 
 WORKSPACE = "/workspace"
 HOME = "/home/agent"
+AGENT_USER = "agent"
 PORTS = {"dev": 8000, "submission": 8000, "postgres": 5432, "redis": 6379}
 # Limits per sample (a fork storm, a memory hog or a disk filler stays inside its sample).
 MEMORY_LIMIT = 4 * 1024**3
 PIDS_LIMIT = 512
 FILE_SIZE_LIMIT = 1024**3
-CGROUP_DRAIN_SECONDS = 10.0
 DISK_LIMIT = "2g"
+FILE_TIMEOUT = 120
 UID_BASE = 100_000_000
 UID_RANGE = 1_000_000_000
 _uids_in_use: set[int] = set()
@@ -53,6 +71,16 @@ _uids_in_use: set[int] = set()
 
 class NamespaceUnavailable(RuntimeError):
     """bubblewrap or namespaces are not usable here."""
+
+
+class SandboxLimitError(PrerequisiteError):
+    """A limit the sandbox promises cannot be set here: inspect prints the one-line message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"backbench: {message}")
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 def namespace_support() -> str | None:
@@ -117,77 +145,15 @@ def _python_binds() -> list[str]:
     return args
 
 
-class _Cgroups:
-    """Per-sample cgroup v1/v2 limits where this machine lets us create them (best effort)."""
-
-    def __init__(self, name: str) -> None:
-        self.dirs: list[Path] = []
-        for controller, files in (
-            ("memory", {"memory.limit_in_bytes": str(MEMORY_LIMIT)}),
-            ("pids", {"pids.max": str(PIDS_LIMIT)}),
-        ):
-            base = _cgroup_base(controller)
-            if base is None:
-                continue
-            path = base / name
-            try:
-                path.mkdir(exist_ok=True)
-                for file, value in files.items():
-                    (path / file).write_text(value)
-                self.dirs.append(path)
-            except OSError:
-                continue
-
-    def join(self) -> None:
-        """Move the calling process into every cgroup (runs in the child before exec)."""
-        for path in self.dirs:
-            with contextlib.suppress(OSError):
-                (path / "cgroup.procs").write_text(str(os.getpid()))
-
-    def kill_all(self) -> None:
-        """SIGKILL every member until the cgroups are empty (dying processes take a while to
-        free their memory, a full tmpfs especially)."""
-        deadline = time.monotonic() + CGROUP_DRAIN_SECONDS
-        while time.monotonic() < deadline:
-            members = [pid for path in self.dirs for pid in _cgroup_members(path)]
-            if not members:
-                return
-            for pid in members:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, 9)
-            time.sleep(0.05)
-
-    def remove(self) -> None:
-        deadline = time.monotonic() + CGROUP_DRAIN_SECONDS
-        for path in self.dirs:
-            while path.exists():
-                try:
-                    path.rmdir()
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.05)
-
-
-def _cgroup_members(path: Path) -> list[int]:
+def _cgroup_base(controller: str, root: Path = CGROUP_ROOT) -> Path | None:
+    """The folder that holds samples' cgroups of `controller` on this machine, if any."""
     try:
-        return [int(p) for p in (path / "cgroup.procs").read_text().split()]
-    except OSError:
-        return []
-
-
-def _cgroup_base(controller: str) -> Path | None:
-    """The writable cgroup v1 folder of `controller` this process sits in, if any."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
+        membership = parse_membership(Path("/proc/self/cgroup").read_text())
+        plan = cgroup_plan(cgroup_version(root), membership, root, "x", MEMORY_LIMIT, PIDS_LIMIT)
+    except (OSError, CgroupLimitError):
         return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if controller in controllers.split(","):
-            base = Path("/sys/fs/cgroup") / controller / path.lstrip("/")
-            return base if os.access(base, os.W_OK) else None
-    return None
+    files = set(limit_files(plan.version, MEMORY_LIMIT, PIDS_LIMIT)[controller])
+    return next((path.parent for path, v in plan.limits.items() if files <= set(v)), None)
 
 
 @sandboxenv(name="backbench-namespace")
@@ -195,13 +161,16 @@ class NamespaceSandbox(BackbenchSandbox):
     """A sample in namespaces of its own: see the module docstring."""
 
     own_loopback = True
+    # where the sample's cgroups and disk limit go (a test points them where they cannot)
+    cgroup_root: Path = CGROUP_ROOT
+    disk_limit: str = DISK_LIMIT
 
     def __init__(self, root: Path, app_secret: str) -> None:
         super().__init__(root, app_secret)
         self.uid = _allocate_uid()
         self.target = 0  # a process inside all of the sample's namespaces
         self.holder: asyncio.subprocess.Process | None = None
-        self.cgroups = _Cgroups(f"backbench-{root.name}")
+        self.cgroups = SampleCgroups(f"backbench-{root.name}", self.cgroup_root)
         self.sandbox_root = root / "sandbox"  # size-limited: workspace, home, tmp
 
     @property
@@ -220,6 +189,60 @@ class NamespaceSandbox(BackbenchSandbox):
         with contextlib.suppress(OSError):
             os.chown(path, self.uid, self.uid)
 
+    def agent_users(self) -> set[str]:
+        return {AGENT_USER, str(self.uid)}
+
+    # Files are read and written by a command of the agent's inside the sample's namespaces,
+    # never by the harness through /proc/<pid>/root: there an absolute symlink the agent made
+    # would lead to the host's files, and root's permissions would be used, not the agent's.
+
+    @override
+    async def write_file(self, file: str, contents: str | bytes) -> None:
+        data = contents.encode("utf-8") if isinstance(contents, str) else contents
+        # the path is absolute: its folder is everything before the last slash
+        script = 'd="${1%/*}"; { [ -d "$d/" ] || mkdir -p -- "$d/"; } && exec cat > "$1"'
+        await self._file_command(["/bin/sh", "-c", script, "sh", self._resolve(file)], file, data)
+
+    @overload
+    async def read_file(self, file: str, text: Literal[True] = True) -> str: ...
+
+    @overload
+    async def read_file(self, file: str, text: Literal[False]) -> bytes: ...
+
+    @override
+    async def read_file(self, file: str, text: bool = True) -> str | bytes:
+        limit = SandboxEnvironmentLimits.MAX_READ_FILE_SIZE
+        cmd = ["/usr/bin/head", "-c", str(limit + 1), "--", self._resolve(file)]
+        data = await self._file_command(cmd, file)
+        if len(data) > limit:
+            raise OutputLimitExceededError(SandboxEnvironmentLimits.MAX_READ_FILE_SIZE_STR, None)
+        return data.decode("utf-8") if text else data
+
+    async def _file_command(self, cmd: list[str], file: str, data: bytes | None = None) -> bytes:
+        """Run `cmd` as the agent; its stdout, or the OSError its failure stands for."""
+        argv, cwd = self.agent_command(cmd, WORKSPACE)
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=self.agent_env(),
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(data), FILE_TIMEOUT)
+        except TimeoutError:
+            kill_group(proc.pid)
+            await proc.wait()
+            raise
+        if proc.returncode != 0:
+            raise _file_error(err.decode(errors="replace"), file)
+        return out
+
+    def check_exec(self, cmd: list[str], result: ExecResult[str]) -> ExecResult[str]:
+        # nsenter runs the command: its exec failing is an exit of 126 with this one line
+        if cmd and result.returncode == 126:
+            if result.stderr == f"nsenter: failed to execute {cmd[0]}: Permission denied\n":
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), cmd[0])
+        return result
+
     def port_for(self, name: str) -> int:
         # any other port is free in the sample's own network namespace
         return PORTS.get(name) or free_port()
@@ -233,7 +256,7 @@ class NamespaceSandbox(BackbenchSandbox):
         cgroups = self.cgroups
 
         def limit() -> None:
-            cgroups.join()
+            cgroups.join()  # raises where it cannot: the holder then does not start
             resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
             # counted per uid, and every sample has its own uid
             resource.setrlimit(resource.RLIMIT_NPROC, (PIDS_LIMIT, PIDS_LIMIT))
@@ -271,7 +294,10 @@ class NamespaceSandbox(BackbenchSandbox):
             if os.environ.get(var):
                 # a sample's network namespace has no route to the host's servers
                 raise NamespaceUnavailable(f"{var} needs -T sandbox=local")
+        self._set_memory_and_process_limits()
+        self._check_rlimits()
         self._mount_sandbox_tmpfs()
+        self._write_user_database()
         for name in ("workspace", "home", "tmp", "shm"):
             (self.sandbox_root / name).mkdir(parents=True, exist_ok=True)
             os.chown(self.sandbox_root / name, self.uid, self.uid)
@@ -283,14 +309,53 @@ class NamespaceSandbox(BackbenchSandbox):
         )
         await self._finish_setup(needs)
 
+    def _set_memory_and_process_limits(self) -> None:
+        try:
+            self.cgroups.create(MEMORY_LIMIT, PIDS_LIMIT)
+        except CgroupLimitError as ex:
+            raise SandboxLimitError(
+                f"the namespace sandbox cannot set its memory ({MEMORY_LIMIT // 1024**3} GiB) and"
+                f" process ({PIDS_LIMIT}) limits here: {ex}"
+            ) from ex
+
+    def _check_rlimits(self) -> None:
+        # every command takes these through prlimit: a harness whose own hard limits are lower,
+        # without the privilege to raise them, would have every command fail
+        probe = subprocess.run(
+            [_tool("prlimit"), f"--nproc={PIDS_LIMIT}", f"--fsize={FILE_SIZE_LIMIT}", "--", "true"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if probe.returncode != 0:
+            raise SandboxLimitError(
+                f"the namespace sandbox cannot set its file-size ({FILE_SIZE_LIMIT // 1024**3}"
+                f" GiB) and process ({PIDS_LIMIT}) rlimits here: {' '.join(probe.stderr.split())}"
+            )
+
     def _mount_sandbox_tmpfs(self) -> None:
         # a tmpfs of fixed size: a submission that fills its disk fills only this
         self.sandbox_root.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={DISK_LIMIT},mode=0755", "tmpfs",
+        mount = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={self.disk_limit},mode=0755", "tmpfs",
              str(self.sandbox_root)],
-            check=False, capture_output=True,
+            check=False, capture_output=True, text=True,
         )  # fmt: skip
+        problem = " ".join(mount.stderr.split()) or f"mount exited {mount.returncode}"
+        if mount.returncode == 0:
+            problem = _tmpfs_problem(self.sandbox_root, self.disk_limit)
+        if problem:
+            raise SandboxLimitError(
+                f"the namespace sandbox cannot mount its {self.disk_limit} tmpfs at"
+                f" {self.sandbox_root}: {problem}"
+            )
+
+    def _write_user_database(self) -> None:
+        # the system's users and groups, and the agent's, for `whoami`, `id` and `~agent`
+        for name, line in (
+            ("passwd", f"{AGENT_USER}:x:{self.uid}:{self.uid}:backbench agent:{HOME}:/bin/bash"),
+            ("group", f"{AGENT_USER}:x:{self.uid}:"),
+        ):
+            system = Path("/etc", name).read_text() if Path("/etc", name).is_file() else ""
+            (self.private / name).write_text(system.rstrip("\n") + "\n" + line + "\n")
 
     async def _start_holder(self) -> None:
         ws, home, tmp, shm = (
@@ -303,6 +368,8 @@ class NamespaceSandbox(BackbenchSandbox):
             "--bind", tmp, "/tmp", "--perms", "0755", "--dir", "/var", "--bind", tmp, "/var/tmp",
             "--perms", "0755", "--dir", "/home", "--bind", home, HOME,
             "--bind", ws, WORKSPACE,
+            "--ro-bind", str(self.private / "passwd"), "/etc/passwd",
+            "--ro-bind", str(self.private / "group"), "/etc/group",
             *_python_binds(),
             "--remount-ro", "/",
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
@@ -335,6 +402,27 @@ class NamespaceSandbox(BackbenchSandbox):
     async def stop_agent_processes(self) -> None:
         # every process of the sample's uid inside its PID namespace; the holder is root's
         await self.exec(["/bin/sh", "-c", "kill -9 -1 2>/dev/null; true"], timeout=30)
+
+
+def _tmpfs_problem(path: Path, size: str) -> str:
+    """What is wrong with the tmpfs at `path` given `size` ("2g"), or "" if nothing."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    wanted = int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+    if not os.path.ismount(path):
+        return "nothing is mounted there"
+    vfs = os.statvfs(path)
+    found = vfs.f_blocks * vfs.f_frsize
+    return "" if found == wanted else f"it holds {found} bytes, not {wanted}"
+
+
+def _file_error(stderr: str, file: str) -> OSError:
+    """The exception a failed read or write by `head`, `sh` or `mkdir` stands for."""
+    stderr = stderr.replace("Directory nonexistent", os.strerror(errno.ENOENT))  # dash's words
+    for code in (errno.ENOENT, errno.EACCES, errno.EISDIR, errno.ENOTDIR, errno.EROFS,
+                 errno.ENOSPC, errno.EFBIG):  # fmt: skip
+        if os.strerror(code) in stderr:
+            return OSError(code, os.strerror(code), file)  # OSError picks the subclass
+    return OSError(errno.EIO, f"{os.strerror(errno.EIO)} ({' '.join(stderr.split())[:200]})", file)
 
 
 async def _namespace_member(holder: asyncio.subprocess.Process, log: Path) -> int:

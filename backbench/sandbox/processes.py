@@ -52,7 +52,8 @@ async def run_capped(
 ) -> ExecResult[str]:
     """Run `argv` in a new session with exactly `env`; kill its whole group on timeout.
 
-    Raises TimeoutError when `timeout` expires, as inspect's sandbox contract asks.
+    Raises TimeoutError when `timeout` expires and PermissionError when `argv[0]` may not be
+    run, as inspect's sandbox contract asks; a missing program is a failed result (exit 127).
     """
     try:
         proc = await asyncio.create_subprocess_exec(
@@ -64,7 +65,7 @@ async def run_capped(
             env=dict(env),
             start_new_session=True,
         )
-    except (FileNotFoundError, PermissionError, NotADirectoryError) as ex:
+    except (FileNotFoundError, NotADirectoryError) as ex:
         return ExecResult(success=False, returncode=127, stdout="", stderr=str(ex))
 
     async def feed() -> None:
