@@ -117,13 +117,15 @@ def broken(
     app = scenario_dir(tasks) / "reference" / "app.py"
     replace_in(app, "return Response(status_code=204)", "return Response(status_code=200)")
     tests = scenario_dir(tasks) / "tests" / "test_items.py"
+    # the test no longer sends the request at all: the contract check of its answer would
+    # catch the mutant otherwise (a negative price in a 201 breaks the documented schema)
     body = (
+        '    r = api.post("/v1/items", json={"name": name, "price": -4.5, "quantity": 1}, '
+        "headers=auth_headers)\n"
         '    assert_error(r, 422, "validation_error")\n'
         '    assert api.get("/v1/items", params={"name": name}).json()["total"] == 0\n'
     )
-    replace_in(
-        tests, "headers=auth_headers)\n" + body, "headers=auth_headers)\n    assert r.status_code\n"
-    )
+    replace_in(tests, body, "    assert name\n")
     patch = scenario_dir(tasks) / "mutants" / "string-built-sql.patch"
     patch.write_text(
         "--- reference/start.sh\n+++ mutant/start.sh\n@@ -1,2 +1,3 @@\n"

@@ -187,3 +187,33 @@ def test_unfiltered_lists_count_and_serve_every_note(api, fresh, unique):
     assert len(r.json()["data"]) == 1 and r.json()["meta"]["total"] == total
     r = api.get("/v2/notes", headers=headers, params={"offset": total})
     assert r.json()["data"] == []
+
+
+@pytest.mark.rules("list-order")
+def test_lists_follow_ids_whatever_the_order_rows_are_stored_in(api, fresh, unique, db):
+    # PostgreSQL hands rows back in storage order when a query names none, and that order is
+    # the order of creation until a row is written again: here the oldest note's row is
+    # rewritten with the same values (it moves to the end of its table), so only a server that
+    # orders by id still lists it first
+    token = unique("heap")
+    headers = fresh()
+    ids = []
+    for i in range(3):
+        r = api.post("/v2/notes", headers=headers, json={"title": f"{token} {i}", "content": "c"})
+        assert r.status_code == 201
+        ids.append(r.json()["id"])
+    columns = db.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+        "AND data_type IN ('text', 'character varying', 'character')"
+    ).fetchall()
+    for schema, table, column in columns:
+        db.execute(
+            f'UPDATE "{schema}"."{table}" SET "{column}" = "{column}" WHERE "{column}" = %s',
+            (f"{token} 0",),
+        )
+    for version, key in (("v1", None), ("v2", "data")):
+        r = api.get(f"/{version}/notes", headers=headers, params={"q": token})
+        assert r.status_code == 200
+        listed = r.json() if key is None else r.json()[key]
+        assert [n["id"] for n in listed] == ids, f"GET /{version}/notes"
