@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,10 @@ def read_samples(locations: Sequence[str | Path]) -> pd.DataFrame:
     for path in paths:
         check_log(path)
     try:
-        frame = samples_df(paths, columns=COLUMNS, full=True, quiet=True)
+        with warnings.catch_warnings():
+            # inspect_ai's own use of a keyword pandas 3.1 deprecates, repeated on every read
+            warnings.filterwarnings("ignore", message="The inplace keyword", category=Warning)
+            frame = samples_df(paths, columns=COLUMNS, full=True, quiet=True)
     except Exception as ex:  # a log whose header reads but whose samples do not
         first = (str(ex).strip().splitlines() or [""])[0][:200]
         raise LogInputError(f"cannot read the samples: {type(ex).__name__}: {first}") from None

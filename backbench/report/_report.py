@@ -290,7 +290,7 @@ def build_report(
     report.blocks += [
         "## Appendix: every sample",
         "Open a sample with the command, then the address.",
-        frame_table(appendix(frame)),
+        frame_table(appendix(frame).rename(columns={"group": "model · prompt"})),
     ]
     return report
 
