@@ -100,6 +100,9 @@ def _error(message: str) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, whatever display the machine has
     from backbench.report import LogInputError, PowerSetting, report_logs
 
     if not 0 < args.confidence < 1 or args.power_runs < 0:

@@ -6,6 +6,7 @@ from backbench.gate_policy import (
     DEFAULT_METRICS,
     GATE_METRICS,
 )
+from backbench.report import _figures as figures
 from backbench.report._gate import (
     GateResult,
     MetricResult,
@@ -13,6 +14,12 @@ from backbench.report._gate import (
     summary_markdown,
 )
 from backbench.report._logs import LogInputError, log_paths, read_samples
+from backbench.report._notebook import (
+    REPO_ROOT,
+    prompt_effects,
+    resolve_log_dir,
+    scenario_differences,
+)
 from backbench.report._power import PowerSetting, epochs_for_power, power_curve, simulated_power
 from backbench.report._report import build_report, render_markdown, report_logs, write_report
 from backbench.report._stats import Interval, bootstrap_mean, pass_at_k, wilson
@@ -37,21 +44,26 @@ __all__ = [
     "LogInputError",
     "MetricResult",
     "PowerSetting",
+    "REPO_ROOT",
     "appendix",
     "bootstrap_mean",
     "build_report",
     "by_section",
     "cwe_exploits",
     "epochs_for_power",
+    "figures",
     "harness_errors",
     "headline",
     "log_paths",
     "pass_at_k",
     "power_curve",
+    "prompt_effects",
     "read_samples",
     "render_markdown",
     "report_logs",
+    "resolve_log_dir",
     "run_gate",
+    "scenario_differences",
     "scenario_spread",
     "scored",
     "simulated_power",

@@ -6,16 +6,13 @@ import math
 import textwrap
 from collections.abc import Mapping, Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # no display: the report writes PNG files; a notebook keeps its own
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from backbench.registry import PROBE_KINDS  # noqa: E402
-from backbench.report._tables import (  # noqa: E402
+from backbench.registry import PROBE_KINDS
+from backbench.report._tables import (
     by_section,
     cwe_exploits,
     group_order,
@@ -205,5 +202,32 @@ def power_curves(curves: Mapping[int, Sequence[tuple[int, float]]], target: floa
     ax.set_xlabel("epochs per scenario")
     ax.set_ylabel("power (gate fails the candidate)")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def prompt_effects_figure(effects: pd.DataFrame) -> Figure:
+    """Each variant's loss against the baseline prompt per metric, with its interval."""
+    metrics = list(dict.fromkeys(effects["metric"]))
+    variants = list(dict.fromkeys(effects["variant"]))
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 0.8 + 0.35 * len(metrics) * len(variants)),
+                             squeeze=False)  # fmt: skip
+    for ax, unit in zip(axes[0], ("points", "% slower"), strict=True):
+        shown = effects[effects["unit"] == unit]
+        labels = []
+        for i, ((metric, variant), row) in enumerate(
+            shown.set_index(["metric", "variant"]).iterrows()
+        ):
+            color = _colors(len(variants))[variants.index(str(variant))]
+            x, low, high = row["loss"], row["low"], row["high"]
+            if not math.isnan(x):
+                ax.errorbar(x, i, xerr=np.clip([[x - low], [high - x]], 0, None), fmt="o",
+                            color=color, capsize=3)  # fmt: skip
+            labels.append(f"{metric}" + (f" · {_short(str(variant), 30)}" if len(variants) > 1
+                                         else ""))  # fmt: skip
+        ax.axvline(0, color="#999999", linewidth=0.8)
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel(f"variant's loss, {unit} (right: worse)")
     fig.tight_layout()
     return fig

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtri
 
 from backbench.gate_policy import DEFAULT_CONFIDENCE
 
@@ -16,7 +16,7 @@ DEFAULT_RESAMPLES = 10_000
 
 def z_value(confidence: float) -> float:
     """The two-sided normal quantile of a confidence level (1.96 at 95%)."""
-    return float(stats.norm.ppf(0.5 + confidence / 2))
+    return float(ndtri(0.5 + confidence / 2))
 
 
 def wilson(successes: float, n: int, confidence: float = DEFAULT_CONFIDENCE) -> tuple[float, float]:
