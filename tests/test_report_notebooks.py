@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from inspect_ai.scorer import Score
 from nbclient import NotebookClient
 
 from backbench.report import prompt_effects, read_samples, resolve_log_dir
@@ -24,7 +25,9 @@ from tests.test_report_logs import (
 
 def worse_variant() -> Run:
     """The reference's model with a variant prompt that breaks one scenario."""
-    scores = {(s, 1): served(correct=int(s != SCENARIOS[0])) for s in SCENARIOS}
+    scores: dict[tuple[str, int], Score | None] = {
+        (s, 1): served(correct=int(s != SCENARIOS[0])) for s in SCENARIOS
+    }
     return Run("backbench/reference", scores, prompt=VARIANT, prompt_file="variant.md")
 
 
