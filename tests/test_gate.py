@@ -104,3 +104,18 @@ def test_the_rule_fails_only_when_the_whole_interval_loses_more_than_allowed() -
     assert loss_exceeds(Interval(5.0, 2.5, 7.0), 2.0)
     assert not loss_exceeds(Interval(5.0, 1.5, 9.0), 2.0)
     assert not loss_exceeds(Interval(-3.0, -6.0, 0.0), 2.0)
+
+
+def test_the_prompt_gate_workflow_gates_a_prompt_change() -> None:
+    import yaml
+
+    from tests.conftest import REPO
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "prompt-gate.yml").read_text())
+    # YAML 1.1 reads the key `on` as True
+    assert workflow[True]["pull_request"]["paths"] == ["prompts/**"]
+    steps = workflow["jobs"]["gate"]["steps"]
+    script = "\n".join(s.get("run", "") for s in steps)
+    assert "backbench gate --baseline" in script and "--prompts-differ" in script
+    assert "-T system_prompt=" in script
+    assert "gh pr comment" in script and "--summary" in script
