@@ -161,3 +161,25 @@ def test_bootstrap_interval_covers_the_mean() -> None:
     interval = bootstrap_mean([0.0, 1.0] * 50, resamples=2000)
     assert interval.estimate == 0.5
     assert 0.38 < interval.low < 0.5 < interval.high < 0.62
+
+
+def test_readme_power_table_is_the_simulations() -> None:
+    import importlib.util
+
+    from backbench.report import PowerSetting, epochs_for_power
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"<!-- power:.*?-->\n(.*?)\n<!-- /power -->", readme, re.S)
+    assert block, "README has no power block"
+    spec = importlib.util.spec_from_file_location("gate_power", REPO / "scripts" / "gate_power.py")
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    lines = block.group(1).splitlines()
+    assert [r.split(" | ")[0].strip("| ") for r in lines[2:]] == [str(n) for n in script.SIZES]
+    # the cheapest cell, recomputed: 100 scenarios, a 10-point drop
+    assert script.SETTINGS[2] == PowerSetting(drop=10.0, max_drop=2.0)
+    epochs = epochs_for_power(100, script.SETTINGS[2])
+    assert epochs is not None
+    assert lines[-1].endswith(f" | {epochs} ({100 * epochs} samples a side) |")

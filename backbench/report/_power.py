@@ -139,3 +139,17 @@ def epochs_for_power(
 def first_reaching(curve: Sequence[tuple[int, float]], target: float) -> int | None:
     """The fewest epochs of a power curve at or above `target`; None if none is."""
     return next((epochs for epochs, power in curve if power >= target), None)
+
+
+def power_table(sizes: Sequence[int], settings: Sequence[PowerSetting]) -> str:
+    """The README's table: epochs for 80 % power per catalogue size (rows) and setting."""
+    header = ["scenarios", *(f"drop {s.drop:g}, `--max-drop {s.max_drop:g}`" for s in settings)]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for n in sizes:
+        cells = []
+        for setting in settings:
+            epochs = epochs_for_power(n, setting)
+            cells.append(f"{epochs} ({n * epochs} samples a side)" if epochs else
+                         f"over {EPOCH_GRID[-1]}")  # fmt: skip
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
