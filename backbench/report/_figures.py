@@ -109,32 +109,29 @@ def latency(frame: pd.DataFrame) -> Figure:
     """Per-sample p50, p95 and p99 under load, per model: boxes and the samples themselves."""
     ok = scored(frame)
     groups = group_order(frame)
-    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH * 1.2, 1.4 + 0.7 * len(groups)), sharey=True)
     for ax, key in zip(axes, ("p50_ms", "p95_ms", "p99_ms"), strict=True):
         data = [ok[ok["group"] == g][key].dropna().to_numpy(float) for g in groups]
         shown = [d if d.size else np.array([np.nan]) for d in data]
-        ax.boxplot(shown, showfliers=False)
+        ax.boxplot(shown, vert=False, showfliers=False)
         rng = np.random.default_rng(0)
         for i, d in enumerate(data):
-            ax.scatter(
-                i + 1 + rng.uniform(-0.15, 0.15, d.size),
-                d,
-                s=12,
-                alpha=0.7,
-                color=_colors(len(groups))[i],
-            )
-        totals = [int((ok["group"] == g).sum()) for g in groups]
-        ax.set_xticks(
-            range(1, len(groups) + 1),
-            [
-                f"{_short(g, 16)}\nserved {d.size}/{t}"
-                for g, d, t in zip(groups, data, totals, strict=True)
-            ],
-            fontsize=7,
-        )
-        ax.set_ylim(bottom=0)
+            ax.scatter(d, i + 1 + rng.uniform(-0.15, 0.15, d.size), s=12, alpha=0.7,
+                       color=_colors(len(groups))[i])  # fmt: skip
+        ax.set_xlim(left=0)
         ax.set_title(key.replace("_ms", " (ms)"))
-    axes[0].set_ylabel("latency under load, ms")
+    totals = [int((ok["group"] == g).sum()) for g in groups]
+    served = [int(ok[ok["group"] == g]["p95_ms"].notna().sum()) for g in groups]
+    axes[0].set_yticks(
+        range(1, len(groups) + 1),
+        [
+            f"{_short(g, 34)}\nserved {n}/{t}"
+            for g, n, t in zip(groups, served, totals, strict=True)
+        ],
+        fontsize=7,
+    )
+    axes[0].invert_yaxis()
+    axes[1].set_xlabel("latency under load, ms (served samples only)")
     fig.tight_layout()
     return fig
 
