@@ -113,7 +113,7 @@ def latency(frame: pd.DataFrame) -> Figure:
     for ax, key in zip(axes, ("p50_ms", "p95_ms", "p99_ms"), strict=True):
         data = [ok[ok["group"] == g][key].dropna().to_numpy(float) for g in groups]
         shown = [d if d.size else np.array([np.nan]) for d in data]
-        ax.boxplot(shown, vert=False, showfliers=False)
+        ax.boxplot(shown, orientation="horizontal", showfliers=False)
         rng = np.random.default_rng(0)
         for i, d in enumerate(data):
             ax.scatter(d, i + 1 + rng.uniform(-0.15, 0.15, d.size), s=12, alpha=0.7,
