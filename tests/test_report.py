@@ -128,7 +128,7 @@ def test_power_section_names_the_epochs_needed(report: Path) -> None:
     assert [r["scenarios"] for r in rows[1:]] == ["10", "30", "100"]
 
 
-@pytest.mark.parametrize("bad", ["empty", "missing", "other-task"])
+@pytest.mark.parametrize("bad", ["empty", "missing", "other-task", "malformed"])
 def test_bad_input_exits_2_with_one_line(
     bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -138,6 +138,8 @@ def test_bad_input_exits_2_with_one_line(
     where.mkdir()
     if bad == "other-task":
         write_run(Run("openai/gpt-5", reference_run().scores, task="gsm8k", metadata={}), where)
+    if bad == "malformed":
+        (where / "2026-11-26T00-00-00-00-00_broken_x.eval").write_bytes(b"PK\x03\x04 truncated")
     target = where / "absent" if bad == "missing" else where
     assert main(["report", str(target), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
