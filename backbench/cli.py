@@ -1,4 +1,4 @@
-"""The `backbench` command line: `catalogue`, `validate` and `adequacy`."""
+"""The `backbench` command line: `catalogue`, `validate`, `adequacy`, `report` and `gate`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from backbench.catalogue import (
 )
 from backbench.catalogue_check import check_folder, hidden_test_names
 from backbench.identity import folder_sha256
+from backbench.report_cli import add_gate, add_report
 from backbench.schema_docs import write_schema_docs
 from backbench.validate import (
     FAST_LOAD_SECONDS,
@@ -57,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_catalogue(commands)
     _add_validate(commands)
     _add_adequacy(commands)
+    add_report(commands)
+    add_gate(commands)
     return parser
 
 

@@ -1,0 +1,187 @@
+"""`backbench report` on small real logs: its cells checked against the logs read directly."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+from inspect_ai.log import EvalLog, read_eval_log
+
+from backbench.cli import main
+from backbench.report import bootstrap_mean, pass_at_k, wilson
+from tests.test_report_logs import PROMPT, files_run, null_run, reference_run, write_run
+
+FIGURES = ("correct_by_section.png", "cwe_heatmap.png", "latency.png", "correct_vs_secure.png",
+           "divergent_scenarios.png", "power.png")  # fmt: skip
+REFERENCE = f"backbench/reference · backend-developer.md {PROMPT[:8]}"
+NULL = f"backbench/null · backend-developer.md {PROMPT[:8]}"
+FILES = f"backbench/files · backend-developer.md {PROMPT[:8]}"
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("report-logs")
+    return {
+        "reference": write_run(reference_run(epochs=2, p95=180.0), base / "reference"),
+        "null": write_run(null_run(), base / "null"),
+        "files": write_run(files_run(), base / "files"),
+    }
+
+
+@pytest.fixture(scope="module")
+def report(logs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    folders = [str(p.parent) for p in logs.values()]
+    assert main(["report", *folders, "--out", str(out), "--power-runs", "20"]) == 0
+    return out
+
+
+def table_rows(markdown: str, column: str) -> list[dict[str, str]]:
+    """The rows of the first Markdown table that has a column named `column`."""
+    lines = markdown.splitlines()
+    for i, line in enumerate(lines):
+        header = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if line.startswith("| ") and column in header and lines[i + 1].startswith("| ---"):
+            break
+    else:
+        raise AssertionError(f"no table with a column {column!r}")
+    rows = []
+    for line in lines[i + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        rows.append(dict(zip(header, cells, strict=True)))
+    return rows
+
+
+def scores(path: Path) -> list[dict[str, float]]:
+    log: EvalLog = read_eval_log(str(path))
+    assert log.samples is not None
+    return [s.scores["backbench_scorer"].value for s in log.samples if s.scores]  # type: ignore[misc]
+
+
+def test_report_writes_markdown_html_and_every_figure(report: Path) -> None:
+    assert (report / "report.md").is_file()
+    for name in FIGURES:
+        assert (report / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    page = (report / "report.html").read_text()
+    # self-contained: every figure inside the page, nothing loaded from beside it
+    assert page.count('src="data:image/png;base64,') == len(FIGURES)
+    assert 'src="figures/' not in page
+
+
+def test_headline_cells_match_the_logs(report: Path, logs: dict[str, Path]) -> None:
+    rows = {r["model · prompt"]: r for r in table_rows((report / "report.md").read_text(),
+                                                       "harness errors")}  # fmt: skip
+    reference = scores(logs["reference"])
+    correct = sum(v["correct"] for v in reference)
+    low, high = wilson(correct, len(reference))
+    assert rows[REFERENCE]["samples"] == str(len(reference)) == "6"
+    assert rows[REFERENCE]["correct"] == f"{correct / len(reference):.2f} [{low:.2f}, {high:.2f}]"
+    assert rows[REFERENCE]["pass@2"].startswith("1.00")
+    assert rows[NULL]["correct and secure"].startswith("0.00 [0.00, ")
+    # the harness error is counted apart and is no failure: 1 of the 2 scored samples correct
+    assert rows[FILES]["harness errors"] == "1"
+    assert rows[FILES]["samples"] == "2"
+    assert rows[FILES]["correct"].startswith("0.50 ")
+    assert rows[REFERENCE]["tool calls / sample"] == "1.0"
+
+
+def test_success_metrics_cells_match_the_logs(report: Path, logs: dict[str, Path]) -> None:
+    markdown = (report / "report.md").read_text()
+    rows = {r["model · prompt"]: r for r in table_rows(markdown, "requests/s")}
+    files = scores(logs["files"])
+    p95 = sum(v["p95_ms"] for v in files) / len(files)
+    assert rows[FILES]["p50 / p95 / p99 ms (served)"].split(" / ")[1] == f"{p95:,.0f}"
+    assert rows[FILES]["vs reference"] == "1.00"
+    assert rows[NULL]["p50 / p95 / p99 ms (served)"] == "n/a / n/a / n/a (0/3)"
+    assert rows[NULL]["error rate"] == "1.00"
+    assert rows[NULL]["test coverage"] == "not measured"
+    assert rows[REFERENCE]["probes exploited"] == "0/12"
+    cwe = {(r["model · prompt"], r["CWE"]): r for r in table_rows(markdown, "CWE")}
+    assert cwe[(FILES, "CWE-89 (sql_injection)")]["probes exploited"] == "1/2"
+    assert cwe[(FILES, "CWE-306 (auth_required)")]["exploit rate"] == "0.00"
+    assert cwe[(NULL, "(none: server never ran)")]["probes exploited"] == "3 sample(s) not probed"
+
+
+def test_appendix_opens_every_sample_in_inspect_view(report: Path, logs: dict[str, Path]) -> None:
+    rows = table_rows((report / "report.md").read_text(), "view")
+    assert len(rows) == 6 + 3 + 3
+    errored = next(r for r in rows if r["outcome"] == "harness error")
+    assert errored["scenario"] == "orders-relational" and errored["model · prompt"] == FILES
+    view = next(r["view"] for r in rows if r["model · prompt"] == NULL)
+    assert view.startswith(f"inspect view --log-dir {logs['null'].parent} → http://")
+    assert re.search(rf"#/logs/{re.escape(logs['null'].name)}/samples/sample/[a-z-]+/1$", view)
+
+
+def test_harness_errors_are_listed_apart(report: Path) -> None:
+    markdown = (report / "report.md").read_text()
+    assert "## Harness errors (not counted as failures)" in markdown
+    assert "postgres did not start" in markdown
+
+
+def test_power_section_names_the_epochs_needed(report: Path) -> None:
+    rows = table_rows((report / "report.md").read_text(), "samples per side")
+    assert rows[0]["scenarios"] == "3 (these logs)"
+    assert [r["scenarios"] for r in rows[1:]] == ["10", "30", "100"]
+
+
+@pytest.mark.parametrize("bad", ["empty", "missing", "other-task", "malformed"])
+def test_bad_input_exits_2_with_one_line(
+    bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_report_logs import Run
+
+    where = tmp_path / "logs"
+    where.mkdir()
+    if bad == "other-task":
+        write_run(Run("openai/gpt-5", reference_run().scores, task="gsm8k", metadata={}), where)
+    if bad == "malformed":
+        (where / "2026-11-26T00-00-00-00-00_broken_x.eval").write_bytes(b"PK\x03\x04 truncated")
+    target = where / "absent" if bad == "missing" else where
+    assert main(["report", str(target), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("backbench: error: "), err
+    assert not (tmp_path / "out" / "report.md").exists()
+
+
+def test_wilson_interval_of_three_of_three() -> None:
+    low, high = wilson(3, 3)
+    assert round(low, 2) == 0.44 and high == 1.0
+    assert all(math.isnan(v) for v in wilson(0, 0))
+
+
+def test_pass_at_k_is_the_unbiased_estimator() -> None:
+    assert pass_at_k(5, 0, 2) == 0.0
+    assert pass_at_k(5, 5, 2) == 1.0
+    assert pass_at_k(4, 1, 2) == pytest.approx(0.5)  # 1 - C(3,2)/C(4,2)
+
+
+def test_bootstrap_interval_covers_the_mean() -> None:
+    interval = bootstrap_mean([0.0, 1.0] * 50, resamples=2000)
+    assert interval.estimate == 0.5
+    assert 0.38 < interval.low < 0.5 < interval.high < 0.62
+
+
+def test_readme_power_table_is_the_simulations() -> None:
+    import importlib.util
+
+    from backbench.report import PowerSetting, epochs_for_power
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"<!-- power:.*?-->\n(.*?)\n<!-- /power -->", readme, re.S)
+    assert block, "README has no power block"
+    spec = importlib.util.spec_from_file_location("gate_power", REPO / "scripts" / "gate_power.py")
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    lines = block.group(1).splitlines()
+    assert [r.split(" | ")[0].strip("| ") for r in lines[2:]] == [str(n) for n in script.SIZES]
+    # the cheapest cell, recomputed: 100 scenarios, a 10-point drop
+    assert script.SETTINGS[2] == PowerSetting(drop=10.0, max_drop=2.0)
+    epochs = epochs_for_power(100, script.SETTINGS[2])
+    assert epochs is not None
+    assert lines[-1].endswith(f" | {epochs} ({100 * epochs} samples a side) |")
