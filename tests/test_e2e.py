@@ -15,6 +15,7 @@ from tests.conftest import REPO, requires_namespace, values
 
 pytestmark = [pytest.mark.slow, requires_namespace]
 INSPECT = str(Path(sys.executable).parent / "inspect")
+BACKBENCH = str(Path(sys.executable).parent / "backbench")
 SECTION = "api_development"
 # The smoke eval: a scenario per section keeps CI's cost flat as the catalogue grows (every
 # scenario's reference is validated by `backbench validate --changed` when its content changes).
@@ -200,3 +201,42 @@ def test_comparison_notebook_separates_reference_from_null(
     reference = by_model.loc["backbench/reference"].drop("system_prompt").dropna()
     assert list(reference.index) == SMOKE and (reference == 1.0).all()
     assert (by_model.loc["backbench/null"].drop("system_prompt") == 0.0).all()
+
+
+def test_report_and_gate_on_the_real_logs(runs: dict[str, Path], tmp_path: Path) -> None:
+    """`backbench report` and `backbench gate` on the logs of real reference, null and files
+    runs: cells checked against the logs read directly, and the gate's exit codes."""
+    from backbench.report import wilson
+    from tests.test_report import table_rows
+
+    out = tmp_path / "report"
+    argv = [BACKBENCH, "report", *(str(runs[n]) for n in ("reference", "null", "files")),
+            "--out", str(out), "--power-runs", "0"]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out / "report.html").is_file() and list((out / "figures").glob("*.png"))
+    rows = table_rows((out / "report.md").read_text(), "harness errors")
+    for name in ("reference", "null", "files"):
+        log = only_log(runs[name])
+        meta = log.eval.metadata or {}
+        label = (
+            f"{log.eval.model} · {Path(meta['system_prompt_file']).name} "
+            f"{meta['system_prompt_sha256'][:8]}"
+        )
+        values = list(sample_values(log).values())
+        correct = sum(v["correct"] for v in values)
+        low, high = wilson(correct, len(values))
+        [row] = [r for r in rows if r["model · prompt"] == label]
+        assert row["samples"] == str(len(values)), name
+        assert row["correct"] == f"{correct / len(values):.2f} [{low:.2f}, {high:.2f}]", name
+
+    def gate(baseline: str, candidate: str) -> int:
+        # the rates only: the three runs share the machine, so their latencies are not comparable
+        argv = [BACKBENCH, "gate", "--baseline", str(runs[baseline]), "--candidate",
+                str(runs[candidate]), "--metrics", "correct_secure,correct"]  # fmt: skip
+        return subprocess.run(argv, capture_output=True, timeout=300, check=False).returncode
+
+    # the files run submits the reference of the same scenario: no worse; the null run covers
+    # other scenarios than the reference's smoke run: unusable input
+    assert gate("reference", "files") == 0
+    assert gate("reference", "null") == 2
