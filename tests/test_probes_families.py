@@ -339,3 +339,11 @@ def test_a_finding_names_cwe_operation_request_and_proof() -> None:
          "proof": "HTTP 500", "signal": "error-based"}]}]  # fmt: skip
     [(pid, cwe, how)] = probes_verdict(evidence)
     assert (pid, cwe) == ("cwe-89", 89) and "error-based" in how and "GET /items" in how
+
+
+def test_the_readme_table_lists_every_family_and_its_cwes() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    rows = re.findall(r"^\| `([a-z_]+)` \| ([0-9, ]+) \|", readme, flags=re.M)
+    assert {name: {int(c) for c in cwes.split(",")} for name, cwes in rows} == {
+        name: set(kind.cwes) for name, kind in PROBE_KINDS.items()
+    }

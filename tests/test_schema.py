@@ -30,7 +30,7 @@ from backbench.catalogue import (
 )
 from backbench.catalogue_check import check_folder, kit_fixtures_used
 from backbench.cli import main
-from backbench.registry import CHECK_KINDS, PEERS, PROBE_KINDS, SERVICES, SLO_METRICS
+from backbench.registry import CHECK_KINDS, PEERS, PROBE_KINDS, SERVICES, SLO_METRICS, one_of
 from backbench.schema import Catches, ScenarioFile, Slo
 from backbench.schema_docs import GUIDE_FILE, SCHEMA_FILE, field_rows, schema_text, with_field_table
 
@@ -163,7 +163,7 @@ def test_the_scratch_copy_is_valid(scenario: Path, capsys: pytest.CaptureFixture
 
 
 def _unknown_probe_kind(folder: Path) -> None:
-    edit(folder, lambda m: m["probes"][1].update(kind="sqli"))
+    edit(folder, lambda m: m["probes"].update(exclude=[{"family": "sqli", "reason": "r"}]))
 
 
 def _misspelled_top_level_key(folder: Path) -> None:
@@ -205,8 +205,8 @@ def _unknown_peer(folder: Path) -> None:
 BROKEN = {
     "unknown probe kind": (
         _unknown_probe_kind,
-        f"{META}: probes[1].kind: unknown probe kind 'sqli'; "
-        "expected one of auth_required, sql_injection",
+        f"{META}: probes.exclude[0].family: unknown probe family 'sqli'; "
+        f"expected one of {one_of(PROBE_KINDS)}",
     ),
     "misspelled top-level key": (
         _misspelled_top_level_key,
@@ -263,7 +263,7 @@ def test_the_console_script_rejects_an_unknown_probe_kind(scenario: Path) -> Non
         capture_output=True, text=True, timeout=60, check=False, env=os.environ.copy(),
     )  # fmt: skip
     assert run.returncode == 2, run.stderr
-    assert f"{META}: probes[1].kind: unknown probe kind 'sqli'" in run.stdout
+    assert f"{META}: probes.exclude[0].family: unknown probe family 'sqli'" in run.stdout
     assert run.stderr == ""
 
 
@@ -272,12 +272,12 @@ FOLDER_BREAKAGES: dict[str, tuple[Callable[[Path], Any], str]] = {
         lambda f: edit(f, lambda m: m.update(id="inventory")),
         f"{META}: id: 'inventory' differs from the folder name 'inventory-crud'",
     ),
-    "duplicate probe id": (
-        lambda f: edit(f, lambda m: m["probes"][1].update(id=m["probes"][0]["id"])),
-        f"{META}: probes[1].id: 'sqli-name-filter' appears twice",
+    "exclusion naming nothing": (
+        lambda f: edit(f, lambda m: m["probes"].update(exclude=[{"reason": "r"}])),
+        f"{META}: probes.exclude[0]: name a family, a cwe or an operation",
     ),
     "two catches": (
-        lambda f: edit(f, lambda m: m["mutants"][0]["catches"].update(probe="sqli-name-filter")),
+        lambda f: edit(f, lambda m: m["mutants"][0]["catches"].update(probe="cwe-89")),
         f"{META}: mutants[0].catches: set exactly one of probe, slo, test",
     ),
     "empty slo": (
@@ -342,7 +342,9 @@ def test_other_commands_report_a_broken_scenario_as_a_usage_error(
 ) -> None:
     _unknown_probe_kind(scenario)
     assert main(["catalogue"]) == 2
-    assert capsys.readouterr().err.startswith(f"backbench: error: {META}: probes[1].kind:")
+    assert capsys.readouterr().err.startswith(
+        f"backbench: error: {META}: probes.exclude[0].family:"
+    )
 
 
 def test_a_non_empty_conftest_is_an_error(

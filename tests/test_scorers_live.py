@@ -73,7 +73,7 @@ async def test_string_built_sql_is_exploited(
     score = await score_dir(sandbox_for, inventory, source)
     assert values(score)["exploits"] >= 1 and values(score)["secure"] == 0
     assert values(score)["correct_secure"] == 0
-    assert "sqli-name-filter" in (score.metadata or {})["exploited_probes"]
+    assert "cwe-89" in (score.metadata or {})["exploited_probes"]
 
 
 async def test_missing_auth_is_exploited(
@@ -81,7 +81,7 @@ async def test_missing_auth_is_exploited(
 ) -> None:
     source = mutant_copy(inventory, "no-create-auth", tmp_path)
     score = await score_dir(sandbox_for, inventory, source)
-    assert "auth-create-item" in (score.metadata or {})["exploited_probes"]
+    assert "cwe-306" in (score.metadata or {})["exploited_probes"]
     assert values(score)["secure"] == 0
 
 
