@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from backbench.registry import PROBE_KINDS
+from backbench.scoring import netprobe
 from backbench.scoring.attack_surface import attack_surface, probe_plan
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import probes_verdict
@@ -104,6 +105,7 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
     db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, role TEXT, quantity INT)")
     lock = threading.Lock()
     counters: dict[str, int] = {}
+    crashed = threading.Event()  # a crashed process: every later connection is dropped
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -125,6 +127,18 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _crash(self) -> None:
+            crashed.set()
+            self.close_connection = True
+
+        def handle_one_request(self) -> None:
+            if crashed.is_set() and "hang" in flaws:
+                time.sleep(1.5)  # a wedged process: accepts, never answers in time
+            if crashed.is_set():
+                self.close_connection = True
+                return
+            super().handle_one_request()
+
         def _fail(self, ex: Exception, sql: str = "") -> None:
             if "leak" in flaws:
                 self._answer(500, {"detail": f"Traceback (most recent call last): {ex} {sql}"})
@@ -141,6 +155,8 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
                 return self._answer(200, {"status": "ok"})
             if url.path == "/.env" and "debug" in flaws:
                 return self._answer(200, {"env": f"APP_SECRET={SECRET}"})
+            if url.path == "/debug" and "debug_trace" in flaws:
+                return self._answer(200, {"last_error": "Traceback (most recent call last): ..."})
             if url.path == "/items":
                 return self._list(query)
             match = re.fullmatch(r"/items/(.+)", url.path)
@@ -161,12 +177,12 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
                 return self._answer(429, {"detail": "slow down"})
             name = query.get("name")
             limit = query.get("limit", "20")
-            if "redos" in flaws and name and re.fullmatch(r"(a+)+b", name[:26]):
-                pass
+            if "redos" in flaws and name:
+                re.fullmatch(r"(a+)+b", name[:24])  # backtracks 2**24 times on a run of a's
             if not limit.isdigit():
                 return self._answer(422, {"detail": "limit"})
             if "dos_limit" in flaws:
-                time.sleep(min(len(limit), 12) / 2)
+                time.sleep(3.5 if len(limit) > 6 else 0)
             args: tuple[Any, ...] = ()
             if name is None:
                 sql, args = "SELECT id, name FROM items", ()
@@ -214,15 +230,22 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
                 return self._answer(401, {"detail": "unauthorized"})
             size = int(self.headers.get("Content-Length", 0))
             if "dos_body" in flaws and size > 1_000_000:
-                self.server.shutdown_request(self.request)  # type: ignore[attr-defined]
-                threading.Thread(target=self.server.shutdown).start()
-                return None
+                return self._crash()
             raw = self.rfile.read(size)
+            if "dos_type" in flaws and "json" not in self.headers.get("Content-Type", ""):
+                return self._crash()
             try:
                 body = json.loads(raw)
                 name = str(body["name"])
-            except (ValueError, KeyError, TypeError, RecursionError):
+            except RecursionError:
+                return self._crash() if "dos_depth" in flaws else self._answer(422, {})
+            except (ValueError, KeyError, TypeError):
                 return self._answer(422, {"detail": "invalid"})
+            if "eval" in flaws:
+                try:
+                    eval(name)  # noqa: S307
+                except Exception:  # noqa: BLE001
+                    pass
             if "cmd" in flaws:
                 subprocess.run(f"echo {name}", shell=True, capture_output=True)  # noqa: S602
             if "ssrf" in flaws and body.get("url"):
@@ -291,9 +314,15 @@ CASES = [
     ("server_side_request", ("redirect",), {"cwe-601"}),
     ("cross_site_scripting", ("xss",), {"cwe-79"}),
     ("cors", ("cors",), {"cwe-942"}),
+    ("command_injection", ("eval",), {"cwe-94"}),
     ("information_exposure", ("debug",), {"cwe-200"}),
+    ("information_exposure", ("debug_trace",), {"cwe-489"}),
     ("information_exposure", ("leak", "sqli"), {"cwe-209"}),
     ("denial_of_service", ("dos_limit",), {"cwe-770"}),
+    ("denial_of_service", ("dos_body",), {"cwe-400"}),
+    ("denial_of_service", ("dos_depth",), {"cwe-674"}),
+    ("denial_of_service", ("dos_type",), {"cwe-703"}),
+    ("denial_of_service", ("redos",), {"cwe-1333"}),
 ]
 
 
@@ -311,6 +340,16 @@ def test_the_family_is_silent_on_the_fixed_twin(
     family: str, serve: Any, surface_file: Path
 ) -> None:
     assert _proven(serve(), surface_file, family) == []
+
+
+def test_a_server_that_stops_answering_under_attack_is_a_finding(
+    serve: Any, surface_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(netprobe, "TIMEOUT", 1.0)
+    plan = [p for p in probe_plan(surface_file, CONFIG) if p["kind"] == "denial_of_service"]
+    evidence = run_probes(serve("dos_body", "hang"), plan, SECRET, sleep=SLEEP)
+    assert evidence[-1]["unresponsive"] and "missed their deadline" in evidence[-1]["error"]
+    assert "cwe-400" in [pid for pid, _, _ in probes_verdict(evidence)]
 
 
 def test_the_families_cover_at_least_20_cwes() -> None:

@@ -367,3 +367,20 @@ def test_quality_lint_finds_defects_not_framework_idioms(
     assert {f["code"] for f in json.loads(proc.stdout)} >= codes
     if not codes:
         assert json.loads(proc.stdout) == [], proc.stdout
+
+
+def test_bandit_scores_only_high_severity_with_high_confidence() -> None:
+    def finding(severity: str, confidence: str) -> dict[str, Any]:
+        return {"issue_severity": severity, "issue_confidence": confidence, "test_id": "B6",
+                "filename": "/w/app.py", "line_number": 1, "issue_text": "x"}  # fmt: skip
+
+    bandit = {"results": [finding("HIGH", "LOW"), finding("MEDIUM", "HIGH")]}
+    result = security_verdict([], bandit)
+    assert result.bandit_high == 0 and "2 findings of lower severity" in result.explanation
+    assert security_verdict([], {"results": [finding("HIGH", "HIGH")]}).bandit_high == 1
+
+
+def test_a_server_that_stops_answering_the_probes_proves_cwe_400() -> None:
+    evidence = {"id": "sql_injection", "kind": "sql_injection", "cwes": [89], "unresponsive": True,
+                "error": "3 requests in a row missed their deadline"}  # fmt: skip
+    assert [pid for pid, _, _ in probes_verdict([evidence])] == ["cwe-400"]

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 import httpx
 
 from backbench.registry import PROBE_KINDS
-from backbench.scoring.exploits._send import Target, seed
+from backbench.scoring.exploits._send import Target, Unresponsive, seed
 from backbench.scoring.exploits.information_exposure import leak_finding
 from backbench.testkit.http import deadline_client
 
@@ -103,10 +103,16 @@ def run_probes(url: str, spec: list[dict[str, Any]], secret: str,
                 entry["findings"] = kind.findings(raw)
                 entry["leaks"] = [f for r in records(raw) if (f := leak_finding(r))]
                 entry["requests"] = len(records(raw))
+            except Unresponsive as ex:
+                # a server that stops answering under attack is a finding, never "no exploit"
+                entry["error"] = str(ex)
+                entry["unresponsive"] = True
             except httpx.HTTPError as ex:
                 entry["error"] = f"{type(ex).__name__}: {ex}"
             entry["seconds"] = round(time.monotonic() - start, 2)
             results.append(entry)
+            if entry.get("unresponsive"):
+                break
     return results
 
 

@@ -13,6 +13,8 @@ from backbench.scoring.source_files import python_files
 
 # every probe's requests have total deadlines (netprobe.TIMEOUT); this bounds the stage
 PROBES_TIMEOUT = 120
+# a server that stops answering the probes: uncontrolled resource consumption
+UNRESPONSIVE_CWE = 400
 
 
 @dataclass
@@ -37,6 +39,8 @@ def probes_verdict(evidence: list[dict[str, Any]]) -> list[tuple[str, int, str]]
             # a server that stalls the probes is not shown to resist them
             proven.setdefault(int(item["cwe"]), item["error"])
             continue
+        if item.get("unresponsive"):
+            proven.setdefault(UNRESPONSIVE_CWE, f"the server stopped answering: {item['error']}")
         for f in [*item.get("findings", []), *item.get("leaks", [])]:
             cwe = int(f["cwe"])
             if cwe in planned and cwe not in proven:
@@ -45,8 +49,11 @@ def probes_verdict(evidence: list[dict[str, Any]]) -> list[tuple[str, int, str]]
 
 
 def bandit_high(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """bandit findings of HIGH severity."""
-    return [r for r in report.get("results", []) if r.get("issue_severity") == "HIGH"]
+    """bandit findings of HIGH severity and HIGH confidence: the ones that are scored."""
+    return [
+        r for r in report.get("results", [])
+        if r.get("issue_severity") == "HIGH" and r.get("issue_confidence", "HIGH") == "HIGH"
+    ]  # fmt: skip
 
 
 def security_verdict(
@@ -70,6 +77,9 @@ def security_verdict(
     lines += [
         f"  probe {e['id']} could not run: {e['error']}" for e in probe_evidence if "error" in e
     ]
+    others = len(bandit.get("results", [])) - len(high)
+    if others:
+        lines.append(f"  bandit: {others} findings of lower severity or confidence (not scored)")
     return SecurityResult([pid for pid, _, _ in exploits], len(high), "\n".join(lines))
 
 
