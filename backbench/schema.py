@@ -177,7 +177,7 @@ class Catches(Strict):
     model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
 
     test: str | None = Field(None, description="a hidden test function that must fail")
-    probe: str | None = Field(None, description="the id of a probe that must succeed")
+    probe: str | None = Field(None, description="a CWE the probes must prove: cwe-<n>")
     slo: str | None = Field(None, description="an SLO metric the load test must miss")
 
     @model_validator(mode="after")
