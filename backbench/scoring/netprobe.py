@@ -62,21 +62,18 @@ def uptime(url: str, seconds: float, interval: float) -> list[dict[str, Any]]:
             except httpx.HTTPError as ex:
                 status, error = None, type(ex).__name__
             probes.append(
-                {
-                    "t": round(start, 3),
-                    "status": status,
-                    "error": error,
-                    "ms": round((time.monotonic() - start) * 1000, 1),
-                }
-            )
+                {"t": round(start, 3), "status": status, "error": error,
+                 "ms": round((time.monotonic() - start) * 1000, 1)}
+            )  # fmt: skip
             if time.monotonic() >= deadline:
                 break
             time.sleep(max(0.0, interval - (time.monotonic() - start)))
     return probes
 
 
-def run_probes(url: str, spec: list[dict[str, Any]], secret: str,
-               sleep: float = SLEEP) -> list[dict[str, Any]]:  # fmt: skip
+def run_probes(
+    url: str, spec: list[dict[str, Any]], secret: str, sleep: float = SLEEP
+) -> list[dict[str, Any]]:
     """Run every planned family once against the surface; one evidence entry per family.
 
     An entry holds the family's findings (its pure `findings()` applied to what it saw), the
