@@ -31,6 +31,7 @@ from backbench.scoring.security import probes_verdict
 
 SECRET = "s3cret-token-0123456789"
 SLEEP = 0.6
+SLOW = 1.0
 
 OPENAPI = {
     "openapi": "3.1.0",
@@ -106,6 +107,7 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
     lock = threading.Lock()
     counters: dict[str, int] = {}
     crashed = threading.Event()  # a crashed process: every later connection is dropped
+    served = [0]  # requests so far
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -132,8 +134,11 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
         def handle_one_request(self) -> None:
-            if crashed.is_set() and "hang" in flaws:
+            with lock:
+                served[0] += 1
+            if "wedge" in flaws and served[0] > 5:
                 time.sleep(1.5)  # a wedged process: accepts, never answers in time
+                crashed.set()
             if crashed.is_set():
                 self.close_connection = True
                 return
@@ -178,11 +183,11 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
             name = query.get("name")
             limit = query.get("limit", "20")
             if "redos" in flaws and name:
-                re.fullmatch(r"(a+)+b", name[:24])  # backtracks 2**24 times on a run of a's
+                re.fullmatch(r"(a+)+b", name[:22])  # backtracks 2**22 times on a run of a's
             if not limit.isdigit():
                 return self._answer(422, {"detail": "limit"})
             if "dos_limit" in flaws:
-                time.sleep(3.5 if len(limit) > 6 else 0)
+                time.sleep(1.5 if len(limit) > 6 else 0)
             args: tuple[Any, ...] = ()
             if name is None:
                 sql, args = "SELECT id, name FROM items", ()
@@ -298,7 +303,7 @@ def serve() -> Iterator[Any]:
 def _proven(url: str, surface_file: Path, family: str) -> list[str]:
     plan = [p for p in probe_plan(surface_file, CONFIG) if p["kind"] == family]
     assert plan, f"{family} does not apply to the toy app"
-    evidence = run_probes(url, plan, SECRET, sleep=SLEEP)
+    evidence = run_probes(url, plan, SECRET, sleep=SLEEP, slow=SLOW)
     return [pid for pid, _, _ in probes_verdict(evidence)]
 
 
@@ -346,8 +351,8 @@ def test_a_server_that_stops_answering_under_attack_is_a_finding(
     serve: Any, surface_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(netprobe, "TIMEOUT", 1.0)
-    plan = [p for p in probe_plan(surface_file, CONFIG) if p["kind"] == "denial_of_service"]
-    evidence = run_probes(serve("dos_body", "hang"), plan, SECRET, sleep=SLEEP)
+    plan = [p for p in probe_plan(surface_file, CONFIG) if p["kind"] == "sql_injection"]
+    evidence = run_probes(serve("wedge"), plan, SECRET, sleep=SLEEP, slow=SLOW)
     assert evidence[-1]["unresponsive"] and "missed their deadline" in evidence[-1]["error"]
     assert "cwe-400" in [pid for pid, _, _ in probes_verdict(evidence)]
 

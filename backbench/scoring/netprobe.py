@@ -34,6 +34,8 @@ TIMEOUT = 5.0
 HEALTH_TIMEOUT = 2.0
 # seconds the time-based payloads ask the database, shell or interpreter to sleep
 SLEEP = 2.0
+# seconds after which an answer to a denial-of-service vector counts as a slowdown
+SLOW = 3.0
 
 
 def wait_for_port(url: str, timeout: float) -> bool:
@@ -72,7 +74,7 @@ def uptime(url: str, seconds: float, interval: float) -> list[dict[str, Any]]:
 
 
 def run_probes(
-    url: str, spec: list[dict[str, Any]], secret: str, sleep: float = SLEEP
+    url: str, spec: list[dict[str, Any]], secret: str, sleep: float = SLEEP, slow: float = SLOW
 ) -> list[dict[str, Any]]:
     """Run every planned family once against the surface; one evidence entry per family.
 
@@ -84,7 +86,7 @@ def run_probes(
     kinds = list(dict.fromkeys(p["kind"] for p in spec))
     results = []
     with deadline_client(url, deadline=TIMEOUT) as client:
-        target = Target(client, spec[0]["surface"], secret, sleep=sleep)
+        target = Target(client, spec[0]["surface"], secret, sleep=sleep, slow=slow)
         seed(target)
         for name in kinds:
             kind = PROBE_KINDS[name]
