@@ -26,6 +26,7 @@ import yaml
 from backbench.registry import PROBE_KINDS
 from backbench.scoring import netprobe
 from backbench.scoring.attack_surface import attack_surface, probe_plan
+from backbench.scoring.exploits._send import shaped
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import probes_verdict
 
@@ -391,3 +392,9 @@ def test_the_readme_table_lists_every_family_and_its_cwes() -> None:
     assert {name: {int(c) for c in cwes.split(",")} for name, cwes in rows} == {
         name: set(kind.cwes) for name, kind in PROBE_KINDS.items()
     }
+
+
+def test_payloads_for_an_email_field_keep_the_shape_of_an_address() -> None:
+    assert shaped("x' OR '1'='1", {"type": "string"}, "email") == "x'/**/OR/**/'1'='1@example.com"
+    assert shaped("x' OR 1", {"format": "email"}, "contact") == "x'/**/OR/**/1@example.com"
+    assert shaped("x' OR 1", {"type": "string"}, "name") == "x' OR 1"
