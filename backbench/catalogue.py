@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from backbench.registry import SERVICES
 from backbench.schema import EquivalentMutant, Rule, ScenarioFile, field_errors
+from backbench.scoring.attack_surface import probe_plan
 
 KNOWN_SERVICES = frozenset(SERVICES)
 REQUIRED_KEYS = frozenset(
@@ -132,7 +133,6 @@ def cross_references(model: ScenarioFile, folder_name: str) -> list[tuple[str, s
     lists: dict[str, list[str]] = {
         "services": list(model.services),
         "peers": list(model.peers),
-        "probes": [p.id for p in model.probes],
         "mutants": [m.name for m in model.mutants],
         "rules": [r.id for r in model.rules],
         "equivalent_mutants": [e.id for e in model.equivalent_mutants],
@@ -158,8 +158,10 @@ def load_scenario(folder: Path) -> Scenario:
         services=list(model.services),
         load=model.load.model_dump(by_alias=True, exclude_none=True),
         slo=model.slo.metrics(),
-        # the scorer sends probes to netprobe as JSON: plain dicts, keys as written
-        probes=[p.model_dump(by_alias=True, exclude_none=True) for p in model.probes],
+        # one probe per CWE of every family that applies, drawn from openapi.yaml and `probes:`
+        probes=probe_plan(
+            folder / "openapi.yaml", model.probes.model_dump(by_alias=True, exclude_none=True)
+        ),
         mutants=[
             Mutant(
                 m.name,

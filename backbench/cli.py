@@ -21,7 +21,7 @@ from backbench.catalogue import (
     tasks_dir,
 )
 from backbench.catalogue_check import check_folder, hidden_test_names
-from backbench.identity import folder_sha256
+from backbench.identity import adequacy_sha256, folder_sha256
 from backbench.report_cli import add_gate, add_report
 from backbench.schema_docs import write_schema_docs
 from backbench.validate import (
@@ -322,7 +322,7 @@ def _adequacy(args: argparse.Namespace) -> int:
     scenarios = chosen_scenarios(args.section, args.scenarios)
     if args.changed:
         recorded = last_digests(output)
-        scenarios = [s for s in scenarios if recorded.get(s.id) != folder_sha256(s.folder)]
+        scenarios = [s for s in scenarios if recorded.get(s.id) != adequacy_sha256(s.folder)]
         print(f"{len(scenarios)} scenario(s) changed since their last adequacy measurement: "
               f"{', '.join(s.id for s in scenarios) or 'none'}", file=sys.stderr)  # fmt: skip
         if not scenarios:

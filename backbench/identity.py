@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
+
+import yaml
 
 # Generated files are not content: a scenario run once must keep its hash.
 SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
@@ -25,3 +28,27 @@ def folder_sha256(folder: Path) -> str:
         data = path.read_bytes()
         digest.update(f"{rel.as_posix()}\0{len(data)}\0".encode() + executable + b"\0" + data)
     return digest.hexdigest()
+
+
+# what a mutation-adequacy measurement depends on (backbench adequacy): the hidden tests, the
+# reference it mutates, the contract every response is checked against, and the scenario's
+# services, peers and declared equivalents. Probes, hand-written mutants, other solutions and
+# the load profile take no part, so changing them does not call for a new measurement.
+ADEQUACY_FIELDS = ("services", "peers", "equivalent_mutants")
+
+
+def adequacy_sha256(folder: Path) -> str:
+    """The sha256 of what a scenario folder's adequacy measurement depends on.
+
+    Read from the files themselves (not the typed schema), so the digest of a folder as it was
+    at an older commit can be computed with today's code.
+    """
+    meta = yaml.safe_load((folder / "scenario.yaml").read_text()) or {}
+    openapi = folder / "openapi.yaml"
+    parts = [
+        folder_sha256(folder / "tests"),
+        folder_sha256(folder / "reference"),
+        hashlib.sha256(openapi.read_bytes() if openapi.is_file() else b"").hexdigest(),
+        json.dumps({k: meta.get(k) for k in ADEQUACY_FIELDS}, sort_keys=True),
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()

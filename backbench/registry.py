@@ -12,9 +12,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from backbench.scoring.exploits import auth_required, sql_injection
+from backbench.scoring.exploits import (
+    authentication,
+    command_injection,
+    cors,
+    cross_site_scripting,
+    denial_of_service,
+    header_injection,
+    information_exposure,
+    mass_assignment,
+    path_traversal,
+    redis_keys,
+    server_side_request,
+    sql_injection,
+)
+from backbench.scoring.exploits._send import Target
 
 SERVICES: dict[str, str] = {
     "postgres": "PostgreSQL; the submission reads DATABASE_URL (a fresh database per sample)",
@@ -24,7 +36,7 @@ SERVICES: dict[str, str] = {
 # The checks a mutant may declare that it is caught by (`catches: {<kind>: <target>}`).
 CHECK_KINDS: dict[str, str] = {
     "test": "a hidden test function (by name) fails",
-    "probe": "a security probe (by id) succeeds",
+    "probe": "a security probe proves the CWE (by id: cwe-<n>)",
     "slo": "the load test misses an SLO metric (by name) the scenario sets",
 }
 
@@ -45,30 +57,37 @@ PEERS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class ProbeKind:
-    """A security probe family: the CWE it tests, how to send it and how to judge it."""
+    """A security probe family: the CWEs it proves, whether it applies, how to send and judge."""
 
     name: str
-    cwe: int
+    cwes: dict[int, str]
     summary: str
-    probe: Callable[[httpx.Client, dict[str, Any], str], dict[str, Any]]
-    exploited: Callable[[dict[str, Any]], str | None]
+    applies: Callable[[dict[str, Any]], bool]
+    probe: Callable[[Target], dict[str, Any]]
+    findings: Callable[[dict[str, Any]], list[dict[str, Any]]]
 
 
+# in the order they run: the denial-of-service family last, since it may take the server down
+FAMILIES = (
+    authentication, sql_injection, command_injection, header_injection, path_traversal,
+    mass_assignment, redis_keys, server_side_request, cross_site_scripting, cors,
+    information_exposure, denial_of_service,
+)  # fmt: skip
 PROBE_KINDS: dict[str, ProbeKind] = {
-    kind.name: kind
-    for kind in (
-        ProbeKind(
-            "auth_required", auth_required.CWE,
-            "the request must be refused without credentials and with a wrong one",
-            auth_required.probe, auth_required.exploited,
-        ),
-        ProbeKind(
-            "sql_injection", sql_injection.CWE,
-            "a filter parameter must not reach the database as SQL text",
-            sql_injection.probe, sql_injection.exploited,
-        ),
+    f.NAME: ProbeKind(
+        f.NAME,
+        dict(f.CWES),
+        (f.__doc__ or "").strip().splitlines()[0],
+        f.applies,
+        f.probe,
+        f.findings,
     )
-}  # fmt: skip
+    for f in FAMILIES
+}
+# every CWE a family proves, as the id a mutant's `catches: {probe: cwe-<n>}` names
+PROBE_IDS: dict[str, str] = {
+    f"cwe-{cwe}": kind.name for kind in PROBE_KINDS.values() for cwe in kind.cwes
+}
 
 
 def one_of(names: Iterable[str]) -> str:

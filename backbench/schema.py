@@ -3,7 +3,7 @@
 Every model forbids keys it does not define, so a misspelled key is an error, not a silently
 ignored setting. Names of services, peers and probe kinds are checked against
 backbench.registry. `field_errors()` turns pydantic's errors into (field, message) pairs such as
-("probes[1].kind", "unknown probe kind 'sqli'; expected one of auth_required, sql_injection").
+("probes.exclude[0].family", "unknown probe family 'sqli'; expected one of ...").
 The JSON Schema (`json_schema()`) is committed as docs/scenario.schema.json for editors.
 """
 
@@ -58,6 +58,9 @@ RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")]
 OneLine = Annotated[str, AfterValidator(_one_line)]
 ServiceName = Annotated[str, _registered(SERVICES, "service"), _enum(SERVICES, "a service")]
 PeerName = Annotated[str, _registered(PEERS, "peer"), _enum(PEERS, "a peer")]
+ProbeKindName = Annotated[
+    str, _registered(PROBE_KINDS, "probe family"), _enum(PROBE_KINDS, "a probe family")
+]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 Headers = dict[str, str]
 
@@ -116,47 +119,56 @@ class Slo(Strict):
         return {k: float(v) for k, v in self.model_dump(exclude_none=True).items()}
 
 
-class SeedRequest(Strict):
-    """A request sent before a probe, to create the row it needs."""
+class Credentials(Strict):
+    """How a client authenticates: the token of the document's security scheme."""
 
-    method: Method = Field("POST", description="HTTP method")
-    path: str = Field(description="path")
-    headers: Headers = Field(default_factory=dict, description="request headers")
-    body: Any = Field(None, alias="json", description="JSON body")
-
-
-class SqlInjectionProbe(Strict):
-    """CWE-89: a filter parameter that must not reach the database as SQL text."""
-
-    id: Slug = Field(description="the probe's id, unique in the scenario")
-    kind: Literal["sql_injection"] = Field(description="the probe family")
-    path: str = Field(description="the list endpoint the filter belongs to")
-    param: str = Field(description="the query parameter that reaches the database")
-    items_key: str = Field(
-        "", description="dotted path of the result list in the JSON body ('' = the body)"
+    scheme: str = Field(
+        "", description="the securityScheme of openapi.yaml (default: its first one)"
     )
-    headers: Headers = Field(default_factory=dict, description="headers of every probe request")
-    seed: SeedRequest | None = Field(None, description="creates one row the filter can find")
+    token: str = Field(description="the credential's value; {secret} is APP_SECRET")
 
 
-class AuthRequiredProbe(Strict):
-    """CWE-306: a request that must be refused without credentials and with a wrong one."""
+class RedisKey(Strict):
+    """An input that the submission turns into a Redis key."""
 
-    id: Slug = Field(description="the probe's id, unique in the scenario")
-    kind: Literal["auth_required"] = Field(description="the probe family")
-    method: Method = Field("GET", description="HTTP method")
-    path: str = Field(description="the protected path")
-    headers: Headers = Field(default_factory=dict, description="headers besides credentials")
-    body: Any = Field(None, alias="json", description="JSON body")
+    name: str = Field(description="the parameter's name, as in openapi.yaml")
+    located: Literal["header", "query"] = Field(
+        alias="in", description="where the parameter is sent"
+    )
 
 
-PROBE_MODELS: dict[str, type[Strict]] = {
-    "auth_required": AuthRequiredProbe,
-    "sql_injection": SqlInjectionProbe,
-}
-if set(PROBE_MODELS) != set(PROBE_KINDS):  # the registry is the authority: keep them in step
-    raise RuntimeError(f"probe models {sorted(PROBE_MODELS)} != registry {sorted(PROBE_KINDS)}")
-Probe = Annotated[Union[AuthRequiredProbe, SqlInjectionProbe], Field(discriminator="kind")]  # noqa: UP007
+class Exclusion(Strict):
+    """A probe family, CWE or operation left out, with why."""
+
+    family: ProbeKindName | None = Field(None, description="a probe family")
+    cwe: int | None = Field(None, description="one CWE of the scenario's families")
+    operation: str | None = Field(
+        None, description="an operation, e.g. 'GET /v1/items' (with family: only that family's)"
+    )
+    reason: OneLine = Field(description="why, in one line")
+
+    @model_validator(mode="after")
+    def _names_something(self) -> Exclusion:
+        if self.family is None and self.cwe is None and self.operation is None:
+            raise ValueError("name a family, a cwe or an operation")
+        return self
+
+
+class ProbeSurface(Strict):
+    """What the security probes need that openapi.yaml cannot say; the probes come from both."""
+
+    credentials: Credentials | None = Field(
+        None, description="the credential of the operations that require one"
+    )
+    redis_keys: list[RedisKey] = Field(
+        default_factory=list, description="inputs that become Redis keys"
+    )
+    url_fields: list[str] = Field(default_factory=list, description="fields holding URLs")
+    file_fields: list[str] = Field(default_factory=list, description="fields holding file names")
+    html_fields: list[str] = Field(default_factory=list, description="fields served back as HTML")
+    exclude: list[Exclusion] = Field(
+        default_factory=list, description="probes left out, each with a reason"
+    )
 
 
 class Catches(Strict):
@@ -165,7 +177,7 @@ class Catches(Strict):
     model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
 
     test: str | None = Field(None, description="a hidden test function that must fail")
-    probe: str | None = Field(None, description="the id of a probe that must succeed")
+    probe: str | None = Field(None, description="a CWE the probes must prove: cwe-<n>")
     slo: str | None = Field(None, description="an SLO metric the load test must miss")
 
     @model_validator(mode="after")
@@ -219,7 +231,9 @@ class ScenarioFile(Strict):
     services: list[ServiceName] = Field(description="services started for the submission")
     load: Load = Field(description="the load test's profile")
     slo: Slo = Field(description="service level objectives of the load test")
-    probes: list[Probe] = Field(description="dynamic security probes, by kind")
+    probes: ProbeSurface = Field(
+        description="what the security probes need beyond openapi.yaml (they are drawn from it)"
+    )
     mutants: list[MutantSpec] = Field(description="broken variants and the check that catches each")
     peers: list[PeerName] = Field(
         default_factory=list, description="loopback peers the hidden tests stand up"

@@ -116,3 +116,38 @@ def test_the_ratchet_passes_below_target_but_never_below_the_last_rate(tmp_path:
     assert exit_code([two_of_three], 0.9, floors) == 0
     assert exit_code([one_of_two], 0.9, floors) == 1
     assert exit_code([report(KILLED, SURVIVED, scenario="new")], 0.9, floors) == 1
+
+
+def test_the_adequacy_digest_follows_what_a_measurement_depends_on(tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    from backbench.catalogue import find_scenario
+    from backbench.identity import adequacy_sha256
+
+    folder = tmp_path / "s"
+    shutil.copytree(find_scenario("inventory-crud").folder, folder)
+    before = adequacy_sha256(folder)
+    meta_file = folder / "scenario.yaml"
+    meta = yaml.safe_load(meta_file.read_text())
+    # probes, hand-written mutants, load and other solutions take no part
+    meta["load"]["users"] = int(meta["load"].get("users", 8)) + 1
+    meta_file.write_text(yaml.safe_dump(meta))
+    shutil.rmtree(folder / "solutions")
+    (folder / "mutants" / "extra.patch").write_text("--- a\n+++ b\n")
+    assert adequacy_sha256(folder) == before
+    # tests, reference, contract and declared equivalents do
+    for change in ("tests", "reference", "openapi", "equivalents"):
+        copy = tmp_path / change
+        shutil.copytree(folder, copy)
+        if change == "tests":
+            (copy / "tests" / "test_more.py").write_text("def test_x(api):\n    pass\n")
+        elif change == "reference":
+            (copy / "reference" / "app.py").write_text("# changed\n")
+        elif change == "openapi":
+            (copy / "openapi.yaml").write_text("openapi: 3.1.0\n")
+        else:
+            meta["equivalent_mutants"] = []
+            (copy / "scenario.yaml").write_text(yaml.safe_dump(meta))
+        assert adequacy_sha256(copy) != before, change

@@ -229,6 +229,14 @@ def test_report_and_gate_on_the_real_logs(runs: dict[str, Path], tmp_path: Path)
         [row] = [r for r in rows if r["model · prompt"] == label]
         assert row["samples"] == str(len(values)), name
         assert row["correct"] == f"{correct / len(values):.2f} [{low:.2f}, {high:.2f}]", name
+        if name == "reference":
+            # every CWE the families tried on the served reference, none proven
+            cwes = [r for r in table_rows((out / "report.md").read_text(), "CWE")
+                    if r["model · prompt"] == label]  # fmt: skip
+            assert {"CWE-89 (sql_injection)", "CWE-306 (authentication)"} <= {
+                r["CWE"] for r in cwes
+            }, cwes
+            assert all(r["exploit rate"] == "0.00" for r in cwes), cwes
 
     def gate(baseline: str, candidate: str) -> int:
         # the rates only: the three runs share the machine, so their latencies are not comparable

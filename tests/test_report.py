@@ -102,7 +102,7 @@ def test_success_metrics_cells_match_the_logs(report: Path, logs: dict[str, Path
     assert rows[REFERENCE]["probes exploited"] == "0/12"
     cwe = {(r["model · prompt"], r["CWE"]): r for r in table_rows(markdown, "CWE")}
     assert cwe[(FILES, "CWE-89 (sql_injection)")]["probes exploited"] == "1/2"
-    assert cwe[(FILES, "CWE-306 (auth_required)")]["exploit rate"] == "0.00"
+    assert cwe[(FILES, "CWE-306 (authentication)")]["exploit rate"] == "0.00"
     assert cwe[(NULL, "(none: server never ran)")]["probes exploited"] == "3 sample(s) not probed"
 
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import pytest
 import yaml
@@ -30,8 +30,8 @@ from backbench.catalogue import (
 )
 from backbench.catalogue_check import check_folder, kit_fixtures_used
 from backbench.cli import main
-from backbench.registry import CHECK_KINDS, PEERS, PROBE_KINDS, SERVICES, SLO_METRICS
-from backbench.schema import PROBE_MODELS, Catches, ScenarioFile, Slo
+from backbench.registry import CHECK_KINDS, PEERS, PROBE_KINDS, SERVICES, SLO_METRICS, one_of
+from backbench.schema import Catches, ScenarioFile, Slo
 from backbench.schema_docs import GUIDE_FILE, SCHEMA_FILE, field_rows, schema_text, with_field_table
 
 REPO = Path(__file__).resolve().parent.parent
@@ -163,7 +163,7 @@ def test_the_scratch_copy_is_valid(scenario: Path, capsys: pytest.CaptureFixture
 
 
 def _unknown_probe_kind(folder: Path) -> None:
-    edit(folder, lambda m: m["probes"][1].update(kind="sqli"))
+    edit(folder, lambda m: m["probes"].update(exclude=[{"family": "sqli", "reason": "r"}]))
 
 
 def _misspelled_top_level_key(folder: Path) -> None:
@@ -205,8 +205,8 @@ def _unknown_peer(folder: Path) -> None:
 BROKEN = {
     "unknown probe kind": (
         _unknown_probe_kind,
-        f"{META}: probes[1].kind: unknown probe kind 'sqli'; "
-        "expected one of auth_required, sql_injection",
+        f"{META}: probes.exclude[0].family: unknown probe family 'sqli'; "
+        f"expected one of {one_of(PROBE_KINDS)}",
     ),
     "misspelled top-level key": (
         _misspelled_top_level_key,
@@ -263,7 +263,7 @@ def test_the_console_script_rejects_an_unknown_probe_kind(scenario: Path) -> Non
         capture_output=True, text=True, timeout=60, check=False, env=os.environ.copy(),
     )  # fmt: skip
     assert run.returncode == 2, run.stderr
-    assert f"{META}: probes[1].kind: unknown probe kind 'sqli'" in run.stdout
+    assert f"{META}: probes.exclude[0].family: unknown probe family 'sqli'" in run.stdout
     assert run.stderr == ""
 
 
@@ -272,12 +272,12 @@ FOLDER_BREAKAGES: dict[str, tuple[Callable[[Path], Any], str]] = {
         lambda f: edit(f, lambda m: m.update(id="inventory")),
         f"{META}: id: 'inventory' differs from the folder name 'inventory-crud'",
     ),
-    "duplicate probe id": (
-        lambda f: edit(f, lambda m: m["probes"][1].update(id=m["probes"][0]["id"])),
-        f"{META}: probes[1].id: 'sqli-name-filter' appears twice",
+    "exclusion naming nothing": (
+        lambda f: edit(f, lambda m: m["probes"].update(exclude=[{"reason": "r"}])),
+        f"{META}: probes.exclude[0]: name a family, a cwe or an operation",
     ),
     "two catches": (
-        lambda f: edit(f, lambda m: m["mutants"][0]["catches"].update(probe="sqli-name-filter")),
+        lambda f: edit(f, lambda m: m["mutants"][0]["catches"].update(probe="cwe-89")),
         f"{META}: mutants[0].catches: set exactly one of probe, slo, test",
     ),
     "empty slo": (
@@ -342,7 +342,9 @@ def test_other_commands_report_a_broken_scenario_as_a_usage_error(
 ) -> None:
     _unknown_probe_kind(scenario)
     assert main(["catalogue"]) == 2
-    assert capsys.readouterr().err.startswith(f"backbench: error: {META}: probes[1].kind:")
+    assert capsys.readouterr().err.startswith(
+        f"backbench: error: {META}: probes.exclude[0].family:"
+    )
 
 
 def test_a_non_empty_conftest_is_an_error(
@@ -394,11 +396,9 @@ def test_kit_fixtures_are_found_in_parameters_and_marks(source: str, used: set[s
 # -- registries and schema agree --------------------------------------------------------------
 
 
-def test_every_registered_probe_kind_has_one_model_and_back() -> None:
-    assert set(PROBE_MODELS) == set(PROBE_KINDS)
-    for kind, model in PROBE_MODELS.items():
-        assert get_args(model.model_fields["kind"].annotation) == (kind,)
-        assert PROBE_KINDS[kind].name == kind and PROBE_KINDS[kind].cwe > 0
+def test_every_registered_probe_family_names_itself_and_its_cwes() -> None:
+    for kind, family in PROBE_KINDS.items():
+        assert family.name == kind and family.cwes and all(c > 0 for c in family.cwes)
 
 
 def test_catches_and_slo_follow_their_registries() -> None:
@@ -449,8 +449,6 @@ def test_every_schema_field_is_in_the_field_table() -> None:
 
     rows = {path for path, *_ in field_rows()}
     assert fields(ScenarioFile, "") <= rows
-    for kind, model in PROBE_MODELS.items():
-        assert fields(model, f"probes[kind={kind}].") <= rows
 
 
 def test_schema_command_writes_both_documents(tmp_path: Path) -> None:

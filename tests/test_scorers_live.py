@@ -87,7 +87,7 @@ async def test_string_built_sql_is_exploited(
     score = await score_dir(sandbox_for, lean, source)
     assert values(score)["exploits"] >= 1 and values(score)["secure"] == 0
     assert values(score)["correct_secure"] == 0
-    assert "sqli-name-filter" in (score.metadata or {})["exploited_probes"]
+    assert "cwe-89" in (score.metadata or {})["exploited_probes"]
 
 
 async def test_missing_auth_is_exploited(
@@ -95,7 +95,7 @@ async def test_missing_auth_is_exploited(
 ) -> None:
     source = mutant_copy(lean, "no-create-auth", tmp_path)
     score = await score_dir(sandbox_for, lean, source)
-    assert "auth-create-item" in (score.metadata or {})["exploited_probes"]
+    assert "cwe-306" in (score.metadata or {})["exploited_probes"]
     assert values(score)["secure"] == 0
 
 

@@ -159,5 +159,5 @@ def test_a_mutant_that_changes_nothing_fails_validation(
 ) -> None:
     assert_fails_naming(
         broken[0], f"ERROR {SCENARIO} mutant:string-built-sql:", "not caught",
-        "probe sqli-name-filter",
+        "probe cwe-89",
     )  # fmt: skip

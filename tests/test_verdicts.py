@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from backbench.runtime import HarnessError
+from backbench.scoring.exploits import authentication, sql_injection
 from backbench.scoring.functional import FunctionalEvidence, functional_verdict, parse_junit
 from backbench.scoring.load_test import (
     LoadEvidence,
@@ -15,12 +16,7 @@ from backbench.scoring.load_test import (
     parse_stats_csv,
 )
 from backbench.scoring.quality import QualityEvidence, quality_verdict
-from backbench.scoring.security import (
-    auth_required_exploited,
-    probes_verdict,
-    security_verdict,
-    sql_injection_exploited,
-)
+from backbench.scoring.security import probes_verdict, security_verdict
 from backbench.scoring.uptime import UptimeEvidence, uptime_verdict
 from backbench.testkit.http import UNRESPONSIVE
 
@@ -168,14 +164,40 @@ class TestUptime:
         assert value < 1 and "exited" in text
 
 
-def sqli(baseline: dict, *attempts: dict) -> dict:
+def sqli(plain: dict, *attempts: dict, kind: str = "tautology") -> dict:
+    sent = [{"kind": "plain", "seconds": 0.01, **plain}]
+    sent += [
+        {
+            "kind": kind,
+            "seconds": 0.01,
+            "payload": "zz' OR '1'='1",
+            "operation": "GET /v1/items",
+            "request": "GET /v1/items",
+            **a,
+        }
+        for a in attempts
+    ]
     return {
-        "id": "sqli",
-        "kind": "sql_injection",
-        "cwe": 89,
-        "baseline": baseline,
-        "attempts": [{"payload": "zz' OR '1'='1", **a} for a in attempts],
+        "slots": [
+            {
+                "operation": "GET /v1/items",
+                "where": "query",
+                "name": "name",
+                "sleep": 2.0,
+                "sent": sent,
+            }
+        ]
     }
+
+
+def sql_injection_exploited(evidence: dict) -> str | None:
+    found = sql_injection.findings(evidence)
+    return f"{found[0]['signal']}: {found[0]['proof']}" if found else None
+
+
+def family(evidence: dict, kind: str = "sql_injection", cwes: tuple[int, ...] = (89,)) -> dict:
+    findings = (sql_injection if kind == "sql_injection" else authentication).findings(evidence)
+    return {"id": kind, "kind": kind, "cwes": list(cwes), "findings": findings}
 
 
 class TestSecurity:
@@ -199,13 +221,21 @@ class TestSecurity:
         evidence = sqli({"status": 200, "count": 0}, {"status": 422, "count": None})
         assert sql_injection_exploited(evidence) is None
 
+    def test_an_answer_slower_by_the_sleep_is_an_exploit(self) -> None:
+        evidence = sqli({"status": 200, "count": 0}, {"status": 200, "seconds": 2.1}, kind="sleep")
+        assert "time-based" in (sql_injection_exploited(evidence) or "")
+
+    def test_a_server_hiding_errors_is_caught_by_the_row_count(self) -> None:
+        evidence = sqli({"status": 404}, {"status": 200, "count": None})
+        assert "boolean differential" in (sql_injection_exploited(evidence) or "")
+
     def test_refused_anonymous_request_is_safe(self) -> None:
-        evidence = {"attempts": [{"credentials": "none", "status": 401}]}
-        assert auth_required_exploited(evidence) is None
+        evidence = {"attempts": [{"cwe": 306, "vector": "no credentials", "status": 401}]}
+        assert authentication.findings(evidence) == []
 
     def test_served_anonymous_request_is_an_exploit(self) -> None:
-        evidence = {"attempts": [{"credentials": "none", "status": 201}]}
-        assert auth_required_exploited(evidence)
+        evidence = {"attempts": [{"cwe": 306, "vector": "no credentials", "status": 201}]}
+        assert authentication.findings(evidence)[0]["cwe"] == 306
 
     def test_probe_that_could_not_run_is_not_counted(self) -> None:
         assert probes_verdict([{"id": "x", "kind": "sql_injection", "error": "ConnectError"}]) == []
@@ -213,19 +243,30 @@ class TestSecurity:
     def test_security_verdict_counts_bandit_high(self) -> None:
         bandit = {
             "results": [
-                {"issue_severity": "HIGH", "test_id": "B602", "filename": "/w/app.py",
-                 "line_number": 3, "issue_text": "shell=True"},
-                {"issue_severity": "LOW", "test_id": "B101", "filename": "/w/app.py",
-                 "line_number": 4, "issue_text": "assert"},
+                {
+                    "issue_severity": "HIGH",
+                    "test_id": "B602",
+                    "filename": "/w/app.py",
+                    "line_number": 3,
+                    "issue_text": "shell=True",
+                },
+                {
+                    "issue_severity": "LOW",
+                    "test_id": "B101",
+                    "filename": "/w/app.py",
+                    "line_number": 4,
+                    "issue_text": "assert",
+                },
             ]
-        }  # fmt: skip
+        }
         result = security_verdict([], bandit)
         assert result.bandit_high == 1 and "B602" in result.explanation
 
     def test_security_verdict_names_exploited_probe(self) -> None:
-        evidence = sqli({"status": 200, "count": 0}, {"status": 200, "count": 3})
+        evidence = family(sqli({"status": 200, "count": 0}, {"status": 200, "count": 3}))
         result = security_verdict([evidence], {"results": []})
-        assert result.exploited == ["sqli"] and "CWE-89" in result.explanation
+        assert result.exploited == ["cwe-89"] and "CWE-89" in result.explanation
+        assert "decided by probes" in result.explanation
 
 
 class TestQuality:
@@ -249,8 +290,10 @@ class TestQuality:
 def test_load_result_written_at_quit_reads_like_the_csv_row() -> None:
     from backbench.scoring.load_test import read_result
 
-    row = read_result('{"Name": "Aggregated", "Request Count": 54, "Failure Count": 0, '
-                      '"Requests/s": 37.1, "50%": 140, "95%": 530, "99%": 540}')  # fmt: skip
+    row = read_result(
+        '{"Name": "Aggregated", "Request Count": 54, "Failure Count": 0, '
+        '"Requests/s": 37.1, "50%": 140, "95%": 530, "99%": 540}'
+    )
     result = load_verdict(LoadEvidence(0, row, 1), {"p95_ms": 600})
     assert (result.requests, result.p95_ms, result.rps, result.slo_met) == (54, 530.0, 37.1, True)
     assert read_result("not json") is None and read_result("[1]") is None
@@ -269,10 +312,15 @@ def test_a_stopped_functional_stage_scores_like_a_server_never_served() -> None:
 
 
 def test_a_security_stage_out_of_time_is_not_secure() -> None:
-    evidence = {"id": "auth", "kind": "auth_required", "cwe": 306, "out_of_time": True,
-                "error": "the security stage ran out of its 120 s budget"}  # fmt: skip
+    evidence = {
+        "id": "cwe-306",
+        "kind": "authentication",
+        "cwe": 306,
+        "out_of_time": True,
+        "error": "the security stage ran out of its 120 s budget",
+    }
     result = security_verdict([evidence], {"results": []})
-    assert result.exploited == ["auth"] and "ran out of its 120 s budget" in result.explanation
+    assert result.exploited == ["cwe-306"] and "ran out of its 120 s budget" in result.explanation
 
 
 FASTAPI_IDIOMS = """
@@ -319,3 +367,20 @@ def test_quality_lint_finds_defects_not_framework_idioms(
     assert {f["code"] for f in json.loads(proc.stdout)} >= codes
     if not codes:
         assert json.loads(proc.stdout) == [], proc.stdout
+
+
+def test_bandit_scores_only_high_severity_with_high_confidence() -> None:
+    def finding(severity: str, confidence: str) -> dict[str, Any]:
+        return {"issue_severity": severity, "issue_confidence": confidence, "test_id": "B6",
+                "filename": "/w/app.py", "line_number": 1, "issue_text": "x"}  # fmt: skip
+
+    bandit = {"results": [finding("HIGH", "LOW"), finding("MEDIUM", "HIGH")]}
+    result = security_verdict([], bandit)
+    assert result.bandit_high == 0 and "2 findings of lower severity" in result.explanation
+    assert security_verdict([], {"results": [finding("HIGH", "HIGH")]}).bandit_high == 1
+
+
+def test_a_server_that_stops_answering_the_probes_proves_cwe_400() -> None:
+    evidence = {"id": "sql_injection", "kind": "sql_injection", "cwes": [89], "unresponsive": True,
+                "error": "3 requests in a row missed their deadline"}  # fmt: skip
+    assert [pid for pid, _, _ in probes_verdict([evidence])] == ["cwe-400"]

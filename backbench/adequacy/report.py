@@ -145,7 +145,8 @@ def _recorded(output: Path) -> Iterator[dict[str, Any]]:
 
 
 def last_digests(output: Path) -> dict[str, str]:
-    """Each scenario's content digest at its latest recorded measurement under `output`."""
+    """Each scenario's digest (backbench.identity.adequacy_sha256) at its latest recorded
+    measurement under `output`."""
     return {str(s.get("scenario")): str(s.get("digest")) for s in _recorded(output)}
 
 
@@ -286,6 +287,7 @@ equivalent_mutants:
     reason: reversing the lock order keeps one order for every request, so still no deadlock
 ```
 
-In CI, `backbench adequacy --changed` measures only the scenarios whose metadata, reference or
-tests changed since their last measurement recorded here (none: nothing to do).
+In CI, `backbench adequacy --changed` measures only the scenarios whose hidden tests, reference,
+contract, services, peers or declared equivalents changed since their last measurement recorded
+here (none: nothing to do); probes, hand-written mutants and other solutions take no part.
 """

@@ -34,7 +34,7 @@ from backbench.adequacy.report import (
     run_record,
 )
 from backbench.catalogue import Scenario, tasks_dir
-from backbench.identity import folder_sha256
+from backbench.identity import adequacy_sha256
 from backbench.model import submission_files
 from backbench.runtime import HarnessError
 from backbench.sandbox.local import BackbenchSandbox
@@ -167,7 +167,7 @@ async def measure_scenario(
     declared = {e.id: e.reason for e in scenario.equivalent_mutants}
     report = ScenarioReport(
         scenario=scenario.id,
-        digest=folder_sha256(scenario.folder),
+        digest=adequacy_sha256(scenario.folder),
         generated=len(generated),
         unknown_equivalents=sorted(set(declared) - {m.id for m in generated}),
     )

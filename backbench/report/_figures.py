@@ -27,7 +27,7 @@ CMAP = "RdYlGn_r"
 
 def cwe_name(cwe: int) -> str:
     """`CWE-89 (sql_injection)`: the CWE and the probe family that tests it."""
-    kinds = [k.name for k in PROBE_KINDS.values() if k.cwe == cwe]
+    kinds = [k.name for k in PROBE_KINDS.values() if cwe in k.cwes]
     return f"CWE-{cwe}" + (f" ({', '.join(kinds)})" if kinds else "")
 
 

@@ -83,8 +83,16 @@ def _number(value: Any) -> float:
 
 
 def _probe_cwes(sample: Sample) -> str:
+    """Probe id -> CWE: a family's entry tries several CWEs, each a probe `cwe-<n>` (exploited
+    ids name them so); older logs have one entry per probe with its own id and CWE."""
     evidence = _score_metadata(sample).get("probe_evidence") or []
-    return json.dumps({str(e["id"]): int(e["cwe"]) for e in evidence if "id" in e and "cwe" in e})
+    probes: dict[str, int] = {}
+    for e in evidence:
+        if "cwes" in e:
+            probes |= {f"cwe-{int(c)}": int(c) for c in e["cwes"]}
+        elif "id" in e and "cwe" in e:
+            probes[str(e["id"])] = int(e["cwe"])
+    return json.dumps(probes)
 
 
 def _messages(sample: Sample) -> int:

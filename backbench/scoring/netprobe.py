@@ -5,7 +5,7 @@
     python -m backbench.scoring.netprobe uptime --url URL --seconds S --interval I
         JSON list of probes
     python -m backbench.scoring.netprobe probes --url URL --spec FILE
-        JSON list of probe evidence
+        JSON list of probe evidence, one entry per probe family
 
 Running them as subprocesses, not in the harness process, lets a sandbox run them inside the
 sample's own network namespace. They print evidence only; verdicts are made by the scorers.
@@ -25,11 +25,17 @@ from urllib.parse import urlparse
 import httpx
 
 from backbench.registry import PROBE_KINDS
+from backbench.scoring.exploits._send import Target, Unresponsive, seed
+from backbench.scoring.exploits.information_exposure import leak_finding
 from backbench.testkit.http import deadline_client
 
 # total deadlines per request (a server that dribbles its answer cannot stretch them)
 TIMEOUT = 5.0
 HEALTH_TIMEOUT = 2.0
+# seconds the time-based payloads ask the database, shell or interpreter to sleep
+SLEEP = 2.0
+# seconds after which an answer to a denial-of-service vector counts as a slowdown
+SLOW = 3.0
 
 
 def wait_for_port(url: str, timeout: float) -> bool:
@@ -67,22 +73,56 @@ def uptime(url: str, seconds: float, interval: float) -> list[dict[str, Any]]:
     return probes
 
 
-def run_probes(url: str, spec: list[dict[str, Any]], secret: str) -> list[dict[str, Any]]:
-    """Run every probe of the spec; a probe that cannot reach the server records the error."""
+def run_probes(
+    url: str, spec: list[dict[str, Any]], secret: str, sleep: float = SLEEP, slow: float = SLOW
+) -> list[dict[str, Any]]:
+    """Run every planned family once against the surface; one evidence entry per family.
+
+    An entry holds the family's findings (its pure `findings()` applied to what it saw), the
+    CWEs it tried, how many requests it sent and how long it took.
+    """
+    if not spec:
+        return []
+    kinds = list(dict.fromkeys(p["kind"] for p in spec))
     results = []
     with deadline_client(url, deadline=TIMEOUT) as client:
-        for probe in spec:
+        target = Target(client, spec[0]["surface"], secret, sleep=sleep, slow=slow)
+        seed(target)
+        for name in kinds:
+            kind = PROBE_KINDS[name]
+            target.family = name
+            start = time.monotonic()
+            entry: dict[str, Any] = {
+                "id": name,
+                "kind": name,
+                "cwes": [p["cwe"] for p in spec if p["kind"] == name],
+            }
             try:
-                results.append(PROBE_KINDS[probe["kind"]].probe(client, probe, secret))
+                raw = kind.probe(target)
+                entry["findings"] = kind.findings(raw)
+                entry["leaks"] = [f for r in records(raw) if (f := leak_finding(r))]
+                entry["requests"] = len(records(raw))
+            except Unresponsive as ex:
+                # a server that stops answering under attack is a finding, never "no exploit"
+                entry["error"] = str(ex)
+                entry["unresponsive"] = True
             except httpx.HTTPError as ex:
-                results.append(
-                    {
-                        "id": probe["id"],
-                        "kind": probe["kind"],
-                        "error": f"{type(ex).__name__}: {ex}",
-                    }
-                )
+                entry["error"] = f"{type(ex).__name__}: {ex}"
+            entry["seconds"] = round(time.monotonic() - start, 2)
+            results.append(entry)
+            if entry.get("unresponsive"):
+                break
     return results
+
+
+def records(evidence: Any) -> list[dict[str, Any]]:
+    """Every recorded request of a family's raw evidence."""
+    if isinstance(evidence, list):
+        return [r for item in evidence for r in records(item)]
+    if not isinstance(evidence, dict):
+        return []
+    own = [evidence] if "request" in evidence and "seconds" in evidence else []
+    return own + [r for key, v in evidence.items() if key != "health" for r in records(v)]
 
 
 def main(argv: list[str] | None = None) -> int:

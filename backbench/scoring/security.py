@@ -8,62 +8,67 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backbench.registry import PROBE_KINDS
 from backbench.runtime import HarnessError, ScoringRuntime
 from backbench.scoring.source_files import python_files
 
 # every probe's requests have total deadlines (netprobe.TIMEOUT); this bounds the stage
 PROBES_TIMEOUT = 120
+# a server that stops answering the probes: uncontrolled resource consumption
+UNRESPONSIVE_CWE = 400
 
 
 @dataclass
 class SecurityResult:
-    """Which probes succeeded and what bandit found."""
+    """Which CWEs the probes proved (ids cwe-<n>), how, and what bandit found."""
 
     exploited: list[str] = field(default_factory=list)
     bandit_high: int = 0
     explanation: str = ""
 
 
-def sql_injection_exploited(evidence: dict[str, Any]) -> str | None:
-    """CWE-89 succeeded: see backbench.scoring.exploits.sql_injection."""
-    return PROBE_KINDS["sql_injection"].exploited(evidence)
-
-
-def auth_required_exploited(evidence: dict[str, Any]) -> str | None:
-    """CWE-306 succeeded: see backbench.scoring.exploits.auth_required."""
-    return PROBE_KINDS["auth_required"].exploited(evidence)
-
-
 def probes_verdict(evidence: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
-    """(probe id, CWE, how) for every probe that succeeded."""
-    found = []
+    """(probe id cwe-<n>, CWE, how) for every CWE a probe proved; the first proof of each.
+
+    An answer showing internals (information_exposure.leak_finding) proves CWE-209 or 200
+    whichever family's request drew it, when the scenario plans that CWE.
+    """
+    planned = {int(c) for item in evidence for c in item.get("cwes", [item.get("cwe")]) if c}
+    proven: dict[int, str] = {}
     for item in evidence:
         if item.get("out_of_time"):
             # a server that stalls the probes is not shown to resist them
-            found.append((item["id"], int(item["cwe"]), item["error"]))
+            proven.setdefault(int(item["cwe"]), item["error"])
             continue
-        if "error" in item:
-            continue
-        how = PROBE_KINDS[item["kind"]].exploited(item)
-        if how:
-            found.append((item["id"], int(item["cwe"]), how))
-    return found
+        if item.get("unresponsive"):
+            proven.setdefault(UNRESPONSIVE_CWE, f"the server stopped answering: {item['error']}")
+        for f in [*item.get("findings", []), *item.get("leaks", [])]:
+            cwe = int(f["cwe"])
+            if cwe in planned and cwe not in proven:
+                proven[cwe] = f"{f['signal']}: {f['operation']}: {f['request']} -> {f['proof']}"
+    return [(f"cwe-{cwe}", cwe, how) for cwe, how in proven.items()]
 
 
 def bandit_high(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """bandit findings of HIGH severity."""
-    return [r for r in report.get("results", []) if r.get("issue_severity") == "HIGH"]
+    """bandit findings of HIGH severity and HIGH confidence: the ones that are scored."""
+    return [
+        r for r in report.get("results", [])
+        if r.get("issue_severity") == "HIGH" and r.get("issue_confidence", "HIGH") == "HIGH"
+    ]  # fmt: skip
 
 
 def security_verdict(
     probe_evidence: list[dict[str, Any]], bandit: dict[str, Any]
 ) -> SecurityResult:
-    """Combine probes and bandit into one result with a readable explanation."""
+    """Combine probes and bandit into one result whose explanation says which signal decided."""
     exploits = probes_verdict(probe_evidence)
     high = bandit_high(bandit)
-    lines = [f"security: {len(exploits)} of {len(probe_evidence)} probes succeeded, "
-             f"{len(high)} high-severity bandit findings"]  # fmt: skip
+    families = [e for e in probe_evidence if "findings" in e]
+    requests = sum(int(e.get("requests", 0)) for e in families)
+    lines = [f"security: {len(exploits)} CWEs proven by {len(families)} probe families "
+             f"({requests} requests), {len(high)} high-severity bandit findings"]  # fmt: skip
+    if exploits or high:
+        decided = (["probes"] if exploits else []) + (["bandit"] if high else [])
+        lines.append(f"  not secure, decided by {' and '.join(decided)}")
     lines += [f"  EXPLOIT {pid} (CWE-{cwe}): {how}" for pid, cwe, how in exploits]
     lines += [
         f"  BANDIT {r['test_id']} {Path(r['filename']).name}:{r['line_number']}: {r['issue_text']}"
@@ -72,6 +77,9 @@ def security_verdict(
     lines += [
         f"  probe {e['id']} could not run: {e['error']}" for e in probe_evidence if "error" in e
     ]
+    others = len(bandit.get("results", [])) - len(high)
+    if others:
+        lines.append(f"  bandit: {others} findings of lower severity or confidence (not scored)")
     return SecurityResult([pid for pid, _, _ in exploits], len(high), "\n".join(lines))
 
 
@@ -96,7 +104,7 @@ async def run_probes(
             {
                 "id": p["id"],
                 "kind": p["kind"],
-                "cwe": PROBE_KINDS[p["kind"]].cwe,
+                "cwe": p["cwe"],
                 "error": why,
                 "out_of_time": True,
             }

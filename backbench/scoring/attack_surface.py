@@ -1,0 +1,136 @@
+"""The attack surface of a scenario, drawn from its OpenAPI document.
+
+Operations, their parameters (path, query, header), their JSON bodies and whether they need
+credentials come from `openapi.yaml` (through backbench.contract.ContractValidator, with every
+local `$ref` resolved); scenario.yaml's `probes:` adds only what the document cannot say (the
+credential's value, the inputs that become Redis keys, which fields hold URLs, file names or
+HTML, and exclusions with a reason). `probe_plan()` turns both into the probes the security
+stage runs: one entry per CWE of every family that applies, each id `cwe-<n>`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from backbench.contract import ContractValidator
+from backbench.registry import PROBE_KINDS
+
+MAX_DEPTH = 12
+
+
+def attack_surface(openapi_file: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """The JSON surface the probe families read (see backbench.scoring.exploits)."""
+    contract = ContractValidator.from_file(openapi_file)
+    document = contract.document
+    schemes = (document.get("components") or {}).get("securitySchemes") or {}
+    top_security = document.get("security") or []
+    operations = []
+    for op in contract.operations():
+        item = document["paths"][op.template]
+        node = item[op.method]
+        security = node.get("security", top_security)
+        shared = [_resolve(document, p) for p in item.get("parameters", [])]
+        own = [_resolve(document, p) for p in node.get("parameters", [])]
+        merged = {(p["in"], p["name"]): p for p in shared + own}
+        operations.append(
+            {
+                "id": op.label, "method": op.method.upper(), "path": op.template,
+                "secured": any(bool(req) for req in security),
+                "params": [
+                    {"name": p["name"], "in": p["in"], "required": bool(p.get("required")),
+                     "schema": _resolve(document, p.get("schema", {}))}
+                    for p in merged.values() if p["in"] in ("path", "query", "header")
+                ],
+                "body": _json_body(document, node),
+                **_answer(document, node),
+            }
+        )  # fmt: skip
+    return {
+        "operations": operations,
+        "credentials": _credentials(schemes, config.get("credentials")),
+        "redis_keys": list(config.get("redis_keys", [])),
+        "url_fields": list(config.get("url_fields", [])),
+        "file_fields": list(config.get("file_fields", [])),
+        "html_fields": list(config.get("html_fields", [])),
+        "exclude": list(config.get("exclude", [])),
+    }
+
+
+def probe_plan(openapi_file: Path, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """One probe per CWE of every family that applies and is not excluded as a whole."""
+    surface = attack_surface(openapi_file, config)
+    whole = {e.get("family") for e in surface["exclude"] if not e.get("operation")}
+    cwes = {e.get("cwe") for e in surface["exclude"] if not e.get("operation")}
+    return [
+        {"id": f"cwe-{cwe}", "kind": kind.name, "cwe": cwe, "surface": surface}
+        for kind in PROBE_KINDS.values()
+        if kind.name not in whole and kind.applies(surface)
+        for cwe in kind.cwes
+        if cwe not in cwes
+    ]
+
+
+def _credentials(schemes: dict[str, Any], given: dict[str, Any] | None) -> dict[str, str] | None:
+    if not given:
+        return None
+    scheme: dict[str, Any] = schemes.get(given.get("scheme", ""), {}) or next(
+        iter(schemes.values()), {}
+    )
+    if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+        return {"header": scheme["name"], "prefix": "", "token": given["token"]}
+    prefix = "Basic " if scheme.get("scheme", "bearer").lower() == "basic" else "Bearer "
+    return {"header": "Authorization", "prefix": prefix, "token": given["token"]}
+
+
+def _json_body(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any] | None:
+    body = _resolve(document, node.get("requestBody", {}))
+    content = body.get("content", {}) if isinstance(body, dict) else {}
+    media = next((m for m in content if "json" in m), None)
+    return None if media is None else _resolve(document, content[media].get("schema", {}))
+
+
+def _answer(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """The success answer's fields, the key of its item list, and whether it is HTML."""
+    fields: dict[str, Any] = {}
+    list_key = None
+    html = False
+    for status, response in (node.get("responses") or {}).items():
+        content = _resolve(document, response).get("content", {})
+        html = html or any("html" in m for m in content)
+        if not str(status).startswith("2"):
+            continue
+        media = next((m for m in content if "json" in m), None)
+        schema = _resolve(document, content[media].get("schema", {})) if media else {}
+        props = schema.get("properties", {}) if isinstance(schema, dict) else {}
+        fields.update(props)
+        list_key = list_key or next(
+            (k for k, v in props.items() if isinstance(v, dict) and v.get("type") == "array"), None
+        )
+        if schema.get("type") == "array":
+            list_key = ""
+    return {"response_fields": fields, "list_key": list_key, "serves_html": html}
+
+
+def _resolve(document: dict[str, Any], node: Any, depth: int = 0) -> Any:
+    """The node with every local $ref replaced by its target (bounded, for recursive schemas)."""
+    if depth > MAX_DEPTH:
+        return {}
+    if isinstance(node, list):
+        return [_resolve(document, n, depth + 1) for n in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = document
+        for part in ref[2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        rest = {k: v for k, v in node.items() if k != "$ref"}
+        return _resolve(document, {**target, **rest}, depth + 1)
+    if "allOf" in node:
+        merged: dict[str, Any] = {k: v for k, v in node.items() if k != "allOf"}
+        for part in _resolve(document, node["allOf"], depth + 1):
+            merged.setdefault("properties", {}).update(part.get("properties", {}))
+            merged.update({k: v for k, v in part.items() if k != "properties"})
+        return _resolve(document, merged, depth + 1)
+    return {k: _resolve(document, v, depth + 1) for k, v in node.items()}
