@@ -22,7 +22,7 @@ from backbench.catalogue import (
 )
 from backbench.catalogue_check import check_folder, hidden_test_names
 from backbench.identity import adequacy_sha256, folder_sha256
-from backbench.report_cli import add_gate, add_report
+from backbench.report_cli import USAGE_ERROR, add_gate, add_report
 from backbench.schema_docs import write_schema_docs
 from backbench.validate import (
     FAST_LOAD_SECONDS,
@@ -32,8 +32,6 @@ from backbench.validate import (
     render_table,
     validated_hashes,
 )
-
-USAGE_ERROR = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from backbench.gate_policy import (
     GATE_METRICS,
 )
 
-USAGE_ERROR = 2
+USAGE_ERROR = 2  # every backbench command's exit code on bad input
 DEFAULT_POWER_RUNS = 1000  # the README's table's setting: the same seeded numbers
 
 
