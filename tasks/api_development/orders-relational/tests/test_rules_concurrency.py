@@ -1,6 +1,7 @@
 """Concurrency: no overselling under a burst of orders, no duplicate email under a burst of creates."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -100,13 +101,38 @@ def test_burst_of_orders_over_two_products_in_both_line_orders_never_oversells(
     assert order_lines_of(db, a["id"]) == order_lines_of(db, b["id"]) == 6
 
 
+def waiting_on_locks(db):
+    """Sessions of this database waiting for a lock (ours never is)."""
+    return db.execute(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    ).fetchone()[0]
+
+
 @pytest.mark.rules("customer-email-unique")
 def test_burst_of_creates_with_one_email_stores_exactly_one_customer(
     authed_api, client_factory, auth_headers, unique, db
 ):
+    # The customers table is held in SHARE mode while the burst arrives: reads go on, every
+    # write waits. So every create has made whatever check it makes before any of them writes,
+    # and only the database's own uniqueness can turn all but one away: a check-then-insert
+    # stores the email twice every time, not only when the threads happen to interleave.
     email = f"{unique('same')}@example.com"
     body = {"email": email, "name": "Same"}
-    answers = burst(client_factory, auth_headers, [("POST", "/customers", body)] * 12)
+    sender = ThreadPoolExecutor(max_workers=1)
+    with db.transaction():
+        db.execute("LOCK TABLE customers IN SHARE MODE")
+        sent = sender.submit(burst, client_factory, auth_headers, [("POST", "/customers", body)] * 12)
+        seen, steady_since, deadline = 0, time.monotonic(), time.monotonic() + 15
+        while time.monotonic() < deadline and not sent.done():
+            now = waiting_on_locks(db)
+            if now != seen:
+                seen, steady_since = now, time.monotonic()
+            elif seen >= 2 and time.monotonic() - steady_since > 1.0:
+                break  # at least two creates past their checks, none written
+            time.sleep(0.1)
+    answers = sent.result(timeout=60)
+    sender.shutdown()
     statuses = sorted(r.status_code for r in answers)
     assert statuses.count(201) == 1, statuses
     assert statuses.count(409) == 11, statuses
