@@ -41,11 +41,11 @@ SCENARIO = find_scenario("inventory-crud")
 # or other samples.
 FIRST_WAVE = ["killer", "fork-storm", "memory-hog", "disk-filler", "port-squatter"]
 ORDER = [
-    "reference", *FIRST_WAVE, "group-escaper", "never-ready", "daemonized-reference",
+    *FIRST_WAVE, "reference", "group-escaper", "never-ready", "daemonized-reference",
     "snooper", "flood", "tamper", "garbage", "daemonizer", "slow", "dribbler",
 ]  # fmt: skip
-# The reference is the longest: it starts alone, before the others crowd the two CPUs.
-HEAD_START = 8.0
+# the reference's load test, longer than the others' so that it runs beside the first wave
+REFERENCE_LOAD_SECONDS = 10
 CONCURRENCY = 8
 EVAL_TIMEOUT = 420
 LEAN_TESTS = ("test_items.py",)
@@ -241,7 +241,8 @@ def run_eval(name: str, base: Path, tmp: Path, tasks: Path) -> Run:
         model = ["--model", "backbench/files", "-M", f"path={source}"]
     argv = [
         str(INSPECT), "eval", "tasks/api_development", *model, "-T", "scenarios=inventory-crud",
-        "-T", "load_seconds=1", "-T", "sandbox=namespace", "--log-dir", str(log_dir),
+        "-T", f"load_seconds={REFERENCE_LOAD_SECONDS if name == 'reference' else 1}",
+        "-T", "sandbox=namespace", "--log-dir", str(log_dir),
         "--display", "none",
         # the fuzzing stage for the reference only: it adds ~35 s a sample and attacks nothing
         *([] if name == "reference" else ["-T", "robust=false"]),
@@ -297,8 +298,6 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
     result = Campaign(tmp, shutil.disk_usage("/").free, watcher)
     for name in ORDER:
         result.futures[name] = pool.submit(run_eval, name, base, tmp, tasks)
-        if name == ORDER[0]:
-            time.sleep(HEAD_START)
     yield result
     pool.shutdown(wait=True)
     watcher.halt.set()
@@ -344,7 +343,11 @@ def test_the_concurrent_reference_sample_still_scores(campaign: Campaign) -> Non
     for name in FIRST_WAVE:
         other_start, other_end = campaign.run(name).window()
         overlap = min(end, other_end) - max(start, other_start)
-        assert overlap > 5, f"the reference did not run beside {name}: overlap {overlap:.1f} s"
+        # beside it for 5 s, or for half of an attack that ends sooner (a start.sh that fails)
+        wanted = min(5.0, (other_end - other_start) / 2)
+        assert overlap >= wanted, (
+            f"the reference did not run beside {name}: overlap {overlap:.1f} s"
+        )
 
 
 # -- the tampering files would work if they took part (these run while the evals go on) ----

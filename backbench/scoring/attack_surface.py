@@ -58,7 +58,12 @@ def attack_surface(openapi_file: Path, config: dict[str, Any]) -> dict[str, Any]
 
 
 def probe_plan(openapi_file: Path, config: dict[str, Any]) -> list[dict[str, Any]]:
-    """One probe per CWE of every family that applies and is not excluded as a whole."""
+    """One probe per CWE of every family that applies and is not excluded as a whole.
+
+    A folder without a contract (a harness test's scenario) has no surface to probe.
+    """
+    if not openapi_file.is_file():
+        return []
     surface = attack_surface(openapi_file, config)
     whole = {e.get("family") for e in surface["exclude"] if not e.get("operation")}
     cwes = {e.get("cwe") for e in surface["exclude"] if not e.get("operation")}
