@@ -132,15 +132,10 @@ def test_power_section_names_the_epochs_needed(report: Path) -> None:
 def test_bad_input_exits_2_with_one_line(
     bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.test_report_logs import Run
+    from tests.test_report_logs import unusable_logs
 
-    where = tmp_path / "logs"
-    where.mkdir()
-    if bad == "other-task":
-        write_run(Run("openai/gpt-5", reference_run().scores, task="gsm8k", metadata={}), where)
-    if bad == "malformed":
-        (where / "2026-11-26T00-00-00-00-00_broken_x.eval").write_bytes(b"PK\x03\x04 truncated")
-    target = where / "absent" if bad == "missing" else where
+    case = {"empty": "empty folder", "other-task": "another task"}.get(bad, bad)
+    target = unusable_logs(tmp_path / "logs", case)
     assert main(["report", str(target), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("backbench: error: "), err

@@ -173,15 +173,20 @@ def test_runs_are_grouped_by_prompt_content_not_its_file_name(tmp_path: Path) ->
                       f"backbench/reference · backend-developer.md {VARIANT[:8]}"]  # fmt: skip
 
 
-@pytest.mark.parametrize("case", ["empty folder", "missing", "another task", "malformed"])
-def test_unusable_logs_raise_one_clear_error(tmp_path: Path, case: str) -> None:
-    folder = tmp_path / "logs"
+def unusable_logs(folder: Path, case: str) -> Path:
+    """Where no command finds usable logs: an empty folder, a missing path, another task's log,
+    or a malformed one (a zip that stops after its header)."""
     folder.mkdir()
     if case == "another task":
         write_run(Run("openai/gpt-5", reference_run().scores, task="gsm8k", metadata={}), folder)
     elif case == "malformed":
-        (folder / "2026-11-26T00-00-00-00-00_broken_x.eval").write_bytes(b"not a zip file")
-    where = folder / "nothing" if case == "missing" else folder
+        (folder / "2026-11-26T00-00-00-00-00_broken_x.eval").write_bytes(b"PK\x03\x04 truncated")
+    return folder / "nothing" if case == "missing" else folder
+
+
+@pytest.mark.parametrize("case", ["empty folder", "missing", "another task", "malformed"])
+def test_unusable_logs_raise_one_clear_error(tmp_path: Path, case: str) -> None:
+    where = unusable_logs(tmp_path / "logs", case)
     expected = {"empty folder": "no eval logs in", "missing": "no such log or folder",
                 "another task": "not a backbench log", "malformed": "cannot read"}  # fmt: skip
     with pytest.raises(LogInputError, match=expected[case]):
