@@ -42,9 +42,13 @@ CHECK_KINDS: dict[str, str] = {
 
 # The load test's figures an SLO may bound that the load verdict scores today.
 SLO_METRICS: dict[str, str] = {
-    "p95_ms": "95th percentile latency under load, ms (at most)",
+    "p95_ms": "95th percentile latency under load, ms (at most; only with -T load_baseline=none)",
+    "p95_ratio": "p95 over the reference's, measured beside it (at most)",
+    "rps_ratio": "requests per second over the reference's, measured beside it (at least)",
     "error_rate": "fraction of load requests that failed (at most)",
 }
+# the SLO metrics that are floors; the others are ceilings
+SLO_FLOORS = ("rps_ratio",)
 
 # Loopback services the hidden tests stand up for the submission to talk to. The test kit's
 # `backbench.peers` implements them; tests/test_schema.py checks both list the same names.

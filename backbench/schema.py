@@ -95,17 +95,19 @@ class Load(Strict):
 class Slo(Strict):
     """What the reference's load figures must meet; a mutant may be caught by missing one."""
 
-    p95_ms: float | None = Field(None, gt=0, description="95th percentile latency at most, ms")
+    p95_ms: float | None = Field(
+        None, gt=0,
+        description="95th percentile latency at most, ms: only with -T load_baseline=none",
+    )  # fmt: skip
     error_rate: float | None = Field(
         None, ge=0, le=1, description="fraction of load requests that fail, at most"
     )
     p95_ratio: float | None = Field(
-        None, gt=0,
-        description="reserved, not scored yet: p95 at most this multiple of the reference's",
-    )  # fmt: skip
+        None, gt=0, description="p95 at most this multiple of the reference's, measured beside it"
+    )
     rps_ratio: float | None = Field(
         None, gt=0,
-        description="reserved, not scored yet: requests/s at least this share of the reference's",
+        description="requests/s at least this share of the reference's, measured beside it",
     )  # fmt: skip
 
     @model_validator(mode="after")

@@ -28,6 +28,7 @@ from backbench._inspect import PrerequisiteError
 from backbench.catalogue import CatalogueError, Scenario, section_scenarios, select
 from backbench.identity import folder_sha256, text_sha256
 from backbench.sandbox.choice import CHOICES, resolve_sandbox
+from backbench.scoring.baseline import LOAD_BASELINES
 from backbench.scoring.scorer import backbench_scorer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -130,6 +131,7 @@ def section_task(
     load_seconds: float = 10.0,
     sandbox: str = "auto",
     robust: bool = True,
+    load_baseline: str = "reference",
 ) -> Task:
     """The Task of one prompt section.
 
@@ -143,6 +145,8 @@ def section_task(
         sandbox: auto (docker when inspect can use the engine, else namespace), docker, namespace,
             k8s, or local (no isolation).
         robust: Run the schemathesis fuzzing stage (about 40 s a sample; false: robust is NaN).
+        load_baseline: reference (the scenario's reference is loaded beside the submission and
+            the SLO is judged as ratios to it) or none (absolute thresholds, half the load time).
     """
     try:
         chosen = select(section_scenarios(section), scenarios)
@@ -155,6 +159,10 @@ def section_task(
     load_seconds = _positive("load_seconds", load_seconds, float)
     if not isinstance(robust, bool):
         raise TaskParameterError(f"-T robust={robust!r}: expected true or false")
+    if load_baseline not in LOAD_BASELINES:
+        raise TaskParameterError(
+            f"-T load_baseline={load_baseline!r}: expected one of {', '.join(LOAD_BASELINES)}"
+        )
     if sandbox not in CHOICES:
         raise TaskParameterError(f"-T sandbox={sandbox!r}: expected one of {', '.join(CHOICES)}")
     prompt_file, prompt_text = read_system_prompt(system_prompt)
@@ -162,7 +170,9 @@ def section_task(
     return Task(
         dataset=MemoryDataset([scenario_sample(s, prompt_sha256) for s in chosen], name=section),
         solver=backend_agent(prompt_text),
-        scorer=backbench_scorer(load_seconds=load_seconds, robust=robust),
+        scorer=backbench_scorer(
+            load_seconds=load_seconds, robust=robust, load_baseline=load_baseline
+        ),
         sandbox=resolve_sandbox(sandbox),
         message_limit=message_limit,
         time_limit=time_limit,
@@ -193,10 +203,11 @@ def section_task_function(section: str, module: str, doc: str | None = None) -> 
         load_seconds: float = 10.0,
         sandbox: str = "auto",
         robust: bool = True,
+        load_baseline: str = "reference",
     ) -> Task:
         return section_task(
             section, scenarios, system_prompt, message_limit, time_limit, load_seconds, sandbox,
-            robust,
+            robust, load_baseline,
         )  # fmt: skip
 
     run.__name__ = run.__qualname__ = section

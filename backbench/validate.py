@@ -9,6 +9,7 @@ The judgement and rendering functions here are pure; backbench.validate_run does
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ REFERENCE_NEEDS = ("correct", "correct_secure", "uptime", "slo_met", "robust")
 VERDICTS = ("correct", "correct_secure", "secure", "slo_met", "uptime", "robust")
 CV_METRICS = ("p95_ms", "rps")
 SLO_METRICS = tuple(registry.SLO_METRICS)
+SLO_FLOORS = registry.SLO_FLOORS
 CATCH_KINDS = tuple(registry.CHECK_KINDS)
 FAST_LOAD_SECONDS = 2.0
 FULL_LOAD_SECONDS = 10.0
@@ -152,12 +154,18 @@ def _why_failed(obs: Observation, slo_text: str = "") -> list[str]:
 
 
 def slo_misses(value: dict[str, float], slo: dict[str, float]) -> list[str]:
-    """The SLO metrics that `value` is over, e.g. ['p95_ms 412 > 300']."""
-    return [
-        f"{m} {_number(value[m])} > {_number(slo[m])}"
-        for m in SLO_METRICS
-        if m in slo and m in value and value[m] > slo[m]
-    ]
+    """The SLO metrics that `value` misses, e.g. ['p95_ratio 4.1 > 3', 'rps_ratio 0.2 < 0.3']."""
+    misses = []
+    # with the reference measured beside it, the ratios stand for the absolute p95
+    beside = not math.isnan(value.get("p95_ratio", math.nan))
+    for m in SLO_METRICS:
+        if m not in slo or m not in value or math.isnan(value[m]) or (beside and m == "p95_ms"):
+            continue
+        if m in SLO_FLOORS and value[m] < slo[m]:
+            misses.append(f"{m} {_number(value[m])} < {_number(slo[m])}")
+        elif m not in SLO_FLOORS and value[m] > slo[m]:
+            misses.append(f"{m} {_number(value[m])} > {_number(slo[m])}")
+    return misses
 
 
 def _errors(obs: list[Observation]) -> list[str]:

@@ -11,7 +11,8 @@ from inspect_ai.scorer import Score
 
 from backbench.catalogue import Scenario
 from backbench.sandbox.local import BackbenchSandbox
-from backbench.scoring.scorer import score_submission
+from backbench.scoring.scorer import load_stage, score_submission
+from backbench.scoring.submission import start_submission, stop_submission
 from backbench.scoring.verdict import SCORE_KEYS
 from tests.conftest import (
     lean_scenario,
@@ -44,19 +45,22 @@ def reference_copy(scenario: Scenario, dest: Path) -> Path:
 
 async def score_dir(
     make: MakeSandbox, scenario: Scenario, source: Path | None, isolated: bool = True,
-    robust: bool = False,
+    robust: bool = False, baseline: bool = False,
 ) -> Score:  # fmt: skip
     env = await make(scenario, isolated)
     if source is not None:
         await write_submission(env, source)
-    # the schemathesis stage (~35 s) only where its verdict is the point
-    return await score_submission(env, scenario, LOAD_SECONDS, robust)
+    # the schemathesis stage (~35 s) and the reference's load beside the submission only where
+    # their verdicts are the point
+    return await score_submission(env, scenario, LOAD_SECONDS, robust, baseline)
 
 
 async def test_reference_passes_every_stage(sandbox_for: MakeSandbox, lean: Scenario) -> None:
-    score = await score_dir(sandbox_for, lean, lean.reference_dir, robust=True)
+    score = await score_dir(sandbox_for, lean, lean.reference_dir, robust=True, baseline=True)
     value = score.value
     assert isinstance(value, dict) and set(SCORE_KEYS) <= set(value)
+    # the reference against itself, measured in the same slices of time
+    assert 0.33 < value["p95_ratio"] < 3 and 0.33 < value["rps_ratio"] < 3
     assert value["correct"] == 1 and value["functional"] == 1.0
     assert value["correct_secure"] == 1 and value["exploits"] == 0
     assert value["uptime"] == 1.0 and value["slo_met"] == 1 and value["rps"] > 0
@@ -132,5 +136,44 @@ async def test_server_that_dies_under_load_loses_uptime(
 
 
 async def test_host_mode_scores_the_reference_too(sandbox_for: MakeSandbox, lean: Scenario) -> None:
-    score = await score_dir(sandbox_for, lean, lean.reference_dir, isolated=False)
+    score = await score_dir(sandbox_for, lean, lean.reference_dir, isolated=False, baseline=True)
     assert values(score)["correct"] == 1 and values(score)["uptime"] == 1.0
+    assert values(score)["slo_met"] == 1 and values(score)["p95_ratio"] > 0
+
+
+# the reference plus a process of the submission's that notes the time every 20 ms
+HEARTBEAT_START = """#!/usr/bin/env bash
+cd "$(dirname "$0")"
+python3 -c 'import time
+while True:
+    open("heartbeat.log", "a").write(f"{time.time()}\\n")
+    time.sleep(0.02)' &
+exec python3 -m uvicorn app:app --host 127.0.0.1 --port "$PORT" --log-level warning
+"""
+
+
+def longest_gap(heartbeats: Path) -> float:
+    beats = [float(line) for line in heartbeats.read_text().split()]
+    return max(b - a for a, b in zip(beats, beats[1:], strict=False))
+
+
+@pytest.mark.parametrize("beside", [True, False], ids=["reference-beside", "no-baseline"])
+async def test_the_submission_is_paused_while_the_reference_is_measured(
+    sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path, beside: bool
+) -> None:
+    source = reference_copy(lean, tmp_path / "heartbeat")
+    (source / "start.sh").write_text(HEARTBEAT_START)
+    env = await sandbox_for(lean)
+    await write_submission(env, source)
+    running = await start_submission(env, {})
+    try:
+        evidence, _ = await load_stage(env, lean, running, LOAD_SECONDS, {}, beside)
+    finally:
+        await stop_submission(env, running)
+    gap = longest_gap(env.workspace / "heartbeat.log")
+    if beside:
+        # slices of 1 s: in each of the reference's, no process of the submission ran
+        assert evidence.baseline and int(evidence.baseline["Request Count"]) > 0
+        assert evidence.slices == 4 and gap > 0.9
+    else:
+        assert evidence.baseline is None and gap < 0.5

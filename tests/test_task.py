@@ -86,7 +86,14 @@ def test_section_function_keeps_the_shared_parameters_documented() -> None:
     params = list(inspect.signature(function).parameters)
     assert params == [
         "scenarios", "system_prompt", "message_limit", "time_limit", "load_seconds", "sandbox",
-        "robust",
+        "robust", "load_baseline",
     ]  # fmt: skip
     doc = inspect.getdoc(function) or ""
     assert doc.startswith("Doc line.") and "load_seconds:" in doc and "section:" not in doc
+
+
+def test_an_unknown_load_baseline_is_a_one_line_error() -> None:
+    with pytest.raises(PrerequisiteError, match=r"-T load_baseline='median': expected one of"):
+        section_task("api_development", "inventory-crud", sandbox="local", load_baseline="median")
+    task = section_task("api_development", "inventory-crud", sandbox="local", load_baseline="none")
+    assert task.scorer

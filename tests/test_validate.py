@@ -78,6 +78,15 @@ def test_reference_missing_the_slo_names_the_metric() -> None:
     assert "slo_met=0" in check.messages[0] and "p95_ms 450 > 300" in check.messages[0]
 
 
+def test_a_solution_missing_the_ratios_names_each_in_its_direction() -> None:
+    ratios = {**SLO, "p95_ratio": 3.0, "rps_ratio": 0.33}
+    slow = ref(p95_ms=450.0, p95_ratio=4.5, rps_ratio=0.2, slo_met=0)
+    check = judge_reference("inventory-crud", [slow], ratios)
+    assert "p95_ratio 4.5 > 3" in check.messages[0] and "rps_ratio 0.2 < 0.33" in check.messages[0]
+    # beside the reference, the absolute p95 is not judged
+    assert "p95_ms" not in check.messages[0]
+
+
 def test_reference_with_partial_uptime_is_an_error() -> None:
     check = judge_reference("inventory-crud", [ref(uptime=0.875)], SLO)
     assert check.severity == ERROR and "uptime=0" in check.messages[0]

@@ -1,5 +1,6 @@
 """Layer 1: every verdict is a pure function of recorded evidence, tested in both directions."""
 
+import json
 import math
 import re
 from typing import Any
@@ -9,11 +10,13 @@ import pytest
 from backbench.runtime import HarnessError
 from backbench.scoring.exploits import authentication, sql_injection
 from backbench.scoring.functional import FunctionalEvidence, functional_verdict, parse_junit
+from backbench.scoring.load_figures import figures, percentile
 from backbench.scoring.load_test import (
     LoadEvidence,
+    baseline_failed,
     load_generator_failed,
     load_verdict,
-    parse_stats_csv,
+    read_result,
 )
 from backbench.scoring.quality import QualityEvidence, quality_verdict
 from backbench.scoring.security import probes_verdict, security_verdict
@@ -102,51 +105,96 @@ class TestFunctional:
         ]
 
 
-STATS = (
-    "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
-    "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,"
-    "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\n"
-    "GET,list,900,0,20,25,3,200,300,90.0,0.0,20,25,30,35,50,70,90,120,190,200,200\n"
-    ",Aggregated,{count},{fail},20,25,3,200,300,{rps},0.0,20,25,30,35,50,{p95},90,{p99},190,200,200\n"
-)
+def row(count: int = 1000, fail: int = 0, p95: float = 70.0, seconds: float = 10.0) -> dict:
+    """Figures as the locustfile writes them: `count` latencies whose 95th percentile is `p95`."""
+    times = [p95 / 2] * (count * 90 // 100) + [p95] * (count - count * 90 // 100 - 1)
+    return figures(times + [p95 * 2] if count else [], fail, seconds)
 
 
-def stats(
-    count: int = 1000, fail: int = 0, rps: float = 100.0, p95: int = 70, p99: int = 120
-) -> str:
-    return STATS.format(count=count, fail=fail, rps=rps, p95=p95, p99=p99)
+class TestLoadFigures:
+    def test_percentiles_are_exact_nearest_rank(self) -> None:
+        ordered = [float(v) for v in range(1, 101)]
+        assert percentile(ordered, 0.95) == 95.0 and percentile(ordered, 0.5) == 50.0
+        assert percentile([7.0], 0.99) == 7.0
+
+    def test_rate_is_per_open_second(self) -> None:
+        figures_row = figures([1.0, 2.0, 3.0, 4.0], 1, seconds=2.0)
+        assert figures_row["Request Count"] == "4" and float(figures_row["Requests/s"]) == 2.0
+        assert figures_row["Failure Count"] == "1" and figures_row["50%"] == "2.0"
+
+    def test_no_request_has_a_zero_count(self) -> None:
+        assert figures([], 0, 10.0)["Request Count"] == "0"
+
+    def test_result_file_gives_both_servers(self) -> None:
+        text = json.dumps({"submission": row(), "baseline": row(p95=35.0), "slices": 20})
+        submission, baseline, slices = read_result(text)
+        assert submission and baseline and slices == 20
+        assert float(baseline["95%"]) == 35.0
+        assert read_result("not json") == (None, None, 0)
 
 
 class TestLoad:
-    def test_reads_aggregated_row(self) -> None:
-        row = parse_stats_csv(stats())
-        assert row is not None and row["Request Count"] == "1000"
-
     def test_fast_server_meets_slo(self) -> None:
-        result = load_verdict(LoadEvidence(0, parse_stats_csv(stats()), 10), {"p95_ms": 300})
+        result = load_verdict(LoadEvidence(0, row(), 10), {"p95_ms": 300})
         assert result.slo_met and result.p95_ms == 70 and result.rps == 100.0
-        assert result.error_rate == 0
+        assert result.error_rate == 0 and math.isnan(result.p95_ratio)
 
     def test_slow_server_misses_p95(self) -> None:
-        evidence = LoadEvidence(0, parse_stats_csv(stats(p95=900, p99=1200)), 10)
+        evidence = LoadEvidence(0, row(p95=900), 10)
         result = load_verdict(evidence, {"p95_ms": 300, "error_rate": 0.01})
         assert not result.slo_met and "p95" in result.slo_misses[0]
 
     def test_failing_requests_miss_error_rate(self) -> None:
-        evidence = LoadEvidence(0, parse_stats_csv(stats(count=1000, fail=50)), 10)
+        evidence = LoadEvidence(0, row(count=1000, fail=50), 10)
         result = load_verdict(evidence, {"error_rate": 0.01})
         assert result.error_rate == 0.05 and not result.slo_met
 
     def test_no_requests_has_no_latency_and_misses_the_slo(self) -> None:
         result = load_verdict(LoadEvidence(0, None, 10), {"p95_ms": 300})
         assert math.isnan(result.p95_ms) and result.error_rate == 1.0 and not result.slo_met
+        assert math.isnan(result.p95_ratio)
 
     def test_no_requests_while_healthy_is_the_load_generators_failure(self) -> None:
-        nothing = LoadEvidence(0, parse_stats_csv(stats(count=0, fail=0)), 10)
+        nothing = LoadEvidence(0, row(count=0), 10)
         assert load_generator_failed(nothing, [{"status": 200}, {"status": 200}])
         assert not load_generator_failed(nothing, [{"status": None}, {"status": 503}])
-        served = LoadEvidence(0, parse_stats_csv(stats(count=100, fail=0)), 10)
+        served = LoadEvidence(0, row(count=100), 10)
         assert not load_generator_failed(served, [{"status": 200}])
+
+
+RATIO_SLO = {"p95_ratio": 3.0, "rps_ratio": 0.33, "error_rate": 0.01, "p95_ms": 50.0}
+
+
+class TestLoadRatios:
+    def test_as_fast_as_the_reference_meets_the_ratios_not_the_absolute_p95(self) -> None:
+        # p95 70 ms misses the absolute 50 ms, which only applies without a reference
+        evidence = LoadEvidence(0, row(), 10, baseline=row(p95=70.0), slices=20)
+        result = load_verdict(evidence, RATIO_SLO)
+        assert result.slo_met and result.p95_ratio == 1.0 and result.rps_ratio == 1.0
+        assert "20 slices" in result.explanation
+
+    def test_slower_than_three_times_the_reference_misses(self) -> None:
+        evidence = LoadEvidence(0, row(p95=400.0), 10, baseline=row(p95=100.0))
+        result = load_verdict(evidence, RATIO_SLO)
+        assert result.p95_ratio == 4.0 and not result.slo_met
+        assert "p95 ratio" in result.slo_misses[0]
+
+    def test_a_third_of_the_reference_throughput_misses_the_floor(self) -> None:
+        evidence = LoadEvidence(0, row(count=300), 10, baseline=row(count=1000))
+        result = load_verdict(evidence, RATIO_SLO)
+        assert result.rps_ratio == 0.3 and not result.slo_met
+        assert any("rps ratio" in m for m in result.slo_misses)
+
+    def test_a_reference_that_failed_is_the_harness_fault(self) -> None:
+        assert baseline_failed(LoadEvidence(0, row(), 10, baseline=row(count=0)))
+        assert baseline_failed(LoadEvidence(0, row(), 10, baseline=row(fail=3)))
+        assert not baseline_failed(LoadEvidence(0, row(), 10, baseline=row()))
+        assert not baseline_failed(LoadEvidence(0, row(), 10))
+
+    def test_a_submission_that_served_nothing_has_no_ratio(self) -> None:
+        evidence = LoadEvidence(0, None, 10, baseline=row())
+        result = load_verdict(evidence, RATIO_SLO)
+        assert math.isnan(result.p95_ratio) and not result.slo_met
 
 
 class TestUptime:
@@ -288,15 +336,13 @@ class TestQuality:
 
 
 def test_load_result_written_at_quit_reads_like_the_csv_row() -> None:
-    from backbench.scoring.load_test import read_result
-
-    row = read_result(
-        '{"Name": "Aggregated", "Request Count": 54, "Failure Count": 0, '
-        '"Requests/s": 37.1, "50%": 140, "95%": 530, "99%": 540}'
+    submission, _, _ = read_result(
+        '{"submission": {"Name": "Aggregated", "Request Count": 54, "Failure Count": 0, '
+        '"Requests/s": 37.1, "50%": 140, "95%": 530, "99%": 540}, "baseline": null}'
     )
-    result = load_verdict(LoadEvidence(0, row, 1), {"p95_ms": 600})
+    result = load_verdict(LoadEvidence(0, submission, 1), {"p95_ms": 600})
     assert (result.requests, result.p95_ms, result.rps, result.slo_met) == (54, 530.0, 37.1, True)
-    assert read_result("not json") is None and read_result("[1]") is None
+    assert read_result("[1]") == (None, None, 0)
 
 
 def test_a_stopped_functional_stage_scores_like_a_server_never_served() -> None:

@@ -232,22 +232,41 @@ class ExecScoringRuntime:
         return result.stdout.strip()
 
     async def submission_env(self) -> dict[str, str]:
-        env = {"PORT": str(self.config.port), "APP_SECRET": self.app_secret}
+        env = await self._fresh_env(self.config.port, "backbench_score", spare_redis=False)
+        # the admin URL's role (the image's POSTGRES_USER, a superuser) on the same database
+        self._admin_database_url = env.get("DATABASE_URL", "")
+        return env
+
+    async def baseline_env(self) -> dict[str, str]:
+        return await self._fresh_env(self.config.port + 2, "backbench_baseline", spare_redis=True)
+
+    async def _fresh_env(self, port: int, database_name: str, spare_redis: bool) -> dict[str, str]:
+        """PORT, APP_SECRET, an empty database `database_name` and a flushed Redis database
+        (the sandbox's own, or with `spare_redis` the one after it)."""
+        env = {"PORT": str(port), "APP_SECRET": self.app_secret}
         database = self.config.database_url or await self._sandbox_env("DATABASE_URL")
         if database:
             await self._root(
                 f"psql {shlex.quote(database)} -v ON_ERROR_STOP=1 -q "
-                "-c 'DROP DATABASE IF EXISTS backbench_score WITH (FORCE)' "
-                "-c 'CREATE DATABASE backbench_score'"
+                f"-c 'DROP DATABASE IF EXISTS {database_name} WITH (FORCE)' "
+                f"-c 'CREATE DATABASE {database_name}'"
             )
-            env["DATABASE_URL"] = urlsplit(database)._replace(path="/backbench_score").geturl()
-            # the admin URL's role (the image's POSTGRES_USER, a superuser) on the same database
-            self._admin_database_url = env["DATABASE_URL"]
+            env["DATABASE_URL"] = urlsplit(database)._replace(path=f"/{database_name}").geturl()
         redis_url = self.config.redis_url or await self._sandbox_env("REDIS_URL")
         if redis_url:
+            if spare_redis:
+                parts = urlsplit(redis_url)
+                own = int(parts.path.strip("/") or 0)
+                redis_url = parts._replace(path=f"/{(own + 1) % 16}").geturl()
             await self._root(f"redis-cli -u {shlex.quote(redis_url)} FLUSHDB >/dev/null")
             env["REDIS_URL"] = redis_url
         return env
+
+    @property
+    def pause_target(self) -> str:
+        uid = self.config.agent_uid
+        # an agent running as root cannot be told apart from the harness's exec machinery
+        return f"uid:{uid}" if uid else ""
 
     def admin_database_url(self, database_url: str) -> str:
         return self._admin_database_url or database_url

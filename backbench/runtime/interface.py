@@ -91,6 +91,18 @@ class ScoringRuntime(Protocol):
         """Fresh database and Redis for scoring, plus the port: the submission's environment."""
         ...
 
+    async def baseline_env(self) -> dict[str, str]:
+        """Another fresh database, Redis database and port, for the scenario's reference while
+        the load stage measures it beside the submission."""
+        ...
+
+    @property
+    def pause_target(self) -> str:
+        """The submission's processes for backbench.sandbox.pids (`uid:<n>` or
+        `marker:<NAME>=<value>`), where harness tools run; empty when they cannot be told apart
+        from the harness's own."""
+        ...
+
     def admin_database_url(self, database_url: str) -> str:
         """A superuser URL of the submission's database, reachable by harness tools only."""
         ...

@@ -367,6 +367,21 @@ class BackbenchSandbox(SandboxEnvironment):
             env["REDIS_URL"] = self.services.redis_url()
         return env
 
+    async def baseline_env(self) -> dict[str, str]:
+        env = {"PORT": str(self.port_for("baseline")), "APP_SECRET": self.app_secret}
+        if self.dev_database_url:
+            env["DATABASE_URL"] = await self.services.create_database("baseline")
+        if self.services.redis_port or self.services.external_redis:
+            db = self.services.spare_redis_db()
+            await self.services.flush_redis(db)
+            env["REDIS_URL"] = self.services.redis_url(db)
+        return env
+
+    @property
+    def pause_target(self) -> str:
+        # the agent shares the harness's uid here: its processes are told apart by the marker
+        return f"marker:{MARKER}={self.marker}"
+
 
 class LocalProcess:
     """A submission started by this process (backbench.runtime.SubmissionProcess)."""

@@ -247,6 +247,11 @@ class NamespaceSandbox(BackbenchSandbox):
         # any other port is free in the sample's own network namespace
         return PORTS.get(name) or free_port()
 
+    @property
+    def pause_target(self) -> str:
+        # the sample's uid is its own: no process of the agent can leave it
+        return f"uid:{self.uid}"
+
     def main_pid(self, pid: int) -> int:
         # `pid` is nsenter, which forks start.sh into the PID namespace and passes on its exit
         children = _children(pid)

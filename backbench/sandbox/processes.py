@@ -12,6 +12,8 @@ from pathlib import Path
 
 from inspect_ai.util import ExecResult
 
+from backbench.sandbox.pids import pids_with_marker
+
 # Output kept per stream: a command that floods its output cannot exhaust the harness's memory.
 OUTPUT_LIMIT = 10 * 1024 * 1024
 
@@ -96,22 +98,6 @@ async def run_capped(
         stdout=out.decode("utf-8", errors="replace"),
         stderr=err.decode("utf-8", errors="replace"),
     )
-
-
-def pids_with_marker(name: str, value: str) -> list[int]:
-    """Processes whose environment holds `name=value`: what a sample started, even daemons."""
-    needle = f"{name}={value}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
 
 
 def kill_marked(name: str, value: str) -> int:

@@ -200,6 +200,7 @@ class SampleServices:
     external_postgres: str | None = None
     external_redis: str | None = None
     redis_db: int = 0
+    _spare_redis_db: int | None = None
     _procs: list[asyncio.subprocess.Process] = field(default_factory=list)
     _databases: list[str] = field(default_factory=list)
     # how each server was started, so a hidden test can stop it and have it started again
@@ -261,15 +262,24 @@ class SampleServices:
         self._databases.append(name)
         return self.database_url(name)
 
-    async def flush_redis(self) -> None:
+    def spare_redis_db(self) -> int:
+        """A second Redis database of this sample's (the reference's, in the load stage)."""
+        if self._spare_redis_db is None:
+            # an external Redis is shared by samples: its databases are handed out one by one
+            self._spare_redis_db = _redis_db_slot() if self.external_redis else self.redis_db + 1
+        return self._spare_redis_db
+
+    async def flush_redis(self, db: int | None = None) -> None:
         import redis
+
+        number = self.redis_db if db is None else db
 
         def flush() -> None:
             if self.external_redis:
-                client = redis.Redis.from_url(self.redis_url(), socket_timeout=10)
+                client = redis.Redis.from_url(self.redis_url(number), socket_timeout=10)
             else:
                 sock = str(self.sockets() / "redis.sock")
-                client = redis.Redis(unix_socket_path=sock, db=self.redis_db, socket_timeout=10)
+                client = redis.Redis(unix_socket_path=sock, db=number, socket_timeout=10)
             client.flushdb()
             client.close()
 

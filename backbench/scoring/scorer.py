@@ -14,9 +14,12 @@ from inspect_ai.util import sandbox
 
 from backbench.catalogue import Scenario, find_scenario
 from backbench.runtime import HarnessError, ScoringRuntime, scoring_runtime
+from backbench.scoring.baseline import start_baseline
 from backbench.scoring.functional import functional_stage, functional_verdict
 from backbench.scoring.load_test import (
     LOAD_ATTEMPTS,
+    LoadEvidence,
+    baseline_failed,
     load_generator_failed,
     load_verdict,
     run_load,
@@ -46,18 +49,24 @@ Lap = Callable[[str], None]
 
 
 @scorer(metrics={"*": [mean(), stderr()]})
-def backbench_scorer(load_seconds: float = 10.0, robust: bool = True) -> Scorer:
+def backbench_scorer(
+    load_seconds: float = 10.0, robust: bool = True, load_baseline: str = "reference"
+) -> Scorer:
     """Functional, robust, security, load, uptime and quality stages for one submission.
 
     Args:
         load_seconds: Duration of the locust load test.
         robust: Run the schemathesis stage (else `robust` is NaN, left out of its mean).
+        load_baseline: "reference" measures the scenario's reference beside the submission and
+            judges the load by ratios; "none" judges absolute figures.
     """
 
     async def score(state: TaskState, target: Target) -> Score:
         scenario = find_scenario(str(state.metadata["scenario"]))
         async with scoring_runtime(sandbox()) as runtime:
-            result = await score_submission(runtime, scenario, load_seconds, robust)
+            result = await score_submission(
+                runtime, scenario, load_seconds, robust, load_baseline == "reference"
+            )
             (result.metadata or {}).setdefault("timings", {})["sandbox_setup"] = (
                 runtime.setup_seconds
             )
@@ -67,8 +76,9 @@ def backbench_scorer(load_seconds: float = 10.0, robust: bool = True) -> Scorer:
 
 
 async def score_submission(
-    runtime: ScoringRuntime, scenario: Scenario, load_seconds: float, robust: bool = True
-) -> Score:
+    runtime: ScoringRuntime, scenario: Scenario, load_seconds: float, robust: bool = True,
+    baseline: bool = True,
+) -> Score:  # fmt: skip
     """Every stage against the submission in `runtime.workspace`."""
     timings: dict[str, float] = {}
     tool_env: dict[str, str] = {}
@@ -104,7 +114,7 @@ async def score_submission(
         if running.ready:
             score = await _score_live(
                 runtime, scenario, running, load_seconds, tool_env, (quality, quality_text),
-                bandit, lap, robust,
+                bandit, lap, robust, baseline,
             )  # fmt: skip
             score.metadata = {**(score.metadata or {}), "timings": timings}
         else:
@@ -125,7 +135,7 @@ async def score_submission(
 async def _score_live(
     runtime: ScoringRuntime, scenario: Scenario, running: RunningSubmission, load_seconds: float,
     tool_env: dict[str, str], quality: tuple[float, str], bandit: dict[str, Any], lap: Lap,
-    robust_stage: bool = True,
+    robust_stage: bool = True, baseline: bool = True,
 ) -> Score:  # fmt: skip
     functional_evidence = await functional_stage(runtime, scenario.tests_dir, running, tool_env)
     functional = functional_verdict(functional_evidence)
@@ -156,24 +166,9 @@ async def _score_live(
     security = security_verdict(probe_evidence, bandit)
     lap("security")
 
-    for attempt in range(LOAD_ATTEMPTS):
-        health_task = asyncio.create_task(
-            probe_health(
-                runtime, running.base_url, load_seconds + AFTER_LOAD_SECONDS, HEALTH_INTERVAL,
-                tool_env, runtime.private,
-            )
-        )  # fmt: skip
-        load_evidence = await run_load(
-            runtime, running.base_url, scenario.load, load_seconds, tool_env
-        )
-        probes = await health_task
-        if not load_generator_failed(load_evidence, probes):
-            break
-        if attempt == LOAD_ATTEMPTS - 1:
-            raise HarnessError(
-                "locust completed no request, twice, while the server answered its health "
-                f"checks: {load_evidence.output_tail[-400:]}"
-            )
+    load_evidence, probes = await load_stage(
+        runtime, scenario, running, load_seconds, tool_env, baseline
+    )
     load = load_verdict(load_evidence, scenario.slo)
     await running.refresh()
     uptime_evidence = UptimeEvidence(probes, running.alive)
@@ -198,6 +193,7 @@ async def _score_live(
         ],
         "load": asdict(load),
         "load_stats": load_evidence.aggregated,
+        "baseline_load_stats": load_evidence.baseline,
         "health_probes": len(probes),
         "slo": scenario.slo,
         "ready_seconds": running.ready_seconds,
@@ -206,6 +202,43 @@ async def _score_live(
         "restored_after_functional": functional_evidence.restored,
     }
     return Score(value=value, answer="start.sh", explanation=explanation, metadata=metadata)
+
+
+async def load_stage(
+    runtime: ScoringRuntime, scenario: Scenario, running: RunningSubmission, load_seconds: float,
+    tool_env: dict[str, str], baseline: bool,
+) -> tuple[LoadEvidence, list[dict[str, Any]]]:  # fmt: skip
+    """Locust's figures, with the reference's beside them when `baseline`, and the health
+    probes made meanwhile. A load generator or reference that failed is retried once, then
+    the harness's error: never a score."""
+    reference = await start_baseline(runtime, scenario, tool_env) if baseline else None
+    try:
+        for attempt in range(LOAD_ATTEMPTS):
+            health_task = asyncio.create_task(
+                probe_health(
+                    runtime, running.base_url,
+                    load_seconds * (2 if reference else 1) + AFTER_LOAD_SECONDS,
+                    HEALTH_INTERVAL, tool_env, runtime.private,
+                )
+            )  # fmt: skip
+            evidence = await run_load(
+                runtime, running.base_url, scenario.load, load_seconds, tool_env,
+                reference.base_url if reference else "",
+            )  # fmt: skip
+            probes = await health_task
+            why = baseline_failed(evidence) or (
+                "locust completed no request while the server answered its health checks"
+                if load_generator_failed(evidence, probes)
+                else ""
+            )
+            if not why:
+                return evidence, probes
+            if attempt == LOAD_ATTEMPTS - 1:
+                raise HarnessError(f"{why}, twice: {evidence.output_tail[-400:]}")
+    finally:
+        if reference:
+            await reference.proc.kill()  # not stop_submission: that sweeps the agent's processes
+    raise AssertionError("unreachable")
 
 
 def _not_served(

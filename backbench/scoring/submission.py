@@ -68,7 +68,14 @@ async def launch_submission(
 ) -> RunningSubmission:
     """Run ./start.sh with `env`, its output to `log`; wait up to 30 s for its port."""
     proc = await runtime.spawn_submission(["./start.sh"], env=env, log=log)
-    running = RunningSubmission(proc=proc, env=env, log=log)
+    return await await_ready(runtime, RunningSubmission(proc=proc, env=env, log=log), tool_env)
+
+
+async def await_ready(
+    runtime: ScoringRuntime, running: RunningSubmission, tool_env: dict[str, str]
+) -> RunningSubmission:
+    """Wait up to 30 s for `running`'s port to accept connections (or its process to exit)."""
+    proc = running.proc
     loop = asyncio.get_running_loop()
     start = loop.time()
     waiter = asyncio.create_task(

@@ -10,7 +10,8 @@ from backbench.scoring.security import SecurityResult
 
 SCORE_KEYS = [
     "correct", "functional", "secure", "correct_secure", "exploits", "bandit_high",
-    "p50_ms", "p95_ms", "p99_ms", "rps", "error_rate", "uptime", "quality", "slo_met", "robust",
+    "p50_ms", "p95_ms", "p99_ms", "rps", "error_rate", "p95_ratio", "rps_ratio", "uptime",
+    "quality", "slo_met", "robust",
 ]  # fmt: skip
 
 
@@ -54,6 +55,8 @@ def served_score(v: StageVerdicts) -> tuple[dict[str, float], str]:
         "p99_ms": v.load.p99_ms,
         "rps": v.load.rps,
         "error_rate": v.load.error_rate,
+        "p95_ratio": v.load.p95_ratio,
+        "rps_ratio": v.load.rps_ratio,
         "uptime": v.uptime,
         "quality": v.quality,
         "slo_met": int(v.load.slo_met),
@@ -91,7 +94,8 @@ def not_served_score(
     value: dict[str, float] = {
         "correct": 0, "functional": 0.0, "secure": 0, "correct_secure": 0, "exploits": 0,
         "bandit_high": bandit_high, "p50_ms": NO_LATENCY, "p95_ms": NO_LATENCY,
-        "p99_ms": NO_LATENCY, "rps": 0.0, "error_rate": 1.0, "uptime": 0.0,
+        "p99_ms": NO_LATENCY, "rps": 0.0, "error_rate": 1.0, "p95_ratio": NO_LATENCY,
+        "rps_ratio": 0.0, "uptime": 0.0,
         "quality": quality, "slo_met": 0, "robust": 0.0,
     }  # fmt: skip
     explanation = (

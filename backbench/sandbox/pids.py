@@ -1,0 +1,119 @@
+"""Finding and pausing a sample's processes through /proc, with nothing but the standard library:
+the load generator imports this under gevent, and the harness runs it as a tool.
+
+A target names whose processes these are:
+- `uid:<n>`: every process of that uid (the namespace sandbox and the exec path give the agent a
+  uid of its own, which no process of it can leave);
+- `marker:<NAME>=<value>`: every process whose environment holds it (the host sandbox, where the
+  agent shares the harness's uid);
+- empty: none can be told apart, so nothing is paused.
+
+    python -m backbench.sandbox.pids {stop,cont} TARGET
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from pathlib import Path
+
+PROC = Path("/proc")
+# forks race a sweep: sweep again until one finds nothing left to stop
+SWEEPS = 20
+
+
+def pids_with_marker(name: str, value: str) -> list[int]:
+    """Processes whose environment holds `name=value`: what a sample started, even daemons."""
+    needle = f"{name}={value}".encode()
+    found = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def pids_of_uid(uid: int) -> list[int]:
+    """Processes whose real or effective uid is `uid`."""
+    found = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("Uid:"):
+                real, effective = line.split()[1:3]
+                if uid in (int(real), int(effective)):
+                    found.append(int(entry.name))
+                break
+    return found
+
+
+def target_pids(target: str) -> list[int]:
+    """The processes `target` names (see the module's docstring)."""
+    kind, _, rest = target.partition(":")
+    if kind == "uid":
+        return pids_of_uid(int(rest))
+    if kind == "marker":
+        name, _, value = rest.partition("=")
+        return pids_with_marker(name, value)
+    if not target:
+        return []
+    raise ValueError(f"unknown process target {target!r}: expected uid:<n> or marker:<NAME>=<v>")
+
+
+def _stopped(pid: int) -> bool:
+    """Whether `pid` is stopped (or gone: nothing of it can run)."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return True
+    # the state follows the command's closing parenthesis; a command may hold parentheses
+    return stat.rsplit(")", 1)[1].split()[0] in ("T", "t", "Z", "X")
+
+
+def stop_all(target: str) -> int:
+    """SIGSTOP every process of `target` until none of it runs; returns how many were stopped."""
+    stopped: set[int] = set()
+    for _ in range(SWEEPS):
+        running = [p for p in target_pids(target) if not _stopped(p)]
+        if not running:
+            break
+        for pid in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+            stopped.add(pid)
+    return len(stopped)
+
+
+def continue_all(target: str) -> int:
+    """SIGCONT every process of `target`; returns how many were signalled."""
+    pids = target_pids(target)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    return len(pids)
+
+
+def main(argv: list[str]) -> int:
+    """Stop or continue every process of a target; 2 on bad usage."""
+    if len(argv) != 2 or argv[0] not in ("stop", "cont"):
+        print("usage: python -m backbench.sandbox.pids {stop,cont} TARGET", file=sys.stderr)
+        return 2
+    action, target = argv
+    (stop_all if action == "stop" else continue_all)(target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

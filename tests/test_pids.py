@@ -1,0 +1,61 @@
+"""Pausing a submission's processes (the load stage's reference slices) with real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from backbench.sandbox.pids import _stopped, continue_all, main, stop_all, target_pids
+
+# a parent that forks a child, both spinning: a pause must catch what the submission forks
+FORKER = "import os, time\nos.fork()\nwhile True: time.sleep(0.01)\n"
+
+
+@pytest.fixture
+def marked() -> Iterator[str]:
+    """A process tree whose environment carries a marker; the target that names it."""
+    marker = uuid.uuid4().hex
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FORKER], env={**os.environ, "BB_TEST_MARK": marker},
+        start_new_session=True,
+    )  # fmt: skip
+    target = f"marker:BB_TEST_MARK={marker}"
+    deadline = time.monotonic() + 10
+    while len(target_pids(target)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield target
+    os.killpg(proc.pid, 9)
+    proc.wait()
+
+
+def test_stop_pauses_every_process_of_the_target_and_cont_resumes_them(marked: str) -> None:
+    pids = target_pids(marked)
+    assert len(pids) == 2 and not any(_stopped(p) for p in pids)
+    assert stop_all(marked) == 2
+    assert all(_stopped(p) for p in pids)
+    assert continue_all(marked) == 2
+    time.sleep(0.1)
+    assert not any(_stopped(p) for p in pids)
+
+
+def test_another_target_leaves_them_running(marked: str) -> None:
+    stop_all(f"marker:BB_TEST_MARK={uuid.uuid4().hex}")
+    stop_all(f"uid:{2**31 - 7}")  # nobody's uid
+    stop_all("")  # a sandbox that cannot tell them apart pauses nothing
+    assert not any(_stopped(p) for p in target_pids(marked))
+
+
+def test_a_uid_target_names_that_uids_processes() -> None:
+    assert os.getppid() in target_pids(f"uid:{os.getuid()}")
+
+
+def test_an_unknown_target_kind_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown process target"):
+        target_pids("pid:1")
+    assert main(["freeze", "uid:0"]) == 2
