@@ -13,4 +13,8 @@ RATE_KEYS = ("correct", "correct_secure", "functional", "secure", "uptime", "qua
              "slo_met", "robust")  # fmt: skip
 LOWER_IS_BETTER = ("error_rate",)
 LATENCY_RATIOS = {"p50_ratio": "p50_ms", "p95_ratio": "p95_ms", "p99_ratio": "p99_ms"}
+# a latency the scorer also measured against the scenario's reference, beside the submission:
+# compared through that ratio when both runs have it, so that two machines (or a busy and a
+# quiet hour) do not pass for a faster or slower prompt
+AGAINST_REFERENCE = {"p95_ratio": "p95_ratio"}
 GATE_METRICS = (*RATE_KEYS, *LOWER_IS_BETTER, *LATENCY_RATIOS)

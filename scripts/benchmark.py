@@ -1,10 +1,19 @@
-"""Measure backbench's own speed: wall time of the reference run and the harness's overhead.
+"""Measure backbench's own speed, and how repeatable its load figures are.
 
     .venv/bin/python scripts/benchmark.py [--samples 1,2] [--load-seconds 10] [--sandbox namespace]
+    .venv/bin/python scripts/benchmark.py --load-variance [--repeats 5] [--samples 3] \
+        [--slices 1,10]
 
 For each --max-samples value it runs the real `inspect eval tasks/ --model backbench/reference`
 and reads per-sample stage timings from the log. Sandbox tear-down is timed apart (it happens
 after scoring). Writes results/benchmarks/<UTC time>.json and prints a Markdown table.
+
+With --load-variance it runs the catalogue --repeats times per slice length (the reference against
+itself, the robust stage off, at --max-samples from --samples, so that samples disturb each
+other), then once with -T load_baseline=none, and reports per scenario the coefficient of
+variation of p95_ratio beside that of the absolute p95 (and of rps), and what the reference's run
+beside the submission adds to a sample's load stage. A slice as long as the load test is the
+design of one block after the other.
 """
 
 from __future__ import annotations
@@ -12,6 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import os
 import statistics
 import subprocess
 import sys
@@ -25,18 +36,22 @@ from inspect_ai.log import read_eval_log
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_STAGES = ("static", "functional", "security", "load")
+LOAD_FIGURES = ("p95_ms", "p95_ratio", "rps", "rps_ratio", "slo_met")
 
 
-def run_eval(max_samples: int, load_seconds: float, sandbox: str, log_dir: Path) -> float:
+def run_eval(
+    max_samples: int, load_seconds: float, sandbox: str, log_dir: Path,
+    extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
+) -> float:  # fmt: skip
     """Wall seconds of one reference run over the catalogue."""
     command = [
         str(Path(sys.executable).parent / "inspect"), "eval", "tasks/",
         "--model", "backbench/reference", "--max-samples", str(max_samples),
-        "-T", f"load_seconds={load_seconds}", "-T", f"sandbox={sandbox}",
+        "-T", f"load_seconds={load_seconds}", "-T", f"sandbox={sandbox}", *extra,
         "--log-dir", str(log_dir), "--display", "none",
     ]  # fmt: skip
     start = time.monotonic()
-    subprocess.run(command, cwd=REPO, check=True)
+    subprocess.run(command, cwd=REPO, check=True, env={**os.environ, **(env or {})})
     return time.monotonic() - start
 
 
@@ -51,7 +66,8 @@ def sample_timings(log_dir: Path) -> list[dict[str, Any]]:
             value = score.value if isinstance(score.value, dict) else {}
             rows.append(
                 {"id": sample.id, "total": sample.total_time, "timings": timings,
-                 "correct": value.get("correct")}
+                 "correct": value.get("correct"),
+                 "load": {k: value.get(k) for k in LOAD_FIGURES}}
             )  # fmt: skip
     return rows
 
@@ -89,13 +105,98 @@ def summarize(rows: list[dict[str, Any]], teardown: float) -> dict[str, float]:
     }
 
 
+def cv(values: list[float]) -> float:
+    """Coefficient of variation (sample standard deviation over mean), NaN when undefined."""
+    kept = [v for v in values if v is not None and not math.isnan(v)]
+    if len(kept) < 2 or statistics.mean(kept) == 0:
+        return math.nan
+    return statistics.stdev(kept) / statistics.mean(kept)
+
+
+def variance_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per slice length and scenario: the CVs of the load figures over the repeats."""
+    table = []
+    for design in sorted({r["slice_s"] for r in rows}):
+        for scenario in sorted({r["id"] for r in rows}):
+            mine = [r for r in rows if r["slice_s"] == design and r["id"] == scenario]
+            figures = {k: [float(r["load"][k]) for r in mine] for k in LOAD_FIGURES[:4]}
+            table.append(
+                {"slice_s": design, "scenario": scenario, "repeats": len(mine),
+                 **{f"cv_{k}": round(cv(v), 4) for k, v in figures.items()},
+                 "mean_p95_ratio": round(statistics.mean(figures["p95_ratio"]), 3),
+                 "slo_met": sum(int(r["load"]["slo_met"] or 0) for r in mine)}
+            )  # fmt: skip
+    return table
+
+
+def load_variance(args: argparse.Namespace) -> dict[str, Any]:
+    """Repeated runs per slice length, then one without a baseline (see the docstring)."""
+    max_samples = int(args.samples.split(",")[0])
+    rows: list[dict[str, Any]] = []
+    for design in [float(x) for x in args.slices.split(",")]:
+        for repeat in range(args.repeats):
+            print(f"slice {design:g} s, repeat {repeat + 1}/{args.repeats}", file=sys.stderr)
+            with tempfile.TemporaryDirectory() as tmp:
+                run_eval(
+                    max_samples, args.load_seconds, args.sandbox, Path(tmp), ("-T", "robust=false"),
+                    {"BACKBENCH_LOAD_SLICE_SECONDS": str(design)},
+                )  # fmt: skip
+                rows += [{**r, "slice_s": design} for r in sample_timings(Path(tmp))]
+    with tempfile.TemporaryDirectory() as tmp:
+        extra = ("-T", "robust=false", "-T", "load_baseline=none")
+        run_eval(max_samples, args.load_seconds, args.sandbox, Path(tmp), extra)
+        alone = sample_timings(Path(tmp))
+    beside = statistics.mean(r["timings"].get("load", 0.0) for r in rows)
+    without = statistics.mean(r["timings"].get("load", 0.0) for r in alone)
+    return {
+        "max_samples": max_samples, "load_seconds": args.load_seconds, "samples": rows,
+        "without_baseline": alone, "table": variance_table(rows),
+        "load_stage_s": {"with_reference": round(beside, 2), "without": round(without, 2),
+                         "added": round(beside - without, 2)},
+    }  # fmt: skip
+
+
+def print_variance(report: dict[str, Any]) -> None:
+    """The CV table as Markdown, and the added load time."""
+    print("| slice s | scenario | CV p95 | CV p95_ratio | CV rps | CV rps_ratio | mean p95_ratio "
+          "| slo_met |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for t in report["table"]:
+        print(f"| {t['slice_s']:g} | {t['scenario']} | {t['cv_p95_ms']:.1%} | "
+              f"{t['cv_p95_ratio']:.1%} | {t['cv_rps']:.1%} | {t['cv_rps_ratio']:.1%} | "
+              f"{t['mean_p95_ratio']} | {t['slo_met']}/{t['repeats']} |")  # fmt: skip
+    added = report["load_stage_s"]
+    print(f"load stage per sample: {added['with_reference']} s with the reference beside it, "
+          f"{added['without']} s without (added {added['added']} s)")  # fmt: skip
+
+
+def variance_main(args: argparse.Namespace) -> int:
+    """--load-variance: run, write results/benchmarks/<UTC time>-load.json, print the table."""
+    if args.samples == "1,2":
+        args.samples = "3"
+    variance = load_variance(args)
+    out = REPO / "results" / "benchmarks" / f"{datetime.now(UTC):%Y-%m-%dT%H%M%SZ}-load.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps({"when": datetime.now(UTC).isoformat(), "load_variance": variance}, indent=2)
+    )
+    print_variance(variance)
+    print(f"written: {out.relative_to(REPO)}")
+    return 0
+
+
 def main() -> int:
     """Run the benchmark and write its report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", default="1,2", help="comma-separated --max-samples values")
     parser.add_argument("--load-seconds", type=float, default=10.0)
     parser.add_argument("--sandbox", default="namespace", choices=["namespace", "local"])
+    parser.add_argument("--load-variance", action="store_true", help="CVs of the load figures")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--slices", default="1", help="comma-separated slice lengths, seconds")
     args = parser.parse_args()
+    if args.load_variance:
+        return variance_main(args)
     teardown = asyncio.run(teardown_seconds(args.sandbox))
     report: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "runs": []}
     for n in [int(x) for x in args.samples.split(",")]:

@@ -72,7 +72,7 @@ def test_readme_commands_exist() -> None:
 
 
 def test_budget_table_matches_the_code() -> None:
-    from backbench.scoring import functional, netprobe, robustness, security, submission
+    from backbench.scoring import functional, load_test, netprobe, robustness, security, submission
     from backbench.testkit import http
 
     expected = {
@@ -84,6 +84,12 @@ def test_budget_table_matches_the_code() -> None:
         "a security probe's request": netprobe.TIMEOUT,
         "security stage": security.PROBES_TIMEOUT,
         "a health probe": netprobe.HEALTH_TIMEOUT,
+        "load stage at the default 10 s, the reference beside it (locust's hard cap)": (
+            load_test.load_cap_seconds(10.0, with_baseline=True)
+        ),
+        "one slice of the load (the submission is paused in the reference's)": (
+            load_test.SLICE_SECONDS
+        ),
     }
     rows = {row[0]: row[1] for row in table_rows(block("budgets"))}
     assert set(rows) == set(expected)

@@ -93,6 +93,17 @@ def test_a_slower_candidate_fails_on_the_p95_ratio(tmp_path: Path) -> None:
     )
 
 
+def test_the_p95_ratio_compares_ratios_to_the_reference_where_both_runs_have_them(
+    tmp_path: Path,
+) -> None:
+    # twice the latency on a machine twice as slow: the same prompt, not a slower one
+    busier = reference_run(p95=400.0, ratio=1.0)
+    assert gate(tmp_path / "a", reference_run(ratio=1.0), busier)[0] == 0
+    # the same latency, twice the reference's on the same machine: slower
+    code, summary = gate(tmp_path / "b", reference_run(ratio=1.0), reference_run(ratio=2.0))
+    assert code == 1 and "| p95_ratio | +100.0 % slower |" in summary
+
+
 def test_a_side_with_two_models_is_unusable(tmp_path: Path) -> None:
     write_run(null_run(), tmp_path / "baseline")
     code, summary = gate(tmp_path, reference_run(), reference_run())

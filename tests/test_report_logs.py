@@ -39,14 +39,19 @@ VARIANT = text_sha256("a variant of the prompt")
 PROBES = {"sqli-filter": 89, "auth-create": 306}
 
 
-def served(p95: float = 200.0, correct: int = 1, exploited: tuple[str, ...] = ()) -> Score:
-    """The score of a submission whose server ran, as backbench_scorer writes it."""
+def served(
+    p95: float = 200.0, correct: int = 1, exploited: tuple[str, ...] = (),
+    ratio: float = math.nan,
+) -> Score:  # fmt: skip
+    """The score of a submission whose server ran, as backbench_scorer writes it (with `ratio`,
+    its p95 over the reference's beside it; without, as a run with -T load_baseline=none)."""
     secure = int(not exploited)
     value: dict[str, float] = {
         "correct": correct, "functional": 1.0 if correct else 0.5, "secure": secure,
         "correct_secure": correct * secure, "exploits": len(exploited), "bandit_high": 0,
         "p50_ms": p95 / 2, "p95_ms": p95, "p99_ms": p95 * 1.5, "rps": 50.0, "error_rate": 0.0,
-        "uptime": 1.0, "quality": 0.9, "slo_met": 1, "robust": math.nan,
+        "p95_ratio": ratio, "rps_ratio": 1 / ratio, "uptime": 1.0, "quality": 0.9, "slo_met": 1,
+        "robust": math.nan,
     }  # fmt: skip
     evidence = [{"id": probe, "kind": "k", "cwe": cwe} for probe, cwe in PROBES.items()]
     metadata = {"exploited_probes": list(exploited), "probe_evidence": evidence}
@@ -126,9 +131,9 @@ def write_run(run: Run, folder: Path) -> Path:
     return path
 
 
-def reference_run(epochs: int = 1, p95: float = 200.0) -> Run:
-    return Run("backbench/reference",
-               {(s, e): served(p95) for s in SCENARIOS for e in range(1, epochs + 1)})  # fmt: skip
+def reference_run(epochs: int = 1, p95: float = 200.0, ratio: float = math.nan) -> Run:
+    scores = {(s, e): served(p95, ratio=ratio) for s in SCENARIOS for e in range(1, epochs + 1)}
+    return Run("backbench/reference", scores)
 
 
 def null_run() -> Run:

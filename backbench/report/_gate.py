@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from backbench.gate_policy import (
+    AGAINST_REFERENCE,
     DEFAULT_CONFIDENCE,
     DEFAULT_MAX_DROP,
     DEFAULT_MAX_SLOWDOWN,
@@ -122,10 +123,24 @@ def paired(baseline: pd.DataFrame, candidate: pd.DataFrame) -> tuple[pd.DataFram
     return both[~errored].reset_index(drop=True), int(errored.sum()), unpaired
 
 
+def latency_key(pairs: pd.DataFrame, metric: str) -> str:
+    """The score key a latency metric compares: the ratio to the reference measured beside each
+    submission when every pair with a latency on both sides has it, else the latency itself."""
+    relative, absolute = AGAINST_REFERENCE.get(metric), LATENCY_RATIOS[metric]
+    if not relative or f"{relative}_base" not in pairs or f"{relative}_cand" not in pairs:
+        return absolute
+
+    def measured(key: str) -> np.ndarray:
+        return np.isfinite(pairs[[f"{key}_base", f"{key}_cand"]].to_numpy(float)).all(axis=1)
+
+    has_ratio = measured(relative)
+    return relative if has_ratio.any() and (has_ratio | ~measured(absolute)).all() else absolute
+
+
 def metric_losses(pairs: pd.DataFrame, metric: str) -> tuple[np.ndarray, str]:
     """The candidate's loss in each pair: points for rates, log slowdown for latencies."""
     if metric in LATENCY_RATIOS:
-        key = LATENCY_RATIOS[metric]
+        key = latency_key(pairs, metric)
         base, cand = pairs[f"{key}_base"].to_numpy(float), pairs[f"{key}_cand"].to_numpy(float)
         ok = np.isfinite(base) & np.isfinite(cand) & (base > 0) & (cand > 0)
         return np.log(cand[ok] / base[ok]), "% slower"

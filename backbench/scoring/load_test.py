@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import uuid
@@ -17,9 +18,9 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 # sample out of the latency means (a made-up figure would drag them); also a ratio not measured.
 NO_LATENCY = float("nan")
 LOAD_ATTEMPTS = 2
-# The length of one server's slice when the reference is measured beside the submission: chosen
-# by measurement (README, "Load figures as ratios").
-SLICE_SECONDS = 1.0
+# The length of one server's slice when the reference is measured beside the submission, chosen
+# by measurement (README, "Load figures as ratios"); scripts/benchmark.py sets others to compare.
+SLICE_SECONDS = float(os.environ.get("BACKBENCH_LOAD_SLICE_SECONDS", "1.0"))
 # The window starts at the first answered request (see locustfile.py); -t caps the whole run.
 STARTUP_ALLOWANCE = 30
 
