@@ -72,13 +72,27 @@ class Instance:
         return data[-size:].decode(errors="replace")
 
 
-def _alive(pid: int) -> bool:
-    """Whether `pid` runs (a zombie, exited but not reaped by its parent, does not)."""
+def _task_state(task: Path) -> str:
+    """The state letter of a /proc task (R, S, Z...); "" when it is gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return (task / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    """Whether any thread of process `pid` runs (a zombie, exited but not reaped, does not).
+
+    Every thread, not the first one's state alone: a killed process's first thread can be a
+    zombie while its other threads are still exiting and its files, the listening socket among
+    them, are still open. A uvicorn submission shows this on a restart: judged gone by its first
+    thread, the old server still held the port and answered the new one's readiness probe.
+    """
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return False
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    return any(_task_state(task) not in ("", "Z", "X") for task in tasks)
 
 
 def _kill_group(pid: int, signum: int = signal.SIGKILL) -> None:
