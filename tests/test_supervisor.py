@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from backbench.testkit.supervisor import _alive, _task_state
+from backbench.testkit.supervisor import Supervisor, _alive, _group_alive, _task_state
 
 # Listens, then ends its first thread alone (pthread_exit), as a killed process's first thread
 # can end before the others; a second thread keeps the process, and its socket, until stdin ends.
@@ -75,3 +75,19 @@ def test_a_process_that_does_not_exist_is_not_alive() -> None:
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     assert not _alive(int(proc.stdout))
+
+
+@pytest.mark.anyio
+async def test_stop_waits_for_the_whole_process_group(tmp_path: Path) -> None:
+    # the group's first process has exited and been reaped; the one it left behind runs on, as
+    # a server that start.sh runs without `exec` does
+    shell = subprocess.run(
+        ["sh", "-c", "sleep 60 > /dev/null 2>&1 & echo $$"],
+        capture_output=True, text=True, check=True, start_new_session=True,
+    )  # fmt: skip
+    pgid = int(shell.stdout)
+    assert not _alive(pgid) and _group_alive(pgid)
+    spec = {"main": {"pid": pgid, "port": 0, "log": str(tmp_path / "main.log")}}
+    supervisor = Supervisor(spec, tmp_path)
+    assert await supervisor._stop(supervisor.instances["main"])
+    assert not _group_alive(pgid)
