@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -103,14 +102,6 @@ def pg_ctl_commands(services: SampleServices) -> dict[str, list[str]]:
     }
 
 
-# Known failure, open: on Debian 12's Python 3.11.2 the submission restarted by the exec
-# runtime's supervisor is not reachable afterwards (connection reset, then refused), so the
-# restart, SIGTERM and second-instance fixtures fail through docker and k8s there; they pass on
-# 3.11.7. Skipped below that until it is found, rather than failing every CI run on it.
-@pytest.mark.skipif(
-    sys.version_info < (3, 11, 7),
-    reason="the exec runtime's server restart fails on Python 3.11.2 (open; passes on 3.11.7)",
-)
 async def test_kit_through_exec_runtime(
     exec_services: SampleServices, inventory: Scenario, tmp_path: Path
 ) -> None:

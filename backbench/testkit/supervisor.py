@@ -72,13 +72,57 @@ class Instance:
         return data[-size:].decode(errors="replace")
 
 
-def _alive(pid: int) -> bool:
-    """Whether `pid` runs (a zombie, exited but not reaped by its parent, does not)."""
+def _task_state(task: Path) -> str:
+    """The state letter of a /proc task (R, S, Z...); "" when it is gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return (task / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    """Whether any thread of process `pid` runs (a zombie, exited but not reaped, does not).
+
+    Every thread, not the first one's state alone: a killed process's first thread can be a
+    zombie while its other threads are still exiting and its files, the listening socket among
+    them, are still open. A uvicorn submission shows this on a restart: judged gone by its first
+    thread, the old server still held the port and answered the new one's readiness probe.
+    """
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return False
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    return any(_task_state(task) not in ("", "Z", "X") for task in tasks)
+
+
+def _group_members(pgid: int) -> list[int]:
+    """The processes of process group `pgid`."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid):  # state, ppid, pgrp
+            members.append(int(entry.name))
+    return members
+
+
+def _group_alive(pid: int) -> bool:
+    """Whether `pid` or any process of its process group runs: any of them can hold the port."""
+    return _alive(pid) or any(_alive(member) for member in _group_members(pid))
+
+
+async def _wait_group_gone(pid: int, timeout: float) -> bool:
+    """Wait up to `timeout` s for `pid` and its process group to exit; whether they did."""
+    deadline = time.monotonic() + timeout
+    while _group_alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 def _kill_group(pid: int, signum: int = signal.SIGKILL) -> None:
@@ -189,15 +233,23 @@ class Supervisor:
             raise ControlError(f"{name} did not accept on port {port}: {instance.output(800)}")
         return instance
 
-    async def _stop(self, instance: Instance) -> None:
+    async def _stop(self, instance: Instance) -> bool:
+        """Kill the instance's process group; whether all of it exited within KILL_WAIT.
+
+        The whole group, not its first process alone: a server that start.sh runs without
+        `exec`, or a worker, holds the port as long as it runs.
+        """
         _kill_group(instance.pid)
-        await _wait_gone(instance, KILL_WAIT)
+        await _wait_gone(instance, KILL_WAIT)  # reaps it, if it is our child
+        return await _wait_group_gone(instance.pid, KILL_WAIT)
 
     async def restart(self, name: str) -> dict[str, Any]:
         old = self._instance({"instance": name})
         started = time.monotonic()
-        await self._stop(old)
         self.replaced = self.replaced or name == "main"
+        if not await self._stop(old):
+            # a new server could not bind the port, and its readiness probe would reach the old
+            raise ControlError(f"{name} did not exit within {KILL_WAIT:g} s of SIGKILL")
         self.instances[name] = await self._spawn(old.port, name)
         return {"port": old.port, "seconds": round(time.monotonic() - started, 2)}
 
