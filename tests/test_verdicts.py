@@ -16,6 +16,7 @@ from backbench.scoring.load_test import (
     baseline_failed,
     load_generator_failed,
     load_verdict,
+    median_cycle_ratio,
     read_result,
 )
 from backbench.scoring.quality import QualityEvidence, quality_verdict
@@ -184,6 +185,11 @@ class TestLoadRatios:
         result = load_verdict(evidence, RATIO_SLO)
         assert result.rps_ratio == 0.3 and not result.slo_met
         assert any("rps ratio" in m for m in result.slo_misses)
+
+    def test_the_median_cycle_ratio_ignores_one_disturbed_cycle(self) -> None:
+        cycles: list[list[float | None]] = [[20.0, 20.0]] * 4 + [[200.0, 20.0], [None, 20.0]]
+        assert median_cycle_ratio(cycles) == 1.0
+        assert math.isnan(median_cycle_ratio([]))
 
     def test_a_reference_that_failed_is_the_harness_fault(self) -> None:
         assert baseline_failed(LoadEvidence(0, row(), 10, baseline=row(count=0)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class LoadEvidence:
     output_tail: str = ""
     baseline: dict[str, str] | None = None
     slices: int = 0
+    # per cycle, the submission's and the reference's p95 in their pair of slices
+    cycle_p95: list[list[float | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -57,10 +60,18 @@ class LoadResult:
     rps_ratio: float = NO_LATENCY
     baseline_p95_ms: float = NO_LATENCY
     baseline_rps: float = NO_LATENCY
+    # the median over cycles of each cycle's p95 ratio (reported, not scored)
+    p95_ratio_cycles: float = NO_LATENCY
 
 
 def _requests(row: dict[str, str] | None) -> int:
     return int(row["Request Count"]) if row else 0
+
+
+def median_cycle_ratio(cycle_p95: list[list[float | None]]) -> float:
+    """The median of each cycle's submission-over-reference p95, over the cycles with both."""
+    ratios = [a / max(b, 0.01) for a, b in (c[:2] for c in cycle_p95) if a and b]
+    return round(statistics.median(ratios), 3) if ratios else NO_LATENCY
 
 
 def baseline_failed(evidence: LoadEvidence) -> str:
@@ -101,6 +112,7 @@ def load_verdict(evidence: LoadEvidence, slo: dict[str, float]) -> LoadResult:
         # a reference faster than the clock's resolution would make any ratio infinite
         result.p95_ratio = round(result.p95_ms / max(result.baseline_p95_ms, 0.01), 3)
         result.rps_ratio = round(float(row["Requests/s"]) / float(base["Requests/s"]), 3)
+        result.p95_ratio_cycles = median_cycle_ratio(evidence.cycle_p95)
         if "p95_ratio" in slo and result.p95_ratio > slo["p95_ratio"]:
             result.slo_misses.append(f"p95 ratio {result.p95_ratio:.2f} > {slo['p95_ratio']}")
         if "rps_ratio" in slo and result.rps_ratio < slo["rps_ratio"]:
@@ -133,14 +145,17 @@ def _row(value: Any) -> dict[str, str] | None:
 def read_result(text: str) -> tuple[dict[str, str] | None, dict[str, str] | None, int]:
     """The submission's and the reference's figures the locustfile writes when locust quits
     (CSV column names), and how many slices were measured."""
+    result = _result(text)
+    slices = int(result.get("slices", 0))
+    return _row(result.get("submission")), _row(result.get("baseline")), slices
+
+
+def _result(text: str) -> dict[str, Any]:
     try:
         result = json.loads(text)
     except json.JSONDecodeError:
-        return None, None, 0
-    if not isinstance(result, dict):
-        return None, None, 0
-    slices = int(result.get("slices", 0))
-    return _row(result.get("submission")), _row(result.get("baseline")), slices
+        return {}
+    return result if isinstance(result, dict) else {}
 
 
 def completed_requests(evidence: LoadEvidence) -> int:
@@ -196,7 +211,9 @@ async def run_load(
     finally:
         if baseline_url and runtime.pause_target:
             await resume_submission(runtime, tool_env, run_dir)
-    submission, baseline, slices = read_result(result_file.read_text())
+    text = result_file.read_text()
+    submission, baseline, slices = read_result(text)
+    cycles = _result(text).get("cycle_p95", [])
     return LoadEvidence(
         returncode=result.returncode,
         aggregated=submission,
@@ -204,6 +221,7 @@ async def run_load(
         output_tail=result.stderr[-2000:],
         baseline=baseline,
         slices=slices,
+        cycle_p95=cycles if isinstance(cycles, list) else [],
     )
 
 

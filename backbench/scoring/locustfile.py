@@ -34,7 +34,7 @@ from locust import HttpUser, constant, events
 from locust.env import Environment
 
 from backbench.sandbox.pids import continue_all, stop_all
-from backbench.scoring.load_figures import figures
+from backbench.scoring.load_figures import figures, percentile
 
 SPEC = json.loads(open(os.environ["BACKBENCH_LOAD_SPEC"]).read())
 SECRET = os.environ.get("APP_SECRET", "")
@@ -59,6 +59,8 @@ class Gate:
         self.answered = dict.fromkeys(targets, 0)
         self.recording = False
         self.times: dict[str, list[float]] = {t: [] for t in targets}
+        # each cycle's latencies per server: the ratio of each cycle's pair of slices
+        self.cycles: list[dict[str, list[float]]] = []
         self.failures = dict.fromkeys(targets, 0)
         self.open_seconds = dict.fromkeys(targets, 0.0)
         for event in self.idle.values():
@@ -79,6 +81,8 @@ class Gate:
         self.answered[target] += 1
         if self.recording:
             self.times[target].append(elapsed_ms)
+            if self.cycles:
+                self.cycles[-1][target].append(elapsed_ms)
             self.failures[target] += int(failed)
         if self.in_flight[target] == 0:
             self.idle[target].set()
@@ -128,6 +132,7 @@ def run_schedule(environment: Environment) -> None:
         if BASELINE_URL:
             cycles = max(1, math.ceil(WINDOW_SECONDS / SLICE_SECONDS))
             for _ in range(cycles):
+                GATE.cycles.append({t: [] for t in TARGETS})
                 for target in TARGETS:
                     GATE.run_slice(target, SLICE_SECONDS)
                     _run["slices"] += 1
@@ -160,6 +165,9 @@ def write_result(environment: Environment, **_: Any) -> None:
         t: figures(GATE.times[t], GATE.failures[t], GATE.open_seconds[t]) for t in TARGETS
     }
     result["slices"] = _run["slices"]
+    result["cycle_p95"] = [
+        [percentile(sorted(c[t]), 0.95) if c[t] else None for t in TARGETS] for c in GATE.cycles
+    ]
     result["slice_seconds"] = SLICE_SECONDS if BASELINE_URL else WINDOW_SECONDS
     with open(RESULT_FILE, "w") as out:
         json.dump(result, out)
