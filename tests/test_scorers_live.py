@@ -152,9 +152,10 @@ exec python3 -m uvicorn app:app --host 127.0.0.1 --port "$PORT" --log-level warn
 """
 
 
-def longest_gap(heartbeats: Path) -> float:
+def pauses(heartbeats: Path) -> int:
+    """How many times the heartbeat stopped for 0.4 s or more."""
     beats = [float(line) for line in heartbeats.read_text().split()]
-    return max(b - a for a, b in zip(beats, beats[1:], strict=False))
+    return sum(1 for a, b in zip(beats, beats[1:], strict=False) if b - a >= 0.4)
 
 
 @pytest.mark.parametrize("beside", [True, False], ids=["reference-beside", "no-baseline"])
@@ -170,10 +171,10 @@ async def test_the_submission_is_paused_while_the_reference_is_measured(
         evidence, _ = await load_stage(env, lean, running, LOAD_SECONDS, {}, beside)
     finally:
         await stop_submission(env, running)
-    gap = longest_gap(env.workspace / "heartbeat.log")
+    stopped = pauses(env.workspace / "heartbeat.log")
     if beside:
-        # slices of 1 s: in each of the reference's, no process of the submission ran
+        # slices of 0.5 s: in each of the reference's four, no process of the submission ran
         assert evidence.baseline and int(evidence.baseline["Request Count"]) > 0
-        assert evidence.slices == 4 and gap > 0.9
+        assert evidence.slices == 8 and stopped >= 3
     else:
-        assert evidence.baseline is None and gap < 0.5
+        assert evidence.baseline is None and stopped == 0

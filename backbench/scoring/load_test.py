@@ -21,7 +21,7 @@ NO_LATENCY = float("nan")
 LOAD_ATTEMPTS = 2
 # The length of one server's slice when the reference is measured beside the submission, chosen
 # by measurement (README, "Load figures as ratios"); scripts/benchmark.py sets others to compare.
-SLICE_SECONDS = float(os.environ.get("BACKBENCH_LOAD_SLICE_SECONDS", "1.0"))
+SLICE_SECONDS = float(os.environ.get("BACKBENCH_LOAD_SLICE_SECONDS", "0.5"))
 # The window starts at the first answered request (see locustfile.py); -t caps the whole run.
 STARTUP_ALLOWANCE = 30
 
