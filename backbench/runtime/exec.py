@@ -238,7 +238,10 @@ class ExecScoringRuntime:
         return env
 
     async def baseline_env(self) -> dict[str, str]:
-        return await self._fresh_env(self.config.port + 2, "backbench_baseline", spare_redis=True)
+        env = await self._fresh_env(self.config.port + 2, "backbench_baseline", spare_redis=True)
+        # the reference runs as a harness tool but on the agent's Python, which has the
+        # frameworks (the harness's own environment need not)
+        return {**env, "PATH": await self._sandbox_env("PATH") or SYSTEM_PATH}
 
     async def _fresh_env(self, port: int, database_name: str, spare_redis: bool) -> dict[str, str]:
         """PORT, APP_SECRET, an empty database `database_name` and a flushed Redis database
