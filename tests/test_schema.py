@@ -23,6 +23,7 @@ from backbench import catalogue_check
 from backbench.catalogue import (
     ERROR,
     CatalogueError,
+    find_scenario,
     load_scenario,
     read_scenario_file,
     scenario_folders,
@@ -356,6 +357,18 @@ def test_loading_a_broken_scenario_raises_one_line_per_problem(scenario: Path) -
     lines = str(raised.value).splitlines()
     assert len(lines) == len(raised.value.problems) == 2
     assert all(line.startswith(META + ": ") for line in lines)
+
+
+def test_finding_a_scenario_reads_its_folder_alone(scenario: Path) -> None:
+    # the scorer finds each sample's scenario: its cost must not grow with the catalogue
+    sibling = scenario.parent / "broken-sibling"
+    shutil.copytree(scenario, sibling)
+    edit(sibling, lambda m: m.update(id="broken-sibling", sevices=m.pop("services")))
+    assert find_scenario(scenario.name).id == scenario.name
+    with pytest.raises(CatalogueError, match="sevices"):
+        find_scenario("broken-sibling")
+    with pytest.raises(CatalogueError, match="unknown scenario 'nope'"):
+        find_scenario("nope")
 
 
 def test_other_commands_report_a_broken_scenario_as_a_usage_error(
