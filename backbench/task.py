@@ -141,7 +141,8 @@ def section_task(
 
     Args:
         section: The folder of tasks/ that holds the section's scenarios.
-        scenarios: Comma-separated scenario ids to run (default: all of the section).
+        scenarios: Comma-separated scenario ids to run (default: all of the section); ids of
+            other sections are passed over, so one list serves several sections' tasks.
         system_prompt: Path of a system prompt file (default: prompts/backend-developer.md).
         message_limit: Most messages the agent may exchange.
         time_limit: Most seconds a sample may take, scoring included.
