@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from backbench.adequacy.mutate import OPERATORS, python_files, qualified
 from backbench.catalogue import (
     ERROR,
     WARNING,
@@ -29,6 +31,10 @@ CONFTEST_SEVERITY = ERROR
 # A scenario that declares no rules at all: a warning until every scenario states its rules.
 NO_RULES_SEVERITY = ERROR
 RULES_MARK = "rules"
+# a generated mutant's id (backbench/adequacy/mutate.py): file:scope:operator:hash[:ordinal]
+MUTANT_ID = re.compile(
+    r"^(?P<file>[^:]+\.py):(?P<scope>[^:]+):(?P<operator>\w+):[0-9a-f]{8}(:[1-9][0-9]*)?$"
+)
 
 
 def check_folder(folder: Path) -> list[Problem]:
@@ -38,7 +44,10 @@ def check_folder(folder: Path) -> list[Problem]:
     if model is None or any(p.severity == ERROR for p in problems):
         return problems
     scenario = load_scenario(folder)
-    return problems + test_problems(scenario) + mutant_problems(scenario) + rule_problems(scenario)
+    return (
+        problems + test_problems(scenario) + mutant_problems(scenario)
+        + equivalent_problems(scenario) + rule_problems(scenario)
+    )  # fmt: skip
 
 
 def file_problems(folder: Path) -> list[Problem]:
@@ -88,6 +97,68 @@ def test_problems(scenario: Scenario) -> list[Problem]:
                 )
             )  # fmt: skip
     return problems
+
+
+def equivalent_problems(scenario: Scenario) -> list[Problem]:
+    """Declared equivalent mutants whose id cannot name a generated mutant: not of the form
+    file:scope:operator:hash, or naming a file the reference lacks, an operator the mutator
+    lacks or a scope the file does not define (the schema refuses an id declared twice).
+
+    Whether the mutator still generates the mutant is `backbench adequacy`'s check (it fails
+    the scenario): generating them takes seconds a scenario, and CI runs adequacy on the
+    scenarios whose reference or declarations changed.
+    """
+    meta = scenario.folder / "scenario.yaml"
+    reference = scenario.reference_dir
+    files = {p.relative_to(reference).as_posix(): p for p in python_files(reference)}
+    scopes: dict[str, set[str]] = {}
+    problems = []
+    for i, declared in enumerate(scenario.equivalent_mutants):
+        field = f"equivalent_mutants[{i}].id"
+        parts = MUTANT_ID.match(declared.id)
+        if parts is None:
+            problems.append(
+                Problem(meta, field, "not a generated mutant's id: file:scope:operator:hash")
+            )
+            continue
+        file, scope, operator = parts["file"], parts["scope"], parts["operator"]
+        if file not in files:
+            problems.append(Problem(meta, field, f"the reference has no {file}"))
+            continue
+        if operator not in OPERATORS:
+            problems.append(
+                Problem(meta, field, f"unknown operator {operator!r}; expected one of "
+                        f"{one_of(OPERATORS)}")
+            )  # fmt: skip
+        if file not in scopes:
+            tree, _ = _parse(files[file])
+            scopes[file] = _mutant_scopes(tree) if tree is not None else set()
+        if scope not in scopes[file]:
+            problems.append(Problem(meta, field, f"{file} defines no scope {scope!r}"))
+    return problems
+
+
+def _mutant_scopes(tree: ast.Module) -> set[str]:
+    """The scopes a mutant id of this module can name: the module, every function and class by
+    qualified name, and each module-level name assigned alone."""
+    found = {"<module>"}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign | ast.AnnAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                found.add(targets[0].id)
+
+    def definitions(node: ast.AST, scope: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = qualified(scope, child.name)
+                found.add(name)
+                definitions(child, name)
+            else:
+                definitions(child, scope)
+
+    definitions(tree, "<module>")
+    return found
 
 
 def mutant_problems(scenario: Scenario) -> list[Problem]:

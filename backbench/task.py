@@ -25,7 +25,13 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.tool import bash, python, text_editor
 
 from backbench._inspect import PrerequisiteError
-from backbench.catalogue import CatalogueError, Scenario, section_scenarios, select
+from backbench.catalogue import (
+    CatalogueError,
+    Scenario,
+    all_scenarios,
+    section_scenarios,
+    select,
+)
 from backbench.identity import folder_sha256, text_sha256
 from backbench.sandbox.choice import CHOICES, resolve_sandbox
 from backbench.scoring.baseline import LOAD_BASELINES
@@ -137,7 +143,8 @@ def section_task(
 
     Args:
         section: The folder of tasks/ that holds the section's scenarios.
-        scenarios: Comma-separated scenario ids to run (default: all of the section).
+        scenarios: Comma-separated scenario ids to run (default: all of the section); ids of
+            other sections are passed over, so one list serves several sections' tasks.
         system_prompt: Path of a system prompt file (default: prompts/backend-developer.md).
         message_limit: Most messages the agent may exchange.
         time_limit: Most seconds a sample may take, scoring included.
@@ -149,7 +156,7 @@ def section_task(
             the SLO is judged as ratios to it) or none (absolute thresholds, half the load time).
     """
     try:
-        chosen = select(section_scenarios(section), scenarios)
+        chosen = section_choice(section, scenarios)
     except CatalogueError as ex:
         raise TaskParameterError(f"-T scenarios: {ex}") from None
     if not chosen:
@@ -183,6 +190,25 @@ def section_task(
             "scenario_sha256": {s.id: folder_sha256(s.folder) for s in chosen},
         },
     )
+
+
+def section_choice(section: str, wanted: str | list[str] | None) -> list[Scenario]:
+    """The section's scenarios named in `wanted` (comma-separated or a list; all when None).
+
+    `wanted` may also name other sections' scenarios, so that one `inspect eval` of several
+    sections' tasks takes one list (CI's smoke eval: a scenario of each section, in one run); a
+    name no section has, or a list naming none of this section's, is an error.
+    """
+    scenarios = section_scenarios(section)
+    listed = wanted.split(",") if isinstance(wanted, str) else wanted or []
+    names = [n.strip() for n in listed if n.strip()]
+    own = {s.id for s in scenarios}
+    mine = [n for n in names if n in own]
+    if names and len(mine) < len(names):
+        select(all_scenarios(), [n for n in names if n not in own])  # raises on an unknown one
+        if not mine:
+            raise CatalogueError(f"none of {', '.join(names)} is in section {section!r}")
+    return select(scenarios, mine or None)
 
 
 SectionTask = Callable[..., Task]

@@ -61,14 +61,16 @@ async def write_submission(env: BackbenchSandbox, source: Path) -> None:
             env.host_path(env._resolve(str(rel))).chmod(0o755)
 
 
-def mutant_copy(scenario: Scenario, mutant_name: str, dest: Path) -> Path:
-    """The reference with one mutant's patch applied, in `dest`."""
-    target = dest / f"{scenario.id}-{mutant_name}"
+def mutant_copy(scenario: Scenario, mutant_name: str, dest: Path, *more: str) -> Path:
+    """The reference with one mutant's patch applied (and those of the mutants `more`), in
+    `dest`."""
+    target = dest / "-".join([scenario.id, mutant_name, *more])
     shutil.copytree(scenario.reference_dir, target, ignore=shutil.ignore_patterns("__pycache__"))
-    patch = scenario.folder / "mutants" / f"{mutant_name}.patch"
-    subprocess.run(
-        ["patch", "-s", "-p1", "-d", str(target), "-i", str(patch)], check=True, timeout=30
-    )
+    for name in (mutant_name, *more):
+        patch = scenario.folder / "mutants" / f"{name}.patch"
+        subprocess.run(
+            ["patch", "-s", "-p1", "-d", str(target), "-i", str(patch)], check=True, timeout=30
+        )
     return target
 
 

@@ -16,7 +16,7 @@ from backbench.adequacy.mutate import (
 )
 from backbench.adequacy.report import METHOD
 from backbench.adequacy.sql_text import flip_directions, looks_like_dml, sql_mutations
-from backbench.catalogue import all_scenarios
+from backbench.catalogue import find_scenario
 
 
 def mutants(code: str, operator: str | None = None) -> list[Mutant]:
@@ -304,7 +304,12 @@ def test_a_return_that_ends_the_function_through_its_blocks_is_not_early() -> No
     assert mutants(branches, "remove_early_return") == []
 
 
-def test_every_operator_is_named_in_the_report_method_and_used_on_the_references() -> None:
+def test_every_operator_is_named_in_the_report_method_and_used_on_a_reference() -> None:
     assert all(f"`{name}`" in METHOD for name in OPERATORS)
-    used = {m.operator for s in all_scenarios() for m in mutants_of_folder(s.reference_dir)}
-    assert used <= set(OPERATORS)
+    # one reference, not the catalogue: generating a reference's mutants takes seconds, and
+    # `backbench adequacy` generates those of every scenario whose reference changed
+    scenario = find_scenario("inventory-crud")
+    generated = mutants_of_folder(scenario.reference_dir)
+    assert {m.operator for m in generated} <= set(OPERATORS)
+    # a change of the mutator's ids shows here first: its declared equivalents are still there
+    assert {e.id for e in scenario.equivalent_mutants} <= {m.id for m in generated}

@@ -61,6 +61,15 @@ def test_a_problem_fails_the_scenario_whatever_its_rate() -> None:
     assert exit_code([report(KILLED)], 0.9) == 0
 
 
+def test_a_declared_equivalent_no_longer_generated_fails_the_scenario() -> None:
+    # the check of the declarations against the generated mutants: here, on the scenarios
+    # `backbench adequacy --changed` measures in CI, not in the test suite for every scenario
+    stale = report(KILLED)
+    stale.unknown_equivalents.append("app.py:gone:constant:deadbeef")
+    assert not stale.meets(0.0) and exit_code([stale], 0.9) == 1
+    assert not stale.record(0.9)["meets_target"]
+
+
 def test_record_and_readme_list_every_survivor_with_its_diff() -> None:
     run = run_record(
         [report(KILLED, SURVIVED, SURVIVED, KILLED_BY_START), report(KILLED, scenario="t")],

@@ -10,27 +10,36 @@ from pathlib import Path
 import pytest
 from inspect_ai.log import EvalLog, read_eval_log
 
-from backbench.catalogue import find_scenario, section_scenarios
+from backbench.catalogue import find_scenario, section_names, section_scenarios
 from tests.conftest import REPO, requires_namespace, values
 
 pytestmark = [pytest.mark.slow, requires_namespace]
 INSPECT = str(Path(sys.executable).parent / "inspect")
 BACKBENCH = str(Path(sys.executable).parent / "backbench")
 SECTION = "api_development"
-# The smoke eval: a scenario per section keeps CI's cost flat as the catalogue grows (every
-# scenario's reference is validated by `backbench validate --changed` when its content changes).
-SMOKE = [section_scenarios(SECTION)[0].id]
+# The smoke eval: the first scenario of each section, every section's task in one `inspect eval`
+# (one start-up of inspect, the samples scored side by side), keeps CI's cost nearly flat as the
+# catalogue grows (every scenario's reference is validated by `backbench validate --changed`
+# when its content changes).
+SMOKE = {section: section_scenarios(section)[0].id for section in section_names()}
 
 
-def eval_command(log_dir: Path, *args: str, task: str = f"tasks/{SECTION}") -> list[str]:
-    return [INSPECT, "eval", task, "--log-dir", str(log_dir), "--display", "none",
-            "-T", "load_seconds=2", *args]  # fmt: skip
+def eval_command(log_dir: Path, *args: str, tasks: list[str] | None = None) -> list[str]:
+    return [INSPECT, "eval", *(tasks or [f"tasks/{SECTION}"]), "--log-dir", str(log_dir),
+            "--display", "none", "-T", "load_seconds=2", *args]  # fmt: skip
 
 
 def only_log(log_dir: Path) -> EvalLog:
     logs = sorted(log_dir.glob("*.eval"))
     assert len(logs) == 1, logs
     return read_eval_log(str(logs[0]))
+
+
+def smoke_logs(log_dir: Path) -> list[EvalLog]:
+    """The smoke run's logs: one a section."""
+    logs = [read_eval_log(str(p)) for p in sorted(log_dir.glob("*.eval"))]
+    assert sorted(log.eval.task for log in logs) == [f"backbench/{s}" for s in sorted(SMOKE)]
+    return logs
 
 
 def sample_values(log: EvalLog) -> dict[str, dict[str, float]]:
@@ -41,16 +50,23 @@ def sample_values(log: EvalLog) -> dict[str, dict[str, float]]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The reference, null and files agents, run concurrently; the reference through the entry
-    point (`backbench/<section>`) from outside the repository."""
+    points (`backbench/<section>`, every section in one run) from outside the repository.
+
+    The schemathesis stage (robust) runs in the reference's samples only: the null agent serves
+    nothing, and the files agent's point is the submitted folder (tests/test_robustness.py
+    tests the stage itself).
+    """
     base = tmp_path_factory.mktemp("e2e")
     reference = find_scenario("inventory-crud").reference_dir
-    smoke = f"scenarios={','.join(SMOKE)}"
+    smoke = f"scenarios={','.join(SMOKE.values())}"
     commands = {
         "reference": eval_command(base / "reference", "--model", "backbench/reference",
-                                  "-T", smoke, task=f"backbench/{SECTION}"),
+                                  "-T", smoke, "--max-tasks", "3",
+                                  tasks=[f"backbench/{section}" for section in sorted(SMOKE)]),
         "null": eval_command(base / "null", "--model", "backbench/null", "-T", "robust=false"),
         "files": eval_command(base / "files", "--model", "backbench/files", "-M",
-                              f"path={reference}", "-T", "scenarios=inventory-crud"),
+                              f"path={reference}", "-T", "scenarios=inventory-crud",
+                              "-T", "robust=false"),
     }  # fmt: skip
     samples = base / "samples"
     samples.mkdir()
@@ -72,10 +88,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_reference_scores_correct_secure_and_up_everywhere(runs: dict[str, Path]) -> None:
-    log = only_log(runs["reference"])
-    assert log.status == "success"
-    scored = sample_values(log)
-    assert set(scored) == set(SMOKE)
+    scored: dict[str, dict[str, float]] = {}
+    for log in smoke_logs(runs["reference"]):
+        assert log.status == "success"
+        scored |= sample_values(log)
+    assert set(scored) == set(SMOKE.values())
     for scenario, value in scored.items():
         assert value["correct"] == 1, scenario
         assert value["correct_secure"] == 1, scenario
@@ -86,18 +103,19 @@ def test_samples_carry_section_scenario_and_content_hashes(runs: dict[str, Path]
     from backbench.identity import folder_sha256, text_sha256
     from backbench.task import DEFAULT_SYSTEM_PROMPT
 
-    log = only_log(runs["reference"])
-    assert log.samples is not None and log.eval.metadata is not None
-    assert log.eval.task == f"backbench/{SECTION}"  # found through the entry point
     prompt = text_sha256(DEFAULT_SYSTEM_PROMPT.read_text())
-    assert log.eval.metadata["system_prompt_sha256"] == prompt
-    for sample in log.samples:
-        assert sample.metadata["section"] == SECTION
-        assert sample.metadata["scenario"] == sample.id
-        assert sample.metadata["system_prompt_sha256"] == prompt
-        assert sample.metadata["scenario_sha256"] == folder_sha256(
-            find_scenario(str(sample.id)).folder
-        )
+    for log in smoke_logs(runs["reference"]):  # each found through the entry point
+        assert log.samples is not None and log.eval.metadata is not None
+        section = log.eval.task.removeprefix("backbench/")
+        assert log.eval.metadata["system_prompt_sha256"] == prompt
+        assert [sample.id for sample in log.samples] == [SMOKE[section]]
+        for sample in log.samples:
+            assert sample.metadata["section"] == section
+            assert sample.metadata["scenario"] == sample.id
+            assert sample.metadata["system_prompt_sha256"] == prompt
+            assert sample.metadata["scenario_sha256"] == folder_sha256(
+                find_scenario(str(sample.id)).folder
+            )
 
 
 def test_null_scores_zero_with_an_explanation(runs: dict[str, Path]) -> None:
@@ -116,10 +134,10 @@ def test_files_agent_scores_an_existing_directory(runs: dict[str, Path]) -> None
 
 
 def test_metrics_give_mean_and_stderr_per_key(runs: dict[str, Path]) -> None:
-    log = only_log(runs["reference"])
-    assert log.results is not None
-    metrics = {f"{score.name}/{name}" for score in log.results.scores for name in score.metrics}
-    assert {"correct/mean", "correct/stderr", "p95_ms/mean", "uptime/stderr"} <= metrics
+    for log in smoke_logs(runs["reference"]):
+        assert log.results is not None
+        metrics = {f"{score.name}/{name}" for score in log.results.scores for name in score.metrics}
+        assert {"correct/mean", "correct/stderr", "p95_ms/mean", "uptime/stderr"} <= metrics
 
 
 def test_no_sample_process_outlives_the_eval(runs: dict[str, Path]) -> None:
@@ -199,7 +217,7 @@ def test_comparison_notebook_separates_reference_from_null(
     table = run_notebook(REPO / "notebooks" / "compare_runs.ipynb")
     by_model = table.T.reset_index().set_index("model")  # type: ignore[attr-defined]
     reference = by_model.loc["backbench/reference"].drop("system_prompt").dropna()
-    assert list(reference.index) == SMOKE and (reference == 1.0).all()
+    assert sorted(reference.index) == sorted(SMOKE.values()) and (reference == 1.0).all()
     assert (by_model.loc["backbench/null"].drop("system_prompt") == 0.0).all()
 
 
@@ -217,13 +235,13 @@ def test_report_and_gate_on_the_real_logs(runs: dict[str, Path], tmp_path: Path)
     assert (out / "report.html").is_file() and list((out / "figures").glob("*.png"))
     rows = table_rows((out / "report.md").read_text(), "harness errors")
     for name in ("reference", "null", "files"):
-        log = only_log(runs[name])
-        meta = log.eval.metadata or {}
+        logs = smoke_logs(runs[name]) if name == "reference" else [only_log(runs[name])]
+        meta = logs[0].eval.metadata or {}
         label = (
-            f"{log.eval.model} · {Path(meta['system_prompt_file']).name} "
+            f"{logs[0].eval.model} · {Path(meta['system_prompt_file']).name} "
             f"{meta['system_prompt_sha256'][:8]}"
         )
-        values = list(sample_values(log).values())
+        values = [v for log in logs for v in sample_values(log).values()]
         correct = sum(v["correct"] for v in values)
         low, high = wilson(correct, len(values))
         [row] = [r for r in rows if r["model · prompt"] == label]

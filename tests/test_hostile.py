@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ from inspect_ai.scorer import Score
 
 from backbench.catalogue import find_scenario
 from backbench.sandbox.namespace import DISK_LIMIT, MEMORY_LIMIT, PIDS_LIMIT, _cgroup_base
+from backbench.sandbox.services import SERVICE_USER
 from tests.conftest import REPO, lean_tasks, requires_namespace
 
 HOSTILE = REPO / "tests" / "hostile"
@@ -117,12 +119,22 @@ class SandboxWatcher(threading.Thread):
             self.scan()
 
     def scan(self) -> None:
+        try:
+            service_uid = pwd.getpwnam(SERVICE_USER).pw_uid
+        except KeyError:  # made by the first sample's set-up
+            service_uid = -1
         for root in Path(self.tmp).glob("*/backbench-*"):
             self.roots[root.name] = root.parent.name
         for pid in _pids():
             cmd = _cmdline(pid)
             entered = re.search(r"--target=(\d+) .*--setuid=(\d+)", cmd)
-            if entered and int(entered.group(1)) in self.targets:
+            # the services' user is every sample's (and every other run's on the machine): a
+            # sample's services are told by its namespaces, not by that uid
+            if (
+                entered
+                and int(entered.group(1)) in self.targets
+                and int(entered.group(2)) != service_uid
+            ):
                 self.uids[int(entered.group(2))] = self.targets[int(entered.group(1))]
             owner = re.search(re.escape(self.tmp) + r"/([^/ ]+)/", cmd)
             if owner and "bwrap" in cmd.split(" ", 1)[0]:
@@ -134,17 +146,18 @@ class SandboxWatcher(threading.Thread):
     def leftovers(self, ended: dict[str, float]) -> list[str]:
         """Processes of a watched sample's uid, in its namespaces, or naming its folders.
 
-        The kernel reuses namespace numbers and pids: a process counts as a run's only if it
-        started before that run's eval process ended (`ended`, in time.monotonic()).
+        The kernel reuses namespace numbers and pids, and the sandboxes reuse sample uids: a
+        process counts as a run's only if it started before that run's eval process ended
+        (`ended`, in time.monotonic()).
         """
         found = []
         for pid in _pids():
             cmd = _cmdline(pid)
             owners = {self.namespaces[n] for n in _namespaces(pid) if n in self.namespaces}
             owners |= {r for t, r in self.targets.items() if f"--target={t} " in cmd}
-            owners = {r for r in owners if _started(pid) < ended[r]}
             with contextlib.suppress(OSError, KeyError):
                 owners.add(self.uids[os.stat(f"/proc/{pid}").st_uid])
+            owners = {r for r in owners if _started(pid) < ended[r]}
             if self.tmp in cmd or owners:
                 found.append(f"pid {pid} of {sorted(owners) or cmd}: {cmd[:160]}")
         return found

@@ -132,7 +132,9 @@ def write_run(run: Run, folder: Path) -> Path:
 
 
 def reference_run(epochs: int = 1, p95: float = 200.0, ratio: float = math.nan) -> Run:
-    scores = {(s, e): served(p95, ratio=ratio) for s in SCENARIOS for e in range(1, epochs + 1)}
+    scores: dict[tuple[str, int], Score | None] = {
+        (s, e): served(p95, ratio=ratio) for s in SCENARIOS for e in range(1, epochs + 1)
+    }
     return Run("backbench/reference", scores)
 
 

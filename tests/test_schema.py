@@ -20,10 +20,10 @@ import pytest
 import yaml
 
 from backbench import catalogue_check
-from backbench.adequacy.mutate import mutants_of_folder
 from backbench.catalogue import (
     ERROR,
     CatalogueError,
+    find_scenario,
     load_scenario,
     read_scenario_file,
     scenario_folders,
@@ -125,9 +125,10 @@ def test_every_scenario_loads_through_the_schema(folder: Path) -> None:
     assert scenario.id == folder.name and scenario.probes and scenario.mutants
     assert all(isinstance(p, dict) and p["kind"] in PROBE_KINDS for p in scenario.probes)
     assert scenario.peers == [] and scenario.rules
-    # declared equivalents (backbench adequacy) name mutants the mutator still generates
-    generated = {m.id for m in mutants_of_folder(scenario.reference_dir)}
-    assert {e.id for e in scenario.equivalent_mutants} <= generated
+    # declared equivalents name a file, scope and operator the mutator could generate from; that
+    # it still does is `backbench adequacy`'s check (seconds a scenario: CI runs it on the
+    # scenarios whose reference or declarations changed)
+    assert catalogue_check.equivalent_problems(scenario) == []
     first = (folder / "scenario.yaml").read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=../../../docs/scenario.schema.json"
 
@@ -267,6 +268,11 @@ def test_the_console_script_rejects_an_unknown_probe_kind(scenario: Path) -> Non
     assert run.stderr == ""
 
 
+def _first_equivalent_id(new_id: str) -> Callable[[Path], None]:
+    """A breakage: the first declared equivalent mutant (the copy's 10 are valid) renamed."""
+    return lambda f: edit(f, lambda m: m["equivalent_mutants"][0].update(id=new_id))
+
+
 FOLDER_BREAKAGES: dict[str, tuple[Callable[[Path], Any], str]] = {
     "id differs from the folder": (
         lambda f: edit(f, lambda m: m.update(id="inventory")),
@@ -309,6 +315,22 @@ FOLDER_BREAKAGES: dict[str, tuple[Callable[[Path], Any], str]] = {
         f"{META}: load.users: input should be a valid integer, unable to parse string as an "
         "integer, got 'many'",
     ),
+    "equivalent naming an unknown operator": (
+        _first_equivalent_id("app.py:ApiError.__init__:remove_line:f888df9d"),
+        f"{META}: equivalent_mutants[0].id: unknown operator 'remove_line'; expected one of ",
+    ),
+    "equivalent naming a file the reference lacks": (
+        _first_equivalent_id("main.py:ApiError.__init__:remove_statement:f888df9d"),
+        f"{META}: equivalent_mutants[0].id: the reference has no main.py",
+    ),
+    "equivalent naming a scope the file lacks": (
+        _first_equivalent_id("app.py:ApiFault.__init__:remove_statement:f888df9d"),
+        f"{META}: equivalent_mutants[0].id: app.py defines no scope 'ApiFault.__init__'",
+    ),
+    "equivalent that is no mutant id": (
+        _first_equivalent_id("the ApiError one"),
+        f"{META}: equivalent_mutants[0].id: not a generated mutant's id",
+    ),
     "yaml that is not a mapping": (
         lambda f: (f / "scenario.yaml").write_text("- a list\n"),
         f"{META}: input should be a valid dictionary or instance of ScenarioFile, got a list",
@@ -335,6 +357,18 @@ def test_loading_a_broken_scenario_raises_one_line_per_problem(scenario: Path) -
     lines = str(raised.value).splitlines()
     assert len(lines) == len(raised.value.problems) == 2
     assert all(line.startswith(META + ": ") for line in lines)
+
+
+def test_finding_a_scenario_reads_its_folder_alone(scenario: Path) -> None:
+    # the scorer finds each sample's scenario: its cost must not grow with the catalogue
+    sibling = scenario.parent / "broken-sibling"
+    shutil.copytree(scenario, sibling)
+    edit(sibling, lambda m: m.update(id="broken-sibling", sevices=m.pop("services")))
+    assert find_scenario(scenario.name).id == scenario.name
+    with pytest.raises(CatalogueError, match="sevices"):
+        find_scenario("broken-sibling")
+    with pytest.raises(CatalogueError, match="unknown scenario 'nope'"):
+        find_scenario("nope")
 
 
 def test_other_commands_report_a_broken_scenario_as_a_usage_error(

@@ -74,45 +74,24 @@ async def test_empty_workspace_is_not_served(sandbox_for: MakeSandbox, lean: Sce
     assert "no start.sh" in (score.explanation or "")
 
 
-async def test_missing_validation_fails_the_named_test(
+async def test_each_flaw_is_caught_by_its_own_check(
     sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
 ) -> None:
-    source = mutant_copy(lean, "no-price-validation", tmp_path)
+    """Three mutants in one submission, each caught by the check it declares: a hidden test,
+    the SQL injection probe and the authentication probe (one scoring instead of three; each
+    check fires only on its own flaw, and each probe family is tested on its flaw alone and on
+    its fixed twin in test_probes_families)."""
+    source = mutant_copy(
+        lean, "no-price-validation", tmp_path, "string-built-sql", "no-create-auth"
+    )
     score = await score_dir(sandbox_for, lean, source)
     failed = [t["name"] for t in (score.metadata or {})["failed_tests"]]
     assert values(score)["correct"] == 0 and 0 < values(score)["functional"] < 1
     assert "test_create_rejects_negative_price" in failed
-
-
-async def test_string_built_sql_is_exploited(
-    sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
-) -> None:
-    source = mutant_copy(lean, "string-built-sql", tmp_path)
-    score = await score_dir(sandbox_for, lean, source)
-    assert values(score)["exploits"] >= 1 and values(score)["secure"] == 0
+    exploited = (score.metadata or {})["exploited_probes"]
+    assert "cwe-89" in exploited and "cwe-306" in exploited
+    assert values(score)["exploits"] >= 2 and values(score)["secure"] == 0
     assert values(score)["correct_secure"] == 0
-    assert "cwe-89" in (score.metadata or {})["exploited_probes"]
-
-
-async def test_missing_auth_is_exploited(
-    sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
-) -> None:
-    source = mutant_copy(lean, "no-create-auth", tmp_path)
-    score = await score_dir(sandbox_for, lean, source)
-    assert "cwe-306" in (score.metadata or {})["exploited_probes"]
-    assert values(score)["secure"] == 0
-
-
-async def test_bandit_high_finding_makes_it_insecure(
-    sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
-) -> None:
-    source = reference_copy(lean, tmp_path / "with-shell")
-    (source / "admin.py").write_text(
-        "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
-    )
-    score = await score_dir(sandbox_for, lean, source)
-    assert values(score)["correct"] == 1 and values(score)["bandit_high"] >= 1
-    assert values(score)["secure"] == 0 and values(score)["correct_secure"] == 0
 
 
 async def test_server_that_dies_under_load_loses_uptime(
@@ -135,10 +114,21 @@ async def test_server_that_dies_under_load_loses_uptime(
     assert values(score)["uptime"] < 1 and "exited" in (score.explanation or "")
 
 
-async def test_host_mode_scores_the_reference_too(sandbox_for: MakeSandbox, lean: Scenario) -> None:
-    score = await score_dir(sandbox_for, lean, lean.reference_dir, isolated=False, baseline=True)
+async def test_host_mode_scores_a_correct_submission_and_bandit_makes_it_insecure(
+    sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
+) -> None:
+    """The reference with a shell=True helper added, in the host-mode sandbox: correct and up,
+    and insecure for bandit's high finding alone (one scoring for both points)."""
+    source = reference_copy(lean, tmp_path / "with-shell")
+    (source / "admin.py").write_text(
+        "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+    )
+    score = await score_dir(sandbox_for, lean, source, isolated=False, baseline=True)
     assert values(score)["correct"] == 1 and values(score)["uptime"] == 1.0
+    # the reference beside it, paused by the sample's marker here, not by a uid
     assert values(score)["slo_met"] == 1 and values(score)["p95_ratio"] > 0
+    assert values(score)["bandit_high"] >= 1 and values(score)["exploits"] == 0
+    assert values(score)["secure"] == 0 and values(score)["correct_secure"] == 0
 
 
 # the reference plus a process of the submission's that notes the time every 20 ms

@@ -1,5 +1,6 @@
 """Sections as data: one factory, one-line declarations, bad parameters as one-line errors."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,32 @@ def test_bad_parameters_are_one_line_prerequisite_errors(args: dict, needle: str
     message = str(caught.value.message)
     assert needle in message and "\n" not in message.replace("\n", " ").strip("\n")
     assert message.startswith("backbench: ")
+
+
+def test_one_scenario_list_serves_the_tasks_of_several_sections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `inspect eval backbench/a backbench/b -T scenarios=...` passes one list to every task
+    # (CI's smoke eval: a scenario of each section in one run)
+    tasks = tmp_path / "tasks"
+    for section, scenario in [
+        ("api_development", "inventory-crud"),
+        ("other", "orders-relational"),
+    ]:
+        shutil.copytree(REPO / "tasks" / "api_development" / scenario, tasks / section / scenario)
+        shutil.copy(REPO / "tasks" / "api_development" / "task.py", tasks / section / "task.py")
+    monkeypatch.setenv("BACKBENCH_TASKS_DIR", str(tasks))
+    both = "inventory-crud,orders-relational"
+    for section, scenario in [
+        ("api_development", "inventory-crud"),
+        ("other", "orders-relational"),
+    ]:
+        task = section_task(section, both, sandbox="local")
+        assert [s.id for s in task.dataset] == [scenario]
+    with pytest.raises(PrerequisiteError, match="unknown scenario.*no-such"):
+        section_task("other", "orders-relational,no-such", sandbox="local")
+    with pytest.raises(PrerequisiteError, match="none of inventory-crud is in section 'other'"):
+        section_task("other", "inventory-crud", sandbox="local")
 
 
 def test_folder_hash_changes_with_content_and_exec_bit(tmp_path: Path) -> None:

@@ -187,7 +187,8 @@ class TestLoadRatios:
         assert any("rps ratio" in m for m in result.slo_misses)
 
     def test_the_median_cycle_ratio_ignores_one_disturbed_cycle(self) -> None:
-        cycles: list[list[float | None]] = [[20.0, 20.0]] * 4 + [[200.0, 20.0], [None, 20.0]]
+        same: list[float | None] = [20.0, 20.0]
+        cycles: list[list[float | None]] = [same, same, same, same, [200.0, 20.0], [None, 20.0]]
         assert median_cycle_ratio(cycles) == 1.0
         assert math.isnan(median_cycle_ratio([]))
 

@@ -72,8 +72,14 @@ class ScenarioReport:
         return sum(timed) / len(timed) if timed else 0.0
 
     def meets(self, min_kill_rate: float) -> bool:
+        """At the target, with nothing in the way: no problem, and no declared equivalent that
+        the mutator no longer generates (a stale declaration: its mutant changed id or went)."""
         rate = self.kill_rate
-        return not self.problems and (rate is None or rate >= min_kill_rate)
+        return (
+            not self.problems
+            and not self.unknown_equivalents
+            and (rate is None or rate >= min_kill_rate)
+        )
 
     def record(self, min_kill_rate: float) -> dict[str, Any]:
         """The JSON record: counts first, then every outcome."""
