@@ -82,8 +82,9 @@ class EvalCall:
 
 
 def inspect_command(
-    call: EvalCall, task_arg: str, load_seconds: float, sandbox: str | None = None
-) -> list[str]:
+    call: EvalCall, task_arg: str, load_seconds: float, sandbox: str | None = None,
+    beside_reference: bool = True,
+) -> list[str]:  # fmt: skip
     """The argv of `inspect eval` for a call (run from the folder that holds tasks/)."""
     argv = [
         str(Path(sys.executable).parent / "inspect"), "eval", task_arg,
@@ -103,6 +104,8 @@ def inspect_command(
         argv += ["-T", f"sandbox={sandbox}"]
     if not call.robust:
         argv += ["-T", "robust=false"]
+    if not beside_reference:
+        argv += ["-T", "load_baseline=none"]
     return argv
 
 
@@ -171,7 +174,9 @@ def run_validation(plan: Plan, echo: Callable[[str], None]) -> tuple[list[Check]
     scratch = Path(tempfile.mkdtemp(prefix="backbench-validate-"))
     stamp = started.strftime("%Y-%m-%dT%H-%M-%SZ")
     logs = plan.keep_logs.resolve() / stamp if plan.keep_logs else scratch / "logs"
-    runner = _Runner(tasks_dir(), plan.load_seconds, plan.sandbox, clock, echo)
+    # --fast checks what catches what: its 2 s loads are judged absolute, without the reference
+    # beside them (the full run judges the ratios)
+    runner = _Runner(tasks_dir(), plan.load_seconds, plan.sandbox, clock, echo, not plan.fast)
     # the content this run validates: taken before it starts, so an edit during the run is not
     # recorded as validated
     hashes = {s.id: folder_sha256(s.folder) for s in plan.scenarios}
@@ -193,13 +198,16 @@ class _Runner:
     sandbox: str | None
     clock: float
     echo: Callable[[str], None]
+    beside_reference: bool = True
 
     def progress(self, text: str) -> None:
         self.echo(f"[{time.monotonic() - self.clock:5.0f} s] {text}")
 
     def run(self, call: EvalCall) -> dict[str, list[Observation]]:
         task_arg = f"{self.root.name}/{call.section}"
-        argv = inspect_command(call, task_arg, self.load_seconds, self.sandbox)
+        argv = inspect_command(
+            call, task_arg, self.load_seconds, self.sandbox, self.beside_reference
+        )
         found = run_call(call, argv, self.root.parent)
         failed = sum(o.error != "" for sid in call.scenario_ids for o in found[sid])
         self.progress(f"{call.label}: scored" + (f" ({failed} sample error(s))" if failed else ""))

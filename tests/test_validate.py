@@ -299,6 +299,10 @@ def test_inspect_command_batches_and_passes_the_mutant_copy(tmp_path: Path) -> N
     mutant = EvalCall("a/m", "api_development", ["a"], "backbench/files", tmp_path, tmp_path)
     argv = inspect_command(mutant, "tasks/api_development", 10.0)
     assert argv[argv.index("-M") + 1] == f"path={tmp_path}" and "--epochs" not in argv
+    assert "load_baseline=none" not in argv
+    # --fast judges its short loads absolute, with no reference beside them
+    fast = inspect_command(mutant, "tasks/api_development", 2.0, beside_reference=False)
+    assert fast[-2:] == ["-T", "load_baseline=none"]
 
 
 def test_unknown_scenario_exits_2_with_the_catalogue_message(

@@ -211,7 +211,9 @@ async def load_stage(
     """Locust's figures, with the reference's beside them when `baseline`, and the health
     probes made meanwhile. A load generator or reference that failed is retried once, then
     the harness's error: never a score."""
-    reference = await start_baseline(runtime, scenario, tool_env) if baseline else None
+    # a scenario without a reference (a test's own) has nothing to load beside the submission
+    beside = baseline and scenario.reference_dir.is_dir()
+    reference = await start_baseline(runtime, scenario, tool_env) if beside else None
     try:
         for attempt in range(LOAD_ATTEMPTS):
             health_task = asyncio.create_task(
