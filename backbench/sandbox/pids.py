@@ -24,39 +24,37 @@ PROC = Path("/proc")
 SWEEPS = 20
 
 
-def pids_with_marker(name: str, value: str) -> list[int]:
-    """Processes whose environment holds `name=value`: what a sample started, even daemons."""
-    needle = f"{name}={value}".encode()
+def _other_processes(name: str) -> list[tuple[int, bytes]]:
+    """Every process but this one, with the bytes of its /proc/<pid>/`name` (unreadable: gone
+    or not ours to read, left out)."""
     found = []
     for entry in PROC.iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            environ = (entry / "environ").read_bytes()
+            found.append((int(entry.name), (entry / name).read_bytes()))
         except OSError:
             continue
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
     return found
+
+
+def pids_with_marker(name: str, value: str) -> list[int]:
+    """Processes whose environment holds `name=value`: what a sample started, even daemons."""
+    needle = f"{name}={value}".encode()
+    return [pid for pid, environ in _other_processes("environ") if needle in environ.split(b"\0")]
 
 
 def pids_of_uid(uid: int) -> list[int]:
     """Processes whose real or effective uid is `uid`."""
-    found = []
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("Uid:"):
-                real, effective = line.split()[1:3]
-                if uid in (int(real), int(effective)):
-                    found.append(int(entry.name))
-                break
-    return found
+    return [pid for pid, status in _other_processes("status") if uid in _uids(status)]
+
+
+def _uids(status: bytes) -> tuple[int, ...]:
+    """The real and effective uid of a /proc/<pid>/status."""
+    for line in status.splitlines():
+        if line.startswith(b"Uid:"):
+            return tuple(int(v) for v in line.split()[1:3])
+    return ()
 
 
 def target_pids(target: str) -> list[int]:
