@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# bubblewrap for the namespace sandbox; patch to apply mutants; util-linux's nsenter and prlimit
+# bubblewrap for the namespace sandbox; patch to apply mutants; util-linux's nsenter and prlimit;
+# iptables to keep a sample's agent from the reference loaded beside its submission
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v patch >/dev/null 2>&1 || missing+=(patch)
 { command -v nsenter && command -v prlimit; } >/dev/null 2>&1 || missing+=(util-linux)
+PATH="$PATH:/usr/sbin:/sbin" command -v ip6tables >/dev/null 2>&1 || missing+=(iptables)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${missing[*]}" >&2

@@ -59,3 +59,22 @@ def test_an_unknown_target_kind_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown process target"):
         target_pids("pid:1")
     assert main(["freeze", "uid:0"]) == 2
+
+
+def test_a_session_target_names_the_session_and_what_it_forked(marked: str) -> None:
+    tree = target_pids(marked)
+    leader = min(tree)  # the forker leads its own session; its child was forked after it
+    assert sorted(target_pids(f"sid:{leader}")) == tree
+    assert target_pids(f"sid:{os.getsid(0)}") and not set(tree) & set(
+        target_pids(f"sid:{os.getsid(0)}")
+    )  # this test's own session holds none of them
+
+
+def test_targets_joined_by_commas_name_the_processes_of_each(marked: str) -> None:
+    own = f"sid:{os.getsid(0)}"
+    joined = target_pids(f"{marked},{own}")
+    assert set(target_pids(marked)) | set(target_pids(own)) == set(joined)
+    assert len(joined) == len(set(joined))
+    stop_all(f"{marked},sid:{2**31 - 9}")  # a session nobody leads adds nothing
+    assert all(_stopped(p) for p in target_pids(marked))
+    continue_all(f"{marked},sid:{2**31 - 9}")

@@ -11,6 +11,7 @@ from inspect_ai.scorer import Score
 
 from backbench.catalogue import Scenario
 from backbench.sandbox.local import BackbenchSandbox
+from backbench.sandbox.pids import continue_all, stop_all, target_pids
 from backbench.scoring.scorer import load_stage, score_submission
 from backbench.scoring.submission import start_submission, stop_submission
 from backbench.scoring.verdict import SCORE_KEYS
@@ -168,3 +169,74 @@ async def test_the_submission_is_paused_while_the_reference_is_measured(
         assert evidence.slices == 8 and stopped >= 3
     else:
         assert evidence.baseline is None and stopped == 0
+
+
+# the reference plus a process of the submission's that looks for every port listening in its
+# network namespace and connects to each, noting which it reached: the reference's port and
+# servers among them, once the load stage starts them
+REACHER_START = """#!/usr/bin/env bash
+cd "$(dirname "$0")"
+python3 -c 'import socket, time
+def listening():
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in open(table).read().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A":
+                yield int(local.rsplit(":", 1)[1], 16)
+while True:
+    for port in set(listening()):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            seen = "reached"
+        except OSError:
+            seen = "refused"
+        open("reach.log", "a").write(f"{seen} {port}\\n")
+    time.sleep(0.1)' &
+exec python3 -m uvicorn app:app --host 127.0.0.1 --port "$PORT" --log-level warning
+"""
+
+
+async def test_the_submission_cannot_reach_the_reference_beside_it(
+    sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
+) -> None:
+    source = reference_copy(lean, tmp_path / "reacher")
+    (source / "start.sh").write_text(REACHER_START)
+    env = await sandbox_for(lean)
+    await write_submission(env, source)
+    running = await start_submission(env, {})
+    try:
+        evidence, _ = await load_stage(env, lean, running, LOAD_SECONDS, {}, True)
+    finally:
+        await stop_submission(env, running)
+    assert evidence.baseline and int(evidence.baseline["Request Count"]) > 0
+    seen = [line.split() for line in (env.workspace / "reach.log").read_text().splitlines()]
+    reached = {int(port) for how, port in seen if how == "reached"}
+    refused = {int(port) for how, port in seen if how == "refused"}
+    # its own server and servers it reaches (the look works); the reference's port, its
+    # PostgreSQL and its Redis it does not
+    servers = [p for p in (env.services.postgres_port, env.services.redis_port) if p]
+    assert servers and {int(running.env["PORT"]), *servers} <= reached
+    assert len(refused) == 1 + len(servers) and not refused & reached
+
+
+async def test_the_pause_takes_the_submissions_own_servers_with_it(
+    sandbox_for: MakeSandbox, lean: Scenario
+) -> None:
+    """What the submission sent its PostgreSQL before a pause must not run on in the reference's
+    slice: the pause target names the servers' processes too."""
+    import psycopg
+
+    env = await sandbox_for(lean)
+    admin = env.services.admin_url("postgres")
+    with psycopg.connect(admin, connect_timeout=2) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in target_pids(env.pause_target)}
+    assert "postgres" in names
+    stop_all(env.pause_target)
+    try:
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(admin, connect_timeout=2)
+    finally:
+        continue_all(env.pause_target)
+    with psycopg.connect(admin, connect_timeout=2) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)

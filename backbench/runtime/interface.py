@@ -92,15 +92,16 @@ class ScoringRuntime(Protocol):
         ...
 
     async def baseline_env(self) -> dict[str, str]:
-        """Another fresh database, Redis database and port, for the scenario's reference while
-        the load stage measures it beside the submission."""
+        """Another fresh database, Redis and port, for the scenario's reference while the load
+        stage measures it beside the submission: where the sandbox can, on servers of its own
+        that the agent cannot connect to."""
         ...
 
     @property
     def pause_target(self) -> str:
         """The submission's processes for backbench.sandbox.pids (`uid:<n>` or
-        `marker:<NAME>=<value>`), where harness tools run; empty when they cannot be told apart
-        from the harness's own."""
+        `marker:<NAME>=<value>`, with `sid:<n>` for each server only the submission uses), where
+        harness tools run; empty when they cannot be told apart from the harness's own."""
         ...
 
     def admin_database_url(self, database_url: str) -> str:

@@ -37,6 +37,7 @@ from backbench._inspect import SANDBOX_CLI
 from backbench.sandbox.ports import free_port
 from backbench.sandbox.processes import kill_group, kill_marked, run_capped
 from backbench.sandbox.services import (
+    NetnsPrefix,
     SampleServices,
     die_with_parent,
     services_root,
@@ -64,6 +65,9 @@ class BackbenchSandbox(SandboxEnvironment):
         self.app_secret = app_secret
         self.marker = uuid.uuid4().hex
         self.services = SampleServices(root=root / "services")
+        # the reference's own servers in the load stage, started on first use
+        self.baseline_services: SampleServices | None = None
+        self._baseline_port = 0
         self.dev_database_url = ""
         self._log_tasks: list[asyncio.Task[None]] = []
         self._tools: list[LocalProcess] = []  # long-running harness tools (the peers)
@@ -97,6 +101,20 @@ class BackbenchSandbox(SandboxEnvironment):
     def port_for(self, name: str) -> int:
         """A loopback port for the dev server, the scored server, or a service."""
         return free_port()
+
+    def service_prefix(self) -> NetnsPrefix | None:
+        """How the sample's servers are started where the submission reaches them."""
+        return None
+
+    async def guard_from_agent(self, ports: list[int]) -> None:
+        """Keep the agent's processes from connecting to `ports` (the reference's and its
+        servers'). Here nothing can: the agent shares the harness's uid (see the README)."""
+
+    @property
+    def agent_pause_target(self) -> str:
+        """Every process of the agent's (backbench.sandbox.pids): here, the sample's marker,
+        since the agent shares the harness's uid."""
+        return f"marker:{MARKER}={self.marker}"
 
     async def setup(self, needs: list[str]) -> None:
         """Start what the sample needs: services and the dev database."""
@@ -137,8 +155,14 @@ class BackbenchSandbox(SandboxEnvironment):
         self._cancel_log_tasks()
         self._kill_tools()
         await asyncio.to_thread(kill_marked, MARKER, self.marker)
-        await self.services.stop()
+        await self.stop_services()
         shutil.rmtree(self.root, ignore_errors=True)
+
+    async def stop_services(self) -> None:
+        """Stop the sample's servers and the reference's."""
+        await self.services.stop()
+        if self.baseline_services is not None:
+            await self.baseline_services.stop()
 
     async def stop_agent_processes(self) -> None:
         """Kill whatever the agent left running, before its submission is started."""
@@ -368,19 +392,41 @@ class BackbenchSandbox(SandboxEnvironment):
         return env
 
     async def baseline_env(self) -> dict[str, str]:
-        env = {"PORT": str(self.port_for("baseline")), "APP_SECRET": self.app_secret}
+        # The reference gets servers of its own, which the agent cannot reach (guard_from_agent,
+        # before any of them listens) and which run on while the submission's are paused with
+        # it: a submission cannot lock its yardstick's tables, pause its Redis or load its port.
+        # External servers (host mode only) are shared: a database and a Redis database there.
+        own = await self._baseline_services()
+        env = {"PORT": str(self._baseline_port), "APP_SECRET": self.app_secret}
         if self.dev_database_url:
-            env["DATABASE_URL"] = await self.services.create_database("baseline")
-        if self.services.redis_port or self.services.external_redis:
+            server = own if own.postgres_port else self.services
+            env["DATABASE_URL"] = await server.create_database("baseline")
+        if own.redis_port:
+            await own.flush_redis()
+            env["REDIS_URL"] = own.redis_url()
+        elif self.services.external_redis:
             db = self.services.spare_redis_db()
             await self.services.flush_redis(db)
             env["REDIS_URL"] = self.services.redis_url(db)
         return env
 
+    async def _baseline_services(self) -> SampleServices:
+        if self.baseline_services is None:
+            ports = {name: self.port_for(f"baseline-{name}") for name in self.services.embedded}
+            self._baseline_port = self.port_for("baseline")
+            await self.guard_from_agent([self._baseline_port, *ports.values()])
+            self.baseline_services = await start_services(
+                services_root(), self.services.embedded, netns_prefix=self.service_prefix(),
+                ports=ports,
+            )  # fmt: skip
+        return self.baseline_services
+
     @property
     def pause_target(self) -> str:
-        # the agent shares the harness's uid here: its processes are told apart by the marker
-        return f"marker:{MARKER}={self.marker}"
+        # the agent's processes and the sample's own servers: work the submission sent them
+        # before a pause would otherwise go on in the reference's slice
+        sessions = [f"sid:{pid}" for pid in self.services.server_sessions()]
+        return ",".join([self.agent_pause_target, *sessions])
 
 
 class LocalProcess:

@@ -52,7 +52,7 @@ from backbench.sandbox.cgroups import (
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.sandbox.ports import free_port
 from backbench.sandbox.processes import kill_group
-from backbench.sandbox.services import services_root, start_services
+from backbench.sandbox.services import NetnsPrefix, services_root, start_services
 
 WORKSPACE = "/workspace"
 HOME = "/home/agent"
@@ -248,9 +248,39 @@ class NamespaceSandbox(BackbenchSandbox):
         return PORTS.get(name) or free_port()
 
     @property
-    def pause_target(self) -> str:
+    def agent_pause_target(self) -> str:
         # the sample's uid is its own: no process of the agent can leave it
         return f"uid:{self.uid}"
+
+    def service_prefix(self) -> NetnsPrefix | None:
+        return self._netns_prefix
+
+    async def guard_from_agent(self, ports: list[int]) -> None:
+        # A rule of the sample's own network namespace: a connection from a socket of the
+        # agent's uid to one of these ports is reset, whatever loopback address it names.
+        for tool, family in (("iptables", "IPv4"), ("ip6tables", "IPv6")):
+            found = shutil.which(tool, path="/usr/sbin:/sbin:/usr/bin:/bin")
+            if found is None:
+                raise SandboxLimitError(
+                    f"{tool} not found: the namespace sandbox needs it to keep the agent from the"
+                    " reference's ports; apt-get install iptables, or run with"
+                    " -T load_baseline=none"
+                )
+            argv = [
+                _tool("nsenter"), f"--target={self.target}", "--net", "--", found, "-w",
+                "-A", "OUTPUT", "-o", "lo", "-p", "tcp", "-m", "owner", "--uid-owner",
+                str(self.uid), "-m", "multiport", "--dports", ",".join(map(str, ports)),
+                "-j", "REJECT", "--reject-with", "tcp-reset",
+            ]  # fmt: skip
+            done = await asyncio.to_thread(
+                subprocess.run, argv, capture_output=True, text=True, check=False
+            )
+            if done.returncode != 0:
+                raise SandboxLimitError(
+                    f"the namespace sandbox cannot keep the agent from the reference's ports"
+                    f" ({family}, {tool}): {' '.join(done.stderr.split())[:300]}; install"
+                    " iptables, or run with -T load_baseline=none"
+                )
 
     def main_pid(self, pid: int) -> int:
         # `pid` is nsenter, which forks start.sh into the PID namespace and passes on its exit
@@ -310,7 +340,7 @@ class NamespaceSandbox(BackbenchSandbox):
         self.workspace = self.sandbox_root / "workspace"
         await self._start_holder()
         self.services = await start_services(
-            services_root(), needs, netns_prefix=self._netns_prefix, ports=PORTS
+            services_root(), needs, netns_prefix=self.service_prefix(), ports=PORTS
         )
         await self._finish_setup(needs)
 
@@ -398,7 +428,7 @@ class NamespaceSandbox(BackbenchSandbox):
             kill_group(self.holder.pid)
             await self.holder.wait()
         await asyncio.to_thread(self.cgroups.kill_all)
-        await self.services.stop()
+        await self.stop_services()
         await asyncio.to_thread(self.cgroups.remove)
         subprocess.run(["umount", "-l", str(self.sandbox_root)], check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)

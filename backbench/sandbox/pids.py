@@ -6,6 +6,9 @@ A target names whose processes these are:
   uid of its own, which no process of it can leave);
 - `marker:<NAME>=<value>`: every process whose environment holds it (the host sandbox, where the
   agent shares the harness's uid);
+- `sid:<n>`: every process of that session (a server the harness started in a session of its
+  own, with whatever it forked: the sample's PostgreSQL and Redis);
+- several of these joined by commas: the processes of any of them;
 - empty: none can be told apart, so nothing is paused.
 
     python -m backbench.sandbox.pids {stop,cont} TARGET
@@ -49,6 +52,17 @@ def pids_of_uid(uid: int) -> list[int]:
     return [pid for pid, status in _other_processes("status") if uid in _uids(status)]
 
 
+def pids_of_session(sid: int) -> list[int]:
+    """Processes of session `sid`."""
+    return [pid for pid, stat in _other_processes("stat") if _fields(stat)[3:4] == [b"%d" % sid]]
+
+
+def _fields(stat: bytes) -> list[bytes]:
+    """The fields of a /proc/<pid>/stat after the command (state, ppid, pgrp, session, ...):
+    a command may hold parentheses and spaces, so they follow its last closing parenthesis."""
+    return stat.rsplit(b")", 1)[-1].split()
+
+
 def _uids(status: bytes) -> tuple[int, ...]:
     """The real and effective uid of a /proc/<pid>/status."""
     for line in status.splitlines():
@@ -59,25 +73,33 @@ def _uids(status: bytes) -> tuple[int, ...]:
 
 def target_pids(target: str) -> list[int]:
     """The processes `target` names (see the module's docstring)."""
+    found: set[int] = set()
+    for part in filter(None, target.split(",")):
+        found.update(_one_target(part))
+    return sorted(found)
+
+
+def _one_target(target: str) -> list[int]:
     kind, _, rest = target.partition(":")
     if kind == "uid":
         return pids_of_uid(int(rest))
     if kind == "marker":
         name, _, value = rest.partition("=")
         return pids_with_marker(name, value)
-    if not target:
-        return []
-    raise ValueError(f"unknown process target {target!r}: expected uid:<n> or marker:<NAME>=<v>")
+    if kind == "sid":
+        return pids_of_session(int(rest))
+    raise ValueError(
+        f"unknown process target {target!r}: expected uid:<n>, marker:<NAME>=<v> or sid:<n>"
+    )
 
 
 def _stopped(pid: int) -> bool:
     """Whether `pid` is stopped (or gone: nothing of it can run)."""
     try:
-        stat = (PROC / str(pid) / "stat").read_text()
+        stat = (PROC / str(pid) / "stat").read_bytes()
     except OSError:
         return True
-    # the state follows the command's closing parenthesis; a command may hold parentheses
-    return stat.rsplit(")", 1)[1].split()[0] in ("T", "t", "Z", "X")
+    return _fields(stat)[0] in (b"T", b"t", b"Z", b"X")
 
 
 def stop_all(target: str) -> int:

@@ -285,6 +285,15 @@ class SampleServices:
 
         await asyncio.to_thread(flush)
 
+    @property
+    def embedded(self) -> list[str]:
+        """The services this sample runs servers of its own for (not external ones)."""
+        return list(self._launchers)
+
+    def server_sessions(self) -> list[int]:
+        """The sessions of the servers running now: each leads one, with what it forked."""
+        return [proc.pid for proc in self._running.values() if proc.returncode is None]
+
     async def stop_service(self, name: str) -> None:
         """Stop one embedded server (a hidden test checks what the submission does without it)."""
         proc = self._running.pop(name, None)
