@@ -30,6 +30,9 @@ from backbench.sandbox.services import (
     start_services,
 )
 
+# which tests share a pytest-xdist worker, and which are handed out first
+pytest_plugins = ["tests.xdist_groups"]
+
 REPO = Path(__file__).resolve().parent.parent
 # the exec runtime on this machine's loopback takes its port and the next ones: the extra
 # instances a hidden test starts (port + 1, + 2, ...) and the reference beside it (port + 2)

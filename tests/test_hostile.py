@@ -56,7 +56,8 @@ MiB = 1024**2
 # places (its working folder and HOME lie in the sample's folder, which must be gone too)
 FILLER_PLACES = ["/dev/shm", "/tmp", "/var/tmp", "/", "/usr", "/etc", "/opt", sys.prefix, "/work"]
 
-pytestmark = [pytest.mark.slow, requires_namespace]
+# one worker: the tampering tests run while the campaign's evals go on
+pytestmark = [pytest.mark.slow, requires_namespace, pytest.mark.xdist_group("hostile")]
 
 
 # -- watching the machine --------------------------------------------------------------------
