@@ -441,7 +441,8 @@ def test_tampering_environment_and_fake_tools_would_pass_every_test(tmp_path: Pa
 
 def test_pytest_never_collects_the_hostile_folders() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", str(HOSTILE)],
+        # -n 0: collected here, with no pytest-xdist workers to start (pyproject's addopts)
+        [sys.executable, "-m", "pytest", "-n", "0", "--collect-only", "-q", str(HOSTILE)],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert "no tests collected" in proc.stdout, proc.stdout + proc.stderr
