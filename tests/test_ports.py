@@ -7,24 +7,37 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from backbench.sandbox import ports
 from backbench.sandbox.ports import free_port
 
-# a process handed a port that keeps it until told to end (a line on its standard input)
-HOLDER = "from backbench.sandbox.ports import free_port\nprint(free_port(), flush=True)\ninput()\n"
+# a process handed a port that keeps it until told to end (a line on its standard input); it
+# prints the port and its registry file
+HOLDER = """from backbench.sandbox import ports
+print(ports.free_port(), ports._own[1].name, flush=True)
+input()
+"""
+
+
+@dataclass
+class Holder:
+    port: int
+    registry_file: Path
+    proc: subprocess.Popen[str]
 
 
 @pytest.fixture
-def held_by_another() -> Iterator[tuple[int, subprocess.Popen[str]]]:
+def held_by_another() -> Iterator[Holder]:
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
-    port = int(proc.stdout.readline())
-    yield port, proc
+    port, registry_file = proc.stdout.readline().split()
+    yield Holder(int(port), Path(registry_file), proc)
     proc.kill()
     proc.wait()
 
@@ -37,21 +50,20 @@ def offering(monkeypatch: pytest.MonkeyPatch, *offers: int) -> None:
 
 
 def test_a_port_another_living_process_was_handed_is_not_handed_again(
-    held_by_another: tuple[int, subprocess.Popen[str]], monkeypatch: pytest.MonkeyPatch
+    held_by_another: Holder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port, _ = held_by_another
-    offering(monkeypatch, port, port)
-    assert free_port() != port
+    assert held_by_another.registry_file.parent == ports.registry()
+    offering(monkeypatch, held_by_another.port, held_by_another.port)
+    assert free_port() != held_by_another.port
 
 
 def test_a_dead_process_ports_are_free_again(
-    held_by_another: tuple[int, subprocess.Popen[str]], monkeypatch: pytest.MonkeyPatch
+    held_by_another: Holder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port, proc = held_by_another
-    proc.communicate("\n", timeout=30)
-    offering(monkeypatch, port)
-    assert free_port() == port
-    assert not [p for p in ports.registry().glob(f"{proc.pid}.*.ports")]
+    held_by_another.proc.communicate("\n", timeout=30)
+    offering(monkeypatch, held_by_another.port)
+    assert free_port() == held_by_another.port
+    assert not held_by_another.registry_file.exists()
 
 
 def test_a_span_is_consecutive_free_ports_all_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
