@@ -30,7 +30,13 @@ from backbench.sandbox.services import (
     start_services,
 )
 
+# which tests share a pytest-xdist worker, and which are handed out first
+pytest_plugins = ["tests.xdist_groups"]
+
 REPO = Path(__file__).resolve().parent.parent
+# the exec runtime on this machine's loopback takes its port and the next ones: the extra
+# instances a hidden test starts (port + 1, + 2, ...) and the reference beside it (port + 2)
+EXEC_PORT_SPAN = 4
 
 requires_namespace = pytest.mark.skipif(
     namespace_support() is not None, reason=f"namespace sandbox: {namespace_support()}"
@@ -171,8 +177,8 @@ async def runtime_for(
     # Docker container's, whose init runs as its image's uid 1000)
     config = ExecRuntimeConfig(
         workspace=str(workspace), harness_python=sys.executable, scoring_root=str(tmp / "score"),
-        port=free_port(), agent_user=None, agent_uid=None, tool_user=None, database_url=admin,
-        redis_url=services.redis_url(),
+        port=free_port(span=EXEC_PORT_SPAN), agent_user=None, agent_uid=None, tool_user=None,
+        database_url=admin, redis_url=services.redis_url(),
     )  # fmt: skip
     runtime = ExecScoringRuntime(local, config)
     await runtime.prepare()

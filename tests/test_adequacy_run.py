@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from backbench.adequacy.report import KILLED, KILLED_BY_START, SURVIVED
 from backbench.adequacy.run import Plan, measure_scenario
 from backbench.catalogue import Scenario
 from backbench.schema import EquivalentMutant
-from tests.conftest import requires_namespace
+from tests.conftest import lean_scenario, requires_namespace
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio, requires_namespace]
 
@@ -26,21 +27,24 @@ def handmade(scenario: Scenario, name: str, old: str, new: str) -> Mutant:
     )  # fmt: skip
 
 
-async def test_runner_reports_kills_survivors_and_start_failures(inventory: Scenario) -> None:
-    generated = mutants_of_folder(inventory.reference_dir)
+async def test_runner_reports_kills_survivors_and_start_failures(
+    inventory: Scenario, tmp_path: Path
+) -> None:
+    # the runner is the point: one hidden test file (the auth mutant's killer among its tests)
+    # instead of the whole suite, which `backbench adequacy` runs on every mutant
+    lean = lean_scenario(inventory, tmp_path, ("test_items.py",))
+    generated = mutants_of_folder(lean.reference_dir)
     # the write guard's early return removed: writes without a token go through
     [auth] = [
         m for m in generated
         if m.scope == "require_bearer_for_writes" and m.operator == "remove_early_return"
     ]  # fmt: skip
     # the same value written another way: nothing over HTTP can tell
-    no_op = handmade(inventory, "no_op", "MAX_ID = 2**63 - 1", "MAX_ID = 9223372036854775807")
-    crash = handmade(inventory, "crash", "app = FastAPI(", "raise SystemExit(3)\napp = FastAPI(")
-    plan = Plan(
-        [inventory], max_mutants=None, seed=0, jobs=2, min_kill_rate=0.9, sandbox="namespace"
-    )
+    no_op = handmade(lean, "no_op", "MAX_ID = 2**63 - 1", "MAX_ID = 9223372036854775807")
+    crash = handmade(lean, "crash", "app = FastAPI(", "raise SystemExit(3)\napp = FastAPI(")
+    plan = Plan([lean], max_mutants=None, seed=0, jobs=2, min_kill_rate=0.9, sandbox="namespace")
     lines: list[str] = []
-    report = await measure_scenario(inventory, plan, lines.append, [auth, no_op, crash])
+    report = await measure_scenario(lean, plan, lines.append, [auth, no_op, crash])
 
     assert report.problems == []
     by_id = {o.id: o for o in report.outcomes}

@@ -12,6 +12,7 @@ from inspect_ai.log import EvalLog, read_eval_log
 
 from backbench.catalogue import find_scenario, section_names, section_scenarios
 from tests.conftest import REPO, requires_namespace, values
+from tests.test_sandbox_choice import fake_docker
 
 pytestmark = [pytest.mark.slow, requires_namespace]
 INSPECT = str(Path(sys.executable).parent / "inspect")
@@ -22,6 +23,7 @@ SECTION = "api_development"
 # catalogue grows (every scenario's reference is validated by `backbench validate --changed`
 # when its content changes).
 SMOKE = {section: section_scenarios(section)[0].id for section in section_names()}
+OLD_ENGINE = "20.10.24+dfsg1"
 
 
 def eval_command(log_dir: Path, *args: str, tasks: list[str] | None = None) -> list[str]:
@@ -71,19 +73,23 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     samples = base / "samples"
     samples.mkdir()
     env = {**os.environ, "TMPDIR": str(samples)}
+    # the null run's -T sandbox=auto finds a Docker Engine inspect cannot use, and says so
+    old_docker = fake_docker(base / "old-docker", OLD_ENGINE, None)
     procs = {
         name: subprocess.Popen(
             cmd,
             cwd=base if name == "reference" else REPO,
-            env=env,
+            env={**env, "PATH": f"{old_docker}:{env['PATH']}"} if name == "null" else env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for name, cmd in commands.items()
     }
     for name, proc in procs.items():
-        out, _ = proc.communicate(timeout=600)
-        assert proc.returncode == 0, f"{name}: {out.decode(errors='replace')[-3000:]}"
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, f"{name}: {(out + err)[-3000:]}"
+        (base / name / "stderr.txt").write_text(err)
     return {name: base / name for name in commands}
 
 
@@ -125,6 +131,19 @@ def test_null_scores_zero_with_an_explanation(runs: dict[str, Path]) -> None:
         score = sample.scores["backbench_scorer"]  # type: ignore[index]
         assert values(score)["correct"] == 0 and values(score)["functional"] == 0
         assert score.explanation and "start.sh" in score.explanation
+
+
+def test_an_old_docker_engine_runs_on_namespace_and_says_so_in_one_line(
+    runs: dict[str, Path],
+) -> None:
+    said = [
+        line
+        for line in (runs["null"] / "stderr.txt").read_text().splitlines()
+        if "sandbox=auto" in line
+    ]
+    assert len(said) == 1 and "Docker Engine 20.10.24 is older than 24.0.6" in said[0], said
+    log = only_log(runs["null"])
+    assert log.eval.sandbox is not None and log.eval.sandbox.type == "backbench-namespace"
 
 
 def test_files_agent_scores_an_existing_directory(runs: dict[str, Path]) -> None:

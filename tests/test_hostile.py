@@ -5,7 +5,7 @@ a time, while one reference run goes on beside them. Each must score correct=0 w
 explanation that names the cause, in a complete eval log; the reference must still score; and
 nothing may be left behind: no process in a sample's namespaces, no cgroup, no mount, no folder.
 The runs' temporary folders go to a TMPDIR of this module's own, so what they leave is told apart
-from other work on the machine.
+from other work on the machine, which goes on meanwhile (another pytest-xdist worker's samples).
 """
 
 from __future__ import annotations
@@ -52,9 +52,12 @@ CONCURRENCY = 8
 EVAL_TIMEOUT = 420
 LEAN_TESTS = ("test_items.py",)
 MiB = 1024**2
-DISK_FREE_SLACK = 512 * MiB
+# where tests/hostile/disk-filler writes its fill-<pid>-<n>.bin files, as this machine sees those
+# places (its working folder and HOME lie in the sample's folder, which must be gone too)
+FILLER_PLACES = ["/dev/shm", "/tmp", "/var/tmp", "/", "/usr", "/etc", "/opt", sys.prefix, "/work"]
 
-pytestmark = [pytest.mark.slow, requires_namespace]
+# one worker: the tampering tests run while the campaign's evals go on
+pytestmark = [pytest.mark.slow, requires_namespace, pytest.mark.xdist_group("hostile")]
 
 
 # -- watching the machine --------------------------------------------------------------------
@@ -148,19 +151,33 @@ class SandboxWatcher(threading.Thread):
 
         The kernel reuses namespace numbers and pids, and the sandboxes reuse sample uids: a
         process counts as a run's only if it started before that run's eval process ended
-        (`ended`, in time.monotonic()).
+        (`ended`, in time.monotonic()), and never by a namespace or holder that is now another
+        live sandbox's (other work on the machine, started after a watched sample ended).
         """
+        members, spaces = self.foreign_sandboxes()
         found = []
         for pid in _pids():
             cmd = _cmdline(pid)
-            owners = {self.namespaces[n] for n in _namespaces(pid) if n in self.namespaces}
-            owners |= {r for t, r in self.targets.items() if f"--target={t} " in cmd}
+            owners = {self.namespaces[n] for n in _namespaces(pid) - spaces if n in self.namespaces}
+            owners |= {
+                r for t, r in self.targets.items() if t not in members and f"--target={t} " in cmd
+            }
             with contextlib.suppress(OSError, KeyError):
                 owners.add(self.uids[os.stat(f"/proc/{pid}").st_uid])
             owners = {r for r in owners if _started(pid) < ended[r]}
             if self.tmp in cmd or owners:
                 found.append(f"pid {pid} of {sorted(owners) or cmd}: {cmd[:160]}")
         return found
+
+    def foreign_sandboxes(self) -> tuple[set[int], set[int]]:
+        """The holder members (`sleep infinity`) and their namespaces, of the live sandboxes that
+        are not the watched runs': a live namespace's number is no other namespace's."""
+        members: set[int] = set()
+        for pid in _pids():
+            cmd = _cmdline(pid)
+            if "bwrap" in cmd.split(" ", 1)[0] and self.tmp not in cmd:
+                members.update(m for inner in _children(pid) for m in _children(inner))
+        return members, {n for member in members for n in _namespaces(member)}
 
     def cgroups_left(self) -> list[str]:
         bases = [b for b in (_cgroup_base("memory"), _cgroup_base("pids")) if b is not None]
@@ -282,7 +299,6 @@ class Campaign:
     """Every run, started at once in the background; `run(name)` waits for one."""
 
     tmp: Path
-    disk_free_before: int
     watcher: SandboxWatcher
     futures: dict[str, Future[Run]] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
@@ -309,7 +325,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
     # one hidden test file: what is under test is the harness's defence, not the suite
     tasks = lean_tasks(base / "tasks", SCENARIO.id, LEAN_TESTS)
     pool = ThreadPoolExecutor(CONCURRENCY)
-    result = Campaign(tmp, shutil.disk_usage("/").free, watcher)
+    result = Campaign(tmp, watcher)
     for name in ORDER:
         result.futures[name] = pool.submit(run_eval, name, base, tmp, tasks)
     yield result
@@ -425,7 +441,8 @@ def test_tampering_environment_and_fake_tools_would_pass_every_test(tmp_path: Pa
 
 def test_pytest_never_collects_the_hostile_folders() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", str(HOSTILE)],
+        # -n 0: collected here, with no pytest-xdist workers to start (pyproject's addopts)
+        [sys.executable, "-m", "pytest", "-n", "0", "--collect-only", "-q", str(HOSTILE)],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert "no tests collected" in proc.stdout, proc.stdout + proc.stderr
@@ -578,7 +595,7 @@ def test_the_machine_is_left_as_it_was(campaign: Campaign) -> None:
     mounts = Path("/proc/mounts").read_text()
     problems += [f"mount left: {m}" for m in mounts.splitlines() if str(campaign.tmp) in m]
     problems += [f"folder left: {f}" for f in campaign.tmp.glob("*/backbench-*")]
-    lost = campaign.disk_free_before - shutil.disk_usage("/").free
-    if lost > DISK_FREE_SLACK:
-        problems.append(f"disk free fell by {lost // MiB} MiB")
+    # what the disk filler wrote, found by name: the disk's free space also moves with the
+    # other work on the machine
+    problems += [f"file left: {f}" for p in FILLER_PLACES for f in Path(p).glob("fill-*-*.bin")]
     assert not problems, "\n".join(problems)

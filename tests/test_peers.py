@@ -30,7 +30,13 @@ from backbench.sandbox.ports import free_port
 from backbench.scoring.peers import hidden_test_env, peers_spec, submission_peer_env
 from backbench.scoring.scorer import score_submission
 from backbench.testkit.peers import AdminClient, PeerAdminError, Peers
-from tests.conftest import close_sandbox, open_sandbox, requires_namespace, write_submission
+from tests.conftest import (
+    EXEC_PORT_SPAN,
+    close_sandbox,
+    open_sandbox,
+    requires_namespace,
+    write_submission,
+)
 
 HERE = Path(__file__).resolve().parent
 SUBMISSION = HERE / "peers_submission"
@@ -390,8 +396,8 @@ async def exec_runtime(source: Path, tmp: Path) -> ExecScoringRuntime:
     shutil.copytree(source, local.directory.name, dirs_exist_ok=True)
     config = ExecRuntimeConfig(
         workspace=local.directory.name, harness_python=sys.executable,
-        scoring_root=str(tmp / "score"), port=free_port(), agent_user=None, tool_user=None,
-        own_loopback=False,
+        scoring_root=str(tmp / "score"), port=free_port(span=EXEC_PORT_SPAN), agent_user=None,
+        tool_user=None, own_loopback=False,
     )  # fmt: skip
     runtime = ExecScoringRuntime(local, config)
     await runtime.prepare()

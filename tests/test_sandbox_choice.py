@@ -2,24 +2,21 @@
 
 Each case puts a fake `docker` program first on PATH that answers `docker version` and
 `docker compose version` as a real client would for that machine; the check runs it for real.
+The real `inspect eval` on an old engine is test_e2e's null run (one run fewer to start).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from inspect_ai.log import read_eval_log
 
 from backbench.sandbox.choice import docker_problem, resolve_sandbox
-from tests.conftest import REPO, requires_namespace
+from tests.conftest import requires_namespace
 
-INSPECT = str(Path(sys.executable).parent / "inspect")
 NO_ENGINE = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock."
 NO_COMPOSE = "docker: unknown command: docker compose"
 
@@ -98,25 +95,3 @@ def test_auto_falls_back_to_namespace_in_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert "namespace sandbox, not docker: Docker Engine 20.10.24 is older than 24.0.6" in err
-
-
-@pytest.mark.slow
-@requires_namespace
-def test_inspect_eval_with_an_old_engine_runs_on_namespace_and_says_so(tmp_path: Path) -> None:
-    bin_dir = fake_docker(tmp_path, "20.10.24+dfsg1", None)
-    logs = tmp_path / "logs"
-    proc = subprocess.run(
-        [INSPECT, "eval", "tasks/api_development", "--model", "backbench/null", "--log-dir",
-         str(logs), "--display", "none", "-T", "scenarios=inventory-crud", "-T",
-         "load_seconds=1"],
-        cwd=REPO, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    said = [line for line in proc.stderr.splitlines() if "sandbox=auto" in line]
-    assert len(said) == 1 and "Docker Engine 20.10.24 is older than 24.0.6" in said[0], said
-    [log_file] = logs.glob("*.eval")
-    log = read_eval_log(str(log_file))
-    assert log.status == "success"
-    assert log.eval.sandbox is not None and log.eval.sandbox.type == "backbench-namespace"
-    assert log.samples and log.samples[0].scores

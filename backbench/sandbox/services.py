@@ -121,11 +121,14 @@ def _service_uid() -> int | None:
     try:
         return pwd.getpwnam(SERVICE_USER).pw_uid
     except KeyError:
-        subprocess.run(
+        added = subprocess.run(
             ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SERVICE_USER],
-            check=True,
+            check=False,
             capture_output=True,
         )
+        # useradd's 9 (the name is taken): another process beside this one added it meanwhile
+        if added.returncode != 9:
+            added.check_returncode()
         return pwd.getpwnam(SERVICE_USER).pw_uid
 
 
@@ -177,7 +180,13 @@ async def _pg_template() -> Path:
         out, _ = await proc.communicate()
         if proc.returncode != 0:
             raise ServiceError(f"initdb failed: {out.decode(errors='replace')[-500:]}")
-        staging.rename(template)
+        try:
+            staging.rename(template)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not (template / "PG_VERSION").exists():
+                raise
+            # another process (an eval or a pytest-xdist worker beside this one) made it first
         return template
 
 
