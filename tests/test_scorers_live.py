@@ -12,8 +12,9 @@ from inspect_ai.scorer import Score
 from backbench.catalogue import Scenario
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.sandbox.pids import continue_all, stop_all, target_pids
+from backbench.scoring.load_test import LoadEvidence
 from backbench.scoring.scorer import load_stage, score_submission
-from backbench.scoring.submission import start_submission, stop_submission
+from backbench.scoring.submission import RunningSubmission, start_submission, stop_submission
 from backbench.scoring.verdict import SCORE_KEYS
 from tests.conftest import (
     lean_scenario,
@@ -54,6 +55,22 @@ async def score_dir(
     # the schemathesis stage (~35 s) and the reference's load beside the submission only where
     # their verdicts are the point
     return await score_submission(env, scenario, LOAD_SECONDS, robust, baseline)
+
+
+async def load_with_start(
+    make: MakeSandbox, scenario: Scenario, tmp_path: Path, start_sh: str, beside: bool = True
+) -> tuple[BackbenchSandbox, RunningSubmission, LoadEvidence]:
+    """The reference with `start_sh` as its start script, through the load stage alone."""
+    source = reference_copy(scenario, tmp_path / "started")
+    (source / "start.sh").write_text(start_sh)
+    env = await make(scenario)
+    await write_submission(env, source)
+    running = await start_submission(env, {})
+    try:
+        evidence, _ = await load_stage(env, scenario, running, LOAD_SECONDS, {}, beside)
+    finally:
+        await stop_submission(env, running)
+    return env, running, evidence
 
 
 async def test_reference_passes_every_stage(sandbox_for: MakeSandbox, lean: Scenario) -> None:
@@ -153,15 +170,7 @@ def pauses(heartbeats: Path) -> int:
 async def test_the_submission_is_paused_while_the_reference_is_measured(
     sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path, beside: bool
 ) -> None:
-    source = reference_copy(lean, tmp_path / "heartbeat")
-    (source / "start.sh").write_text(HEARTBEAT_START)
-    env = await sandbox_for(lean)
-    await write_submission(env, source)
-    running = await start_submission(env, {})
-    try:
-        evidence, _ = await load_stage(env, lean, running, LOAD_SECONDS, {}, beside)
-    finally:
-        await stop_submission(env, running)
+    env, _, evidence = await load_with_start(sandbox_for, lean, tmp_path, HEARTBEAT_START, beside)
     stopped = pauses(env.workspace / "heartbeat.log")
     if beside:
         # slices of 0.5 s: in each of the reference's four, no process of the submission ran
@@ -199,15 +208,7 @@ exec python3 -m uvicorn app:app --host 127.0.0.1 --port "$PORT" --log-level warn
 async def test_the_submission_cannot_reach_the_reference_beside_it(
     sandbox_for: MakeSandbox, lean: Scenario, tmp_path: Path
 ) -> None:
-    source = reference_copy(lean, tmp_path / "reacher")
-    (source / "start.sh").write_text(REACHER_START)
-    env = await sandbox_for(lean)
-    await write_submission(env, source)
-    running = await start_submission(env, {})
-    try:
-        evidence, _ = await load_stage(env, lean, running, LOAD_SECONDS, {}, True)
-    finally:
-        await stop_submission(env, running)
+    env, running, evidence = await load_with_start(sandbox_for, lean, tmp_path, REACHER_START)
     assert evidence.baseline and int(evidence.baseline["Request Count"]) > 0
     seen = [line.split() for line in (env.workspace / "reach.log").read_text().splitlines()]
     reached = {int(port) for how, port in seen if how == "reached"}
