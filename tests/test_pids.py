@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from backbench.sandbox.pids import _stopped, continue_all, main, stop_all, target_pids
+from backbench.sandbox.pids import (
+    _stopped,
+    continue_all,
+    main,
+    pids_with_arguments,
+    stop_all,
+    target_pids,
+)
+from backbench.sandbox.services import SampleServices
 
 # a parent that forks a child, both spinning: a pause must catch what the submission forks
 FORKER = "import os, time\nos.fork()\nwhile True: time.sleep(0.01)\n"
@@ -78,3 +89,62 @@ def test_targets_joined_by_commas_name_the_processes_of_each(marked: str) -> Non
     stop_all(f"{marked},sid:{2**31 - 9}")  # a session nobody leads adds nothing
     assert all(_stopped(p) for p in target_pids(marked))
     continue_all(f"{marked},sid:{2**31 - 9}")
+
+
+def test_a_session_id_of_zero_names_no_process() -> None:
+    # inside a container /proc shows 0 for sessions led from outside it, the harness's own
+    with pytest.raises(ValueError, match="no session has id 0"):
+        target_pids("sid:0")
+
+
+@pytest.fixture
+def victim() -> Iterator[subprocess.Popen[bytes]]:
+    """A process of the harness's namespace that no sample owns."""
+    proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_a_pid_file_from_the_samples_namespace_names_no_process_here(
+    tmp_path: Path, victim: subprocess.Popen[bytes]
+) -> None:
+    # A postmaster in the sample's PID namespace writes its pid there (2 or 3, say); in the
+    # harness's namespace that pid is another process's: in a container, the harness's own.
+    services = SampleServices(root=tmp_path)
+    services.pgdata.mkdir()
+    (services.pgdata / "postmaster.pid").write_text(f"{victim.pid}\n{services.pgdata}\n")
+    asyncio.run(services.stop())
+    time.sleep(0.2)
+    assert victim.poll() is None, "the harness killed a process that a pid file named"
+
+
+# a process that runs as /opt/pg/bin/postgres, with the arguments given after it
+STAND_IN = ["bash", "-c", 'exec -a /opt/pg/bin/postgres "$0" -c "import time; time.sleep(60)" "$@"',
+            sys.executable]  # fmt: skip
+
+
+def test_a_leftover_postmaster_of_the_sample_is_killed(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pgdata"
+    pgdata.mkdir()
+    # named and started as the sample's postmaster is: postgres -D <pgdata> ...
+    server = subprocess.Popen(
+        [*STAND_IN, "-D", str(pgdata)],
+        start_new_session=True,
+    )  # fmt: skip
+    other = subprocess.Popen(
+        [*STAND_IN, "-D", f"{pgdata}2"],
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while not pids_with_arguments("postgres", "-D", str(pgdata)):
+            assert time.monotonic() < deadline, "the stand-in postmaster did not start"
+            time.sleep(0.05)
+        asyncio.run(SampleServices(root=tmp_path).stop())
+        assert server.wait(timeout=10) == -signal.SIGKILL
+        assert other.poll() is None, "another cluster's postmaster was killed"
+    finally:
+        for proc in (server, other):
+            proc.kill()
+            proc.wait()

@@ -137,7 +137,9 @@ class SampleCgroups:
         found: list[int] = []
         for path in self.dirs:
             with contextlib.suppress(OSError):
-                found += [int(p) for p in (path / "cgroup.procs").read_text().split()]
+                # cgroup v2 lists a member outside this PID namespace as 0, and os.kill(0)
+                # would signal the harness's own process group
+                found += [p for p in map(int, (path / "cgroup.procs").read_text().split()) if p > 0]
         return found
 
     def kill_all(self) -> None:

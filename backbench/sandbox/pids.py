@@ -54,7 +54,28 @@ def pids_of_uid(uid: int) -> list[int]:
 
 def pids_of_session(sid: int) -> list[int]:
     """Processes of session `sid`."""
+    if sid <= 0:
+        # /proc shows 0 for a session led from outside this PID namespace: inside a container
+        # that is the harness's own session, never a sample's
+        raise ValueError(f"no session has id {sid}")
     return [pid for pid, stat in _other_processes("stat") if _fields(stat)[3:4] == [b"%d" % sid]]
+
+
+def pids_with_arguments(program: str, *args: str) -> list[int]:
+    """Processes running a program named `program` whose arguments hold `args` in a row.
+
+    A server's pid file holds its pid in its own PID namespace, which may be another process's
+    pid here: a server is found by how it was started instead, in this namespace's /proc.
+    """
+    wanted = [a.encode() for a in args]
+    found = []
+    for pid, cmdline in _other_processes("cmdline"):
+        argv = cmdline.split(b"\0")
+        if not argv or os.path.basename(argv[0]) != program.encode():
+            continue
+        if any(argv[i : i + len(wanted)] == wanted for i in range(1, len(argv))):
+            found.append(pid)
+    return found
 
 
 def _fields(stat: bytes) -> list[bytes]:

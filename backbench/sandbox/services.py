@@ -29,6 +29,7 @@ from typing import Any
 
 import psycopg
 
+from backbench.sandbox.pids import pids_with_arguments
 from backbench.sandbox.ports import free_port
 
 # PostgreSQL refuses to run as root; the servers run as this unprivileged account.
@@ -335,8 +336,8 @@ class SampleServices:
                     os.killpg(proc.pid, signal.SIGKILL)
                 await proc.wait()
         self._procs.clear()
-        # a server started again by another process (a test's supervisor, with pg_ctl)
-        _kill_pidfile(self.pgdata / "postmaster.pid")
+        # a postmaster left over of this sample's cluster (one that outlived its session)
+        _kill_postmasters(self.pgdata)
         shutil.rmtree(self.root, ignore_errors=True)
         if self.socket_dir is not None:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
@@ -510,14 +511,16 @@ async def _wait_for_socket(
     raise ServiceError(f"{name} did not start: {tail}")
 
 
-def _kill_pidfile(path: Path) -> None:
-    """SIGKILL the process named on the first line of a pid file, if any."""
-    try:
-        pid = int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, signal.SIGKILL)
+def _kill_postmasters(pgdata: Path) -> None:
+    """SIGKILL every postmaster serving `pgdata`, found by its command line in this /proc.
+
+    Never by its postmaster.pid: the server runs in the sample's PID namespace and writes its
+    pid there, which in the harness's namespace is another process's. In a container (the
+    harness itself in a PID namespace) that pid was once the harness's own.
+    """
+    for pid in pids_with_arguments("postgres", "-D", str(pgdata)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _stop_group(pgid: int, gentle: int, wait: float) -> None:
