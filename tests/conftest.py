@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -41,6 +42,21 @@ EXEC_PORT_SPAN = 4
 requires_namespace = pytest.mark.skipif(
     namespace_support() is not None, reason=f"namespace sandbox: {namespace_support()}"
 )
+
+
+# `inspect eval` as users run it in a container (docker run --privileged, a Kubernetes job, a CI
+# job's `container:`): in a PID namespace of its own, with its own /proc. --kill-child: the
+# namespace ends with the command, even when a test's timeout kills it.
+CONTAINER = ["unshare", "--fork", "--pid", "--mount-proc", "--kill-child", "--"]
+
+
+@functools.cache
+def container_prefix() -> tuple[str, ...]:
+    """CONTAINER where this machine can make a PID namespace (root with unshare), else ()."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return ()
+    probe = subprocess.run([*CONTAINER, "true"], capture_output=True, timeout=30, check=False)
+    return tuple(CONTAINER) if probe.returncode == 0 else ()
 
 
 @pytest.fixture

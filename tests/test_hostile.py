@@ -34,7 +34,7 @@ from inspect_ai.scorer import Score
 from backbench.catalogue import find_scenario
 from backbench.sandbox.namespace import DISK_LIMIT, MEMORY_LIMIT, PIDS_LIMIT, _cgroup_base
 from backbench.sandbox.services import SERVICE_USER
-from tests.conftest import REPO, lean_tasks, requires_namespace
+from tests.conftest import REPO, container_prefix, lean_tasks, requires_namespace
 
 HOSTILE = REPO / "tests" / "hostile"
 INSPECT = Path(sys.executable).parent / "inspect"
@@ -102,6 +102,44 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _pid_namespace(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}/ns/pid").st_ino
+    except OSError:
+        return None
+
+
+def _nspids(pid: int) -> list[int]:
+    """A process's pid in each PID namespace it is in, this machine's view first."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                return [int(p) for p in line.split()[1:]]
+    except OSError:
+        pass
+    return []
+
+
+Holder = tuple[int | None, int]  # (PID namespace of the harness that made it, its pid there)
+
+
+def _holder_key(member: int, bwrap: int) -> Holder | None:
+    """How the harness that started `bwrap` names the holder's `member` (`--target=<pid>`): a
+    harness in a container names it by its pid in the container's PID namespace."""
+    depth, inner = len(_nspids(bwrap)), _nspids(member)
+    if not depth or len(inner) < depth:
+        return None
+    return (_pid_namespace(bwrap), inner[depth - 1])
+
+
+def _entered(pid: int, cmd: str) -> tuple[Holder, int] | None:
+    """The holder an nsenter command names, as its harness names it, and its --setuid."""
+    found = re.search(r"--target=(\d+) .*--setuid=(\d+)", cmd)
+    if found is None:
+        return None
+    return (_pid_namespace(pid), int(found.group(1))), int(found.group(2))
+
+
 class SandboxWatcher(threading.Thread):
     """Records the folders, holders and namespaces of the sandboxes of each run.
 
@@ -112,7 +150,7 @@ class SandboxWatcher(threading.Thread):
         super().__init__(daemon=True)
         self.tmp = str(tmp)
         self.roots: dict[str, str] = {}  # sandbox folder name -> run
-        self.targets: dict[int, str] = {}  # holder's `sleep infinity` pid -> run
+        self.targets: dict[Holder, str] = {}  # holder's `sleep infinity` -> run
         self.namespaces: dict[int, str] = {}  # namespace inode -> run
         self.uids: dict[int, str] = {}  # sample uid -> run
         self.halt = threading.Event()
@@ -130,20 +168,18 @@ class SandboxWatcher(threading.Thread):
             self.roots[root.name] = root.parent.name
         for pid in _pids():
             cmd = _cmdline(pid)
-            entered = re.search(r"--target=(\d+) .*--setuid=(\d+)", cmd)
+            entered = _entered(pid, cmd)
             # the services' user is every sample's (and every other run's on the machine): a
             # sample's services are told by its namespaces, not by that uid
-            if (
-                entered
-                and int(entered.group(1)) in self.targets
-                and int(entered.group(2)) != service_uid
-            ):
-                self.uids[int(entered.group(2))] = self.targets[int(entered.group(1))]
+            if entered and entered[0] in self.targets and entered[1] != service_uid:
+                self.uids[entered[1]] = self.targets[entered[0]]
             owner = re.search(re.escape(self.tmp) + r"/([^/ ]+)/", cmd)
             if owner and "bwrap" in cmd.split(" ", 1)[0]:
                 for inner in _children(pid):
                     for member in _children(inner):  # `sleep infinity`, in every namespace
-                        self.targets[member] = owner.group(1)
+                        key = _holder_key(member, pid)
+                        if key is not None:
+                            self.targets[key] = owner.group(1)
                         self.namespaces.update(dict.fromkeys(_namespaces(member), owner.group(1)))
 
     def leftovers(self, ended: dict[str, float]) -> list[str]:
@@ -159,9 +195,9 @@ class SandboxWatcher(threading.Thread):
         for pid in _pids():
             cmd = _cmdline(pid)
             owners = {self.namespaces[n] for n in _namespaces(pid) - spaces if n in self.namespaces}
-            owners |= {
-                r for t, r in self.targets.items() if t not in members and f"--target={t} " in cmd
-            }
+            entered = _entered(pid, cmd)
+            if entered and entered[0] not in members and entered[0] in self.targets:
+                owners.add(self.targets[entered[0]])
             with contextlib.suppress(OSError, KeyError):
                 owners.add(self.uids[os.stat(f"/proc/{pid}").st_uid])
             owners = {r for r in owners if _started(pid) < ended[r]}
@@ -169,15 +205,17 @@ class SandboxWatcher(threading.Thread):
                 found.append(f"pid {pid} of {sorted(owners) or cmd}: {cmd[:160]}")
         return found
 
-    def foreign_sandboxes(self) -> tuple[set[int], set[int]]:
+    def foreign_sandboxes(self) -> tuple[set[Holder], set[int]]:
         """The holder members (`sleep infinity`) and their namespaces, of the live sandboxes that
         are not the watched runs': a live namespace's number is no other namespace's."""
-        members: set[int] = set()
+        members: dict[Holder | None, int] = {}
         for pid in _pids():
             cmd = _cmdline(pid)
             if "bwrap" in cmd.split(" ", 1)[0] and self.tmp not in cmd:
-                members.update(m for inner in _children(pid) for m in _children(inner))
-        return members, {n for member in members for n in _namespaces(member)}
+                for member in (m for inner in _children(pid) for m in _children(inner)):
+                    members[_holder_key(member, pid)] = member
+        spaces = {n for member in members.values() for n in _namespaces(member)}
+        return {k for k in members if k is not None}, spaces
 
     def cgroups_left(self) -> list[str]:
         bases = [b for b in (_cgroup_base("memory"), _cgroup_base("pids")) if b is not None]
@@ -269,8 +307,10 @@ def run_eval(name: str, base: Path, tmp: Path, tasks: Path) -> Run:
         else:
             source = assemble_submission(name, Path(tempfile.mkdtemp(dir=base)))
         model = ["--model", "backbench/files", "-M", f"path={source}"]
+    # every run in a PID namespace of its own, as in a container, where the machine allows it
     argv = [
-        str(INSPECT), "eval", "tasks/api_development", *model, "-T", "scenarios=inventory-crud",
+        *container_prefix(), str(INSPECT), "eval", "tasks/api_development", *model,
+        "-T", "scenarios=inventory-crud",
         "-T", f"load_seconds={REFERENCE_LOAD_SECONDS if name == 'reference' else 1}",
         "-T", "sandbox=namespace", "--log-dir", str(log_dir),
         "--display", "none",
@@ -583,7 +623,10 @@ def test_the_machine_is_left_as_it_was(campaign: Campaign) -> None:
     for name in ORDER:
         start, end = (t - campaign.started for t in campaign.run(name).wall)
         print(f"  {name:22} {start:6.1f} s -> {end:6.1f} s")
-    assert campaign.watcher.roots and campaign.watcher.uids, "the watcher saw no sample"
+    # a run whose sample uid went unseen would have its leftovers unseen too (in a container
+    # its nsenter commands name the holder by the container's pid)
+    unseen = set(ORDER) - set(campaign.watcher.uids.values())
+    assert campaign.watcher.roots and not unseen, f"the watcher saw no sample of {sorted(unseen)}"
     problems: list[str] = []
     for _ in range(20):  # the kernel reaps a killed namespace's processes in a moment
         ended = {name: campaign.run(name).wall[1] for name in ORDER}
