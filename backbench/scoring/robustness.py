@@ -10,6 +10,7 @@ which judges the prompt's stated rules only.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 import sys
@@ -65,6 +66,9 @@ class OperationEvidence:
     examples: int = 0
     failures: int = 0
     kept: list[Failure] = field(default_factory=list)  # the first few, as reproductions
+    # which requests were generated (method, path and query, body; not the headers the hooks
+    # make unique): equal digests, equal cases
+    cases_sha256: str = ""
 
 
 @dataclass
@@ -74,6 +78,13 @@ class RobustEvidence:
     operations: list[OperationEvidence]
     timed_out: bool = False
     seconds: float = 0.0
+
+    @property
+    def cases_sha256(self) -> str:
+        """One digest of every operation's cases: the same contract, server and data give the
+        same value on every run."""
+        joined = "\n".join(f"{op.label} {op.cases_sha256}" for op in self.operations)
+        return hashlib.sha256(joined.encode()).hexdigest()
 
 
 def robust_verdict(evidence: RobustEvidence) -> tuple[float, str]:
@@ -108,6 +119,7 @@ def _describe(failure: Failure) -> str:
 def parse_events(lines: list[str], labels: list[str]) -> dict[str, OperationEvidence]:
     """Per-operation evidence from schemathesis's NDJSON event stream."""
     found = {label: OperationEvidence(label) for label in labels}
+    cases: dict[str, list[str]] = {label: [] for label in labels}
     for line in lines:
         try:
             event = json.loads(line)
@@ -118,8 +130,24 @@ def parse_events(lines: list[str], labels: list[str]) -> dict[str, OperationEvid
         if "NonFatalError" in event:
             _add_error(found, event["NonFatalError"])
         elif "ScenarioFinished" in event:
-            _add_scenario(found, event["ScenarioFinished"].get("recorder") or {})
+            recorder = event["ScenarioFinished"].get("recorder") or {}
+            _add_scenario(found, recorder)
+            cases.setdefault(str(recorder.get("label", "?")), []).extend(_cases(recorder))
+    for label, sent in cases.items():
+        digest = hashlib.sha256("\n".join(sorted(sent)).encode()).hexdigest()
+        found[label].cases_sha256 = digest if sent else ""
     return found
+
+
+def _cases(recorder: dict[str, Any]) -> list[str]:
+    """Each request of a scenario as one line: method, path and query, body."""
+    lines = []
+    for interaction in (recorder.get("interactions") or {}).values():
+        request = interaction.get("request") or {}
+        path = str(request.get("uri", "")).split("://", 1)[-1].partition("/")[2]
+        body = json.dumps(request.get("body"), sort_keys=True)
+        lines.append(f"{request.get('method', '?')} /{path} {body}")
+    return lines
 
 
 def _add_scenario(found: dict[str, OperationEvidence], recorder: dict[str, Any]) -> None:

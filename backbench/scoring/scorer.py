@@ -31,6 +31,7 @@ from backbench.scoring.security import bandit_high, run_bandit, run_probes, secu
 from backbench.scoring.submission import (
     READY_TIMEOUT,
     RunningSubmission,
+    restart_on_fresh_data,
     start_script_problem,
     start_submission,
     stop_submission,
@@ -154,10 +155,22 @@ async def _score_live(
     robust_evidence = RobustEvidence(operations=[])
     robust, robust_text = float("nan"), "robust: not run (-T robust=false)"
     if robust_stage:
-        robust_evidence = await run_robust(
-            runtime, running.base_url, scenario.openapi_file, tool_env
+        # the cases draw ids from the answers: on the data the tests left (random names, and
+        # as many rows as their timing made) the same contract would give other cases each run
+        await restart_on_fresh_data(
+            runtime, running, tool_env, runtime.private / "server-robust.log"
         )
-        robust, robust_text = robust_verdict(robust_evidence)
+        lap("restart")
+        if running.ready:
+            robust_evidence = await run_robust(
+                runtime, running.base_url, scenario.openapi_file, tool_env
+            )
+            robust, robust_text = robust_verdict(robust_evidence)
+        else:
+            robust, robust_text = (
+                0.0,
+                "robust: 0, the server did not start again on an empty database",
+            )
         lap("robust")
 
     probe_evidence = await run_probes(
@@ -187,6 +200,7 @@ async def _score_live(
         "exploited_probes": security.exploited,
         "probe_evidence": probe_evidence,
         "robust_evidence": [asdict(op) for op in robust_evidence.operations],
+        "robust_cases_sha256": robust_evidence.cases_sha256 if robust_evidence.operations else "",
         "bandit_high_findings": [
             {k: r.get(k) for k in ("test_id", "filename", "line_number", "issue_text")}
             for r in bandit_high(bandit)

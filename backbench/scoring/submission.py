@@ -122,6 +122,17 @@ async def restore_submission(
     await relaunch_submission(runtime, running, tool_env, runtime.private / "server-restored.log")
 
 
+async def restart_on_fresh_data(
+    runtime: ScoringRuntime, running: RunningSubmission, tool_env: dict[str, str], log: Path
+) -> None:
+    """Stop the submission and start it again on an empty database and Redis, as it was first
+    started: a stage whose requests depend on the data it finds (the robust stage's cases draw
+    ids from the answers) then sends the same requests whatever ran before it."""
+    await stop_submission(runtime, running)
+    running.env = {**running.env, **await runtime.submission_env()}
+    await relaunch_submission(runtime, running, tool_env, log)
+
+
 async def stop_submission(runtime: ScoringRuntime, running: RunningSubmission) -> None:
     """Kill the submission's whole process group, and whatever escaped it."""
     await running.proc.kill()
