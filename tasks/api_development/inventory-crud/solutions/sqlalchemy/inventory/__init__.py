@@ -1,0 +1,1 @@
+"""Inventory items API (FastAPI + SQLAlchemy ORM)."""
