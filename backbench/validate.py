@@ -180,24 +180,19 @@ def judge_reference(
     submission: str = "reference",
 ) -> Check:  # fmt: skip
     """The reference (or another correct solution) must score correct, correct_secure, uptime,
-    slo_met and robust 1 in every epoch. For another solution a robust below 1 is a warning:
-    `robust` is reported, never part of `correct`, and the solutions exist to keep the hidden
-    tests (the verdict on the stated rules) from over-specifying."""
+    slo_met and robust 1 in every epoch. A correct solution that is not robust is an error like
+    any other: the stage would then judge the documents' silence, not the submission."""
     expected = " ".join(f"{k}=1" for k in REFERENCE_NEEDS)
-    soft = () if submission == "reference" else ("robust",)
     check = Check(scenario, submission, expected, "", scores=[o.value for o in observations])
     messages = _errors(observations) or ([] if observations else ["no scored sample"])
-    warnings: list[str] = []
     scored = [o for o in observations if not o.error]
     for epoch, obs in enumerate(scored, start=1):
-        short = [k for k in REFERENCE_NEEDS if _verdict(obs.value, k) != 1 and k not in soft]
-        warnings += [
-            f"{k} {_number(obs.value.get(k, 0))}" for k in soft if _verdict(obs.value, k) != 1
-        ]
+        short = [k for k in REFERENCE_NEEDS if _verdict(obs.value, k) != 1]
         if short:
             where = f"epoch {epoch}: " if len(scored) > 1 else ""
             why = _why_failed(obs, "slo missed: " + _names(slo_misses(obs.value, slo)))
-            messages.append(f"{where}{', '.join(f'{k}=0' for k in short)} ({'; '.join(why)})")
+            shown = ", ".join(f"{k}={_shown(obs.value, k)}" for k in short)
+            messages.append(f"{where}{shown} ({'; '.join(why)})")
     check.flaky = flipped_verdicts(scored)
     messages += [f"flaky verdict: {f}" for f in check.flaky]
     if len(scored) > 1:
@@ -206,15 +201,22 @@ def judge_reference(
     check.observed = _observed_values(scored, REFERENCE_NEEDS) if scored else "no score"
     if scored and "p95_ms" in scored[0].value:
         check.observed += f" (p95 {_spread([o.value['p95_ms'] for o in scored])} ms)"
-    check.messages = messages + [f"not robust: {w}" for w in warnings]
-    check.severity = ERROR if messages else WARNING if warnings else OK
+    check.messages = messages
+    check.severity = ERROR if messages else OK
     return check
+
+
+def _shown(value: dict[str, float], key: str) -> str:
+    """A verdict as shown: 0 or 1, and a share (uptime, robust) as its value when below 1."""
+    if key in ("uptime", "robust") and _verdict(value, key) != 1:
+        return _number(round(float(value.get(key, 0)), 4))
+    return str(_verdict(value, key))
 
 
 def _observed_values(observations: list[Observation], keys: Iterable[str]) -> str:
     parts = []
     for key in keys:
-        values = [_verdict(o.value, key) for o in observations]
+        values = [_shown(o.value, key) for o in observations]
         parts.append(
             f"{key}={'/'.join(str(v) for v in values) if len(set(values)) > 1 else values[0]}"
         )

@@ -89,7 +89,17 @@ def test_a_solution_missing_the_ratios_names_each_in_its_direction() -> None:
 
 def test_reference_with_partial_uptime_is_an_error() -> None:
     check = judge_reference("inventory-crud", [ref(uptime=0.875)], SLO)
-    assert check.severity == ERROR and "uptime=0" in check.messages[0]
+    assert check.severity == ERROR and "uptime=0.875" in check.messages[0]
+
+
+@pytest.mark.parametrize("submission", ["reference", "solution:starlette"])
+def test_a_correct_solution_that_is_not_robust_is_an_error_showing_the_share(
+    submission: str,
+) -> None:
+    # the stage would be judging the documents' silence: the contract must be settled instead
+    check = judge_reference("inventory-crud", [ref(robust=0.6667)], SLO, submission)
+    assert check.severity == ERROR and not check.ok
+    assert "robust=0.6667" in check.messages[0] and "robust=0.6667" in check.observed
 
 
 def test_reference_not_served_is_an_error() -> None:
