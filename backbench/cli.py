@@ -99,6 +99,11 @@ def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "results/validation/README.md is left as it is",
     )  # fmt: skip
     validate.add_argument(
+        "--full", action="store_true",
+        help="every stage for every mutant (default: the functional stage and the one its "
+        "declared check needs: the probes for a probe, the load for an SLO metric)",
+    )  # fmt: skip
+    validate.add_argument(
         "--load-seconds", type=float, help="load test duration (overrides --fast's)"
     )
     validate.add_argument(
@@ -167,6 +172,7 @@ def _validate(args: argparse.Namespace) -> int:
         load_seconds=load_seconds,
         repeat=args.repeat,
         fast=args.fast,
+        full=args.full,
         keep_logs=args.keep_logs,
         sandbox=args.sandbox,
     )

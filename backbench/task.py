@@ -35,7 +35,7 @@ from backbench.catalogue import (
 from backbench.identity import folder_sha256, text_sha256
 from backbench.sandbox.choice import CHOICES, resolve_sandbox
 from backbench.scoring.baseline import LOAD_BASELINES
-from backbench.scoring.scorer import backbench_scorer
+from backbench.scoring.scorer import backbench_scorer, parse_stages
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SYSTEM_PROMPT = PACKAGE_DIR.parent / "prompts" / "backend-developer.md"
@@ -138,6 +138,7 @@ def section_task(
     sandbox: str = "auto",
     robust: bool = True,
     load_baseline: str = "reference",
+    stages: str | list[str] = "all",
 ) -> Task:
     """The Task of one prompt section.
 
@@ -154,6 +155,8 @@ def section_task(
         robust: Run the schemathesis fuzzing stage (about 40 s a sample; false: robust is NaN).
         load_baseline: reference (the scenario's reference is loaded beside the submission and
             the SLO is judged as ratios to it) or none (absolute thresholds, half the load time).
+        stages: all, or the live stages to run among functional (always), security and load;
+            the score keys of the others are NaN (backbench validate scores a mutant this way).
     """
     try:
         chosen = section_choice(section, scenarios)
@@ -170,6 +173,10 @@ def section_task(
         raise TaskParameterError(
             f"-T load_baseline={load_baseline!r}: expected one of {', '.join(LOAD_BASELINES)}"
         )
+    try:
+        chosen_stages = parse_stages(stages)
+    except (ValueError, AttributeError) as ex:
+        raise TaskParameterError(f"-T stages={stages!r}: {ex}") from None
     if sandbox not in CHOICES:
         raise TaskParameterError(f"-T sandbox={sandbox!r}: expected one of {', '.join(CHOICES)}")
     prompt_file, prompt_text = read_system_prompt(system_prompt)
@@ -178,7 +185,10 @@ def section_task(
         dataset=MemoryDataset([scenario_sample(s, prompt_sha256) for s in chosen], name=section),
         solver=backend_agent(prompt_text),
         scorer=backbench_scorer(
-            load_seconds=load_seconds, robust=robust, load_baseline=load_baseline
+            load_seconds=load_seconds,
+            robust=robust,
+            load_baseline=load_baseline,
+            stages=chosen_stages,
         ),
         sandbox=resolve_sandbox(sandbox),
         message_limit=message_limit,
@@ -230,10 +240,11 @@ def section_task_function(section: str, module: str, doc: str | None = None) -> 
         sandbox: str = "auto",
         robust: bool = True,
         load_baseline: str = "reference",
+        stages: str | list[str] = "all",
     ) -> Task:
         return section_task(
             section, scenarios, system_prompt, message_limit, time_limit, load_seconds, sandbox,
-            robust, load_baseline,
+            robust, load_baseline, stages,
         )  # fmt: skip
 
     run.__name__ = run.__qualname__ = section

@@ -312,12 +312,20 @@ def _caught(
 def _observed_mutant(obs: Observation) -> str:
     if obs.not_served:
         return f"not served: {obs.not_served}"
-    slo = "slo met" if obs.value.get("slo_met", 0) else "slo missed"
-    p95, errors = _number(obs.value.get("p95_ms", 0)), _number(obs.value.get("error_rate", 0))
-    return (
-        f"failed {_names(obs.failed_tests)}; exploited {_names(obs.exploited_probes)}; "
-        f"{slo} (p95 {p95} ms, errors {errors})"
-    )
+    parts = [f"failed {_names(obs.failed_tests)}"]
+    # a stage left out (-T stages) scores NaN: it saw nothing, which is not "none"
+    if _ran(obs.value, "secure"):
+        parts.append(f"exploited {_names(obs.exploited_probes)}")
+    if _ran(obs.value, "slo_met"):
+        slo = "slo met" if obs.value.get("slo_met", 0) else "slo missed"
+        p95, errors = _number(obs.value.get("p95_ms", 0)), _number(obs.value.get("error_rate", 0))
+        parts.append(f"{slo} (p95 {p95} ms, errors {errors})")
+    return "; ".join(parts)
+
+
+def _ran(value: dict[str, float], key: str) -> bool:
+    number = value.get(key, 0)
+    return not (isinstance(number, float) and math.isnan(number))
 
 
 def judge_rules(

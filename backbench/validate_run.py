@@ -79,6 +79,7 @@ class EvalCall:
     epochs: int = 1
     max_samples: int = 2
     robust: bool = True  # the schemathesis stage; mutants and null are judged without it
+    stages: str = "all"  # the task's `stages`: a mutant's declared check needs only some
 
 
 def inspect_command(
@@ -104,6 +105,8 @@ def inspect_command(
         argv += ["-T", f"sandbox={sandbox}"]
     if not call.robust:
         argv += ["-T", "robust=false"]
+    if call.stages != "all":
+        argv += ["-T", f"stages={call.stages}"]
     if not beside_reference:
         argv += ["-T", "load_baseline=none"]
     return argv
@@ -163,6 +166,7 @@ class Plan:
     load_seconds: float
     repeat: int = 1
     fast: bool = False
+    full: bool = False  # every stage for every mutant, not only what its declared check needs
     keep_logs: Path | None = None
     sandbox: str | None = None  # the task's `sandbox` parameter; None: the task's default
 
@@ -186,6 +190,7 @@ def run_validation(plan: Plan, echo: Callable[[str], None]) -> tuple[list[Check]
         shutil.rmtree(scratch, ignore_errors=True)
     wall = time.monotonic() - clock
     record = run_record(checks, started, wall, plan.fast, plan.load_seconds, plan.repeat, hashes)
+    record["mutant_stages"] = "all" if plan.full else "declared"
     return checks, record
 
 
@@ -227,7 +232,15 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
         reference |= runner.run(call)
 
     calls = [
-        EvalCall("null", sec, ids[sec], "backbench/null", logs / sec / "null", robust=False)
+        EvalCall(
+            "null",
+            sec,
+            ids[sec],
+            "backbench/null",
+            logs / sec / "null",
+            robust=False,
+            stages="functional",
+        )
         for sec in sections
     ]
     mutant_checks: dict[tuple[str, str], Check] = {}
@@ -247,7 +260,7 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
             calls.append(
                 EvalCall(
                     label, scenario.section, [scenario.id], "backbench/files", log_dir, copy,
-                    robust=False,
+                    robust=False, stages="all" if plan.full else mutant_stages(mutant.catches),
                 )
             )  # fmt: skip
             mutants[label] = (scenario, mutant)
@@ -292,6 +305,17 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
         checks.append(judge_null(scenario.id, null.get(scenario.id, [])))
         checks += [mutant_checks[(scenario.id, m.name)] for m in scenario.mutants]
     return checks
+
+
+def mutant_stages(catches: dict[str, str]) -> str:
+    """The live stages a mutant's declared check needs: the functional stage always (every
+    failed test is reported, the declared one or not), the probes for a probe, the load for an
+    SLO metric. The rest tells validate nothing about whether the declared check catches it."""
+    if "probe" in catches:
+        return "functional,security"
+    if "slo" in catches:
+        return "functional,load"
+    return "functional"
 
 
 def scenario_solutions(scenario: Scenario) -> dict[str, Path]:

@@ -3,6 +3,7 @@
     .venv/bin/python scripts/benchmark.py [--samples 1,2] [--load-seconds 10] [--sandbox namespace]
     .venv/bin/python scripts/benchmark.py --load-variance [--repeats 5] [--samples 3] \
         [--slices 1,10]
+    .venv/bin/python scripts/benchmark.py --robust-repeats [--repeats 5] [--samples 1]
 
 For each --max-samples value it runs the real `inspect eval tasks/ --model backbench/reference`
 and reads per-sample stage timings from the log. Sandbox tear-down is timed apart (it happens
@@ -14,6 +15,10 @@ other), then once with -T load_baseline=none, and reports per scenario the coeff
 variation of p95_ratio beside that of the absolute p95 (and of rps), and what the reference's run
 beside the submission adds to a sample's load stage. A slice as long as the load test is the
 design of one block after the other.
+
+With --robust-repeats it scores the reference of every scenario --repeats times (epochs) and
+reports, per scenario, the robust values and how many distinct lists of generated cases the
+runs sent: 1 when the stage is deterministic.
 """
 
 from __future__ import annotations
@@ -191,6 +196,57 @@ def variance_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def robust_repeats(args: argparse.Namespace) -> dict[str, Any]:
+    """The reference's robust value and case digest in each of --repeats epochs, per scenario
+    (the functional and robust stages only: the others take no part in them)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run_eval(
+            int(args.samples.split(",")[0]), 1.0, args.sandbox, Path(tmp),
+            ("--epochs", str(args.repeats), "-T", "stages=functional", "-T", "load_baseline=none"),
+        )  # fmt: skip
+        found: dict[str, list[dict[str, Any]]] = {}
+        for path in sorted(Path(tmp).glob("*.eval")):
+            for sample in read_eval_log(str(path)).samples or []:
+                score = next(iter((sample.scores or {}).values()))
+                meta = score.metadata or {}
+                value = score.value if isinstance(score.value, dict) else {}
+                found.setdefault(str(sample.id), []).append(
+                    {
+                        "epoch": sample.epoch,
+                        "robust": value.get("robust"),
+                        "cases_sha256": meta.get("robust_cases_sha256", ""),
+                        "operations": {
+                            op["label"]: op["examples"] for op in meta.get("robust_evidence", [])
+                        },
+                    }
+                )
+    return {
+        sid: {
+            "repeats": len(runs),
+            "robust": sorted({r["robust"] for r in runs}),
+            "distinct_case_lists": len({r["cases_sha256"] for r in runs}),
+            "runs": sorted(runs, key=lambda r: r["epoch"]),
+        }
+        for sid, runs in sorted(found.items())
+    }
+
+
+def robust_main(args: argparse.Namespace) -> int:
+    """--robust-repeats: run, write results/benchmarks/<UTC time>-robust.json, print a table."""
+    report = robust_repeats(args)
+    out = REPO / "results" / "benchmarks" / f"{datetime.now(UTC):%Y-%m-%dT%H%M%SZ}-robust.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"when": datetime.now(UTC).isoformat(), "robust": report}, indent=2))
+    print("| scenario | repeats | robust values | distinct case lists | cases |")
+    print("| --- | --- | --- | --- | --- |")
+    for sid, row in report.items():
+        cases = sum(row["runs"][0]["operations"].values())
+        print(f"| {sid} | {row['repeats']} | {row['robust']} | {row['distinct_case_lists']} | "
+              f"{cases} |")  # fmt: skip
+    print(f"written: {out.relative_to(REPO)}")
+    return 0
+
+
 def main() -> int:
     """Run the benchmark and write its report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -200,7 +256,13 @@ def main() -> int:
     parser.add_argument("--load-variance", action="store_true", help="CVs of the load figures")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--slices", default="1", help="comma-separated slice lengths, seconds")
+    parser.add_argument(
+        "--robust-repeats", action="store_true",
+        help="the reference's robust value and cases over --repeats epochs",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.robust_repeats:
+        return robust_main(args)
     if args.load_variance:
         return variance_main(args)
     teardown = asyncio.run(teardown_seconds(args.sandbox))

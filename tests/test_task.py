@@ -8,6 +8,7 @@ import pytest
 from backbench._inspect import PrerequisiteError
 from backbench.catalogue import section_names
 from backbench.identity import folder_sha256, text_sha256
+from backbench.scoring.scorer import parse_stages
 from backbench.task import DEFAULT_SYSTEM_PROMPT, section_task, section_task_function
 from tests.conftest import REPO
 
@@ -113,10 +114,23 @@ def test_section_function_keeps_the_shared_parameters_documented() -> None:
     params = list(inspect.signature(function).parameters)
     assert params == [
         "scenarios", "system_prompt", "message_limit", "time_limit", "load_seconds", "sandbox",
-        "robust", "load_baseline",
+        "robust", "load_baseline", "stages",
     ]  # fmt: skip
     doc = inspect.getdoc(function) or ""
     assert doc.startswith("Doc line.") and "load_seconds:" in doc and "section:" not in doc
+
+
+@pytest.mark.parametrize("stages", ["security", "functional,fuzz", "", "load,security"])
+def test_bad_stages_are_a_one_line_error(stages: str) -> None:
+    with pytest.raises(PrerequisiteError, match=r"-T stages=.*: expected all, or names among"):
+        section_task("api_development", "inventory-crud", sandbox="local", stages=stages)
+
+
+def test_stages_reach_the_scorer_in_their_order() -> None:
+    assert parse_stages("all") == ("functional", "security", "load")
+    assert parse_stages("load, functional") == ("functional", "load")
+    # inspect's -T turns a comma-separated value into a list
+    assert parse_stages(["functional", "security"]) == ("functional", "security")
 
 
 def test_an_unknown_load_baseline_is_a_one_line_error() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from backbench.cli import main
+from backbench.scoring.scorer import SKIPPED_KEYS
 from backbench.validate import (
     ERROR,
     OK,
@@ -25,7 +26,7 @@ from backbench.validate import (
     render_table,
     run_record,
 )
-from backbench.validate_run import EvalCall, inspect_command, write_results
+from backbench.validate_run import EvalCall, inspect_command, mutant_stages, write_results
 
 SLO = {"p95_ms": 300.0, "error_rate": 0.01}
 
@@ -184,6 +185,41 @@ def test_mutant_caught_by_its_probe_is_ok() -> None:
         [observation(SQLI_VALUE, SQLI_META)], SLO,
     )  # fmt: skip
     assert check.severity == OK
+
+
+NAN = float("nan")
+NO_LOAD = {k: NAN for k in SKIPPED_KEYS["load"]}
+NO_SECURITY = {k: NAN for k in SKIPPED_KEYS["security"]}
+
+
+def test_each_mutant_runs_the_stages_its_declared_check_needs() -> None:
+    assert mutant_stages({"test": "test_x"}) == "functional"
+    assert mutant_stages({"probe": "cwe-89"}) == "functional,security"
+    assert mutant_stages({"slo": "p95_ms"}) == "functional,load"
+    call = EvalCall("m", "api_development", ["s"], "backbench/files", Path("logs"),
+                    stages="functional,security")  # fmt: skip
+    argv = inspect_command(call, "tasks/api_development", 10.0)
+    assert argv[argv.index("stages=functional,security") - 1] == "-T"
+
+
+def test_a_mutant_caught_only_by_a_probe_is_caught_without_the_load() -> None:
+    # scored with -T stages=functional,security: no test failed, the load did not run
+    obs = observation({**SQLI_VALUE, **NO_LOAD}, SQLI_META)
+    check = judge_mutant("s", "m", {"probe": "sqli-name-filter"}, [obs], SLO)
+    assert check.severity == OK and check.messages == []
+    assert check.observed == "failed none; exploited sqli-name-filter"
+
+
+def test_a_mutant_caught_only_by_the_slo_is_caught_without_the_probes() -> None:
+    # scored with -T stages=functional,load: no test failed, the probes did not run
+    slow = {**REFERENCE_VALUE, **NO_SECURITY, "p95_ms": 450.0, "slo_met": 0}
+    check = judge_mutant("s", "m", {"slo": "p95_ms"}, [observation(slow, REFERENCE_META)], SLO)
+    assert check.severity == OK and check.messages == []
+    assert check.observed == "failed none; slo missed (p95 450 ms, errors 0)"
+    # and the same run with the SLO met is not caught
+    met = judge_mutant("s", "m", {"slo": "p95_ms"}, [observation(
+        {**REFERENCE_VALUE, **NO_SECURITY}, REFERENCE_META)], SLO)  # fmt: skip
+    assert met.severity == ERROR and "not caught" in met.messages[0]
 
 
 def test_uncaught_mutant_is_an_error_naming_the_check() -> None:

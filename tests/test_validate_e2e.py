@@ -5,6 +5,7 @@ purpose (the reference, a hidden test, a mutant): validation must fail and say w
 """
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -88,6 +89,14 @@ def test_validate_fast_passes_a_sound_scenario(
     kinds = [r["submission"].split(":")[0] for r in records]
     assert {"rules", "reference", "null"} <= set(kinds) and kinds.count("mutant") == 2
     assert "solution:flask" in [r["submission"] for r in records]
+    # each mutant ran the stages its declared check needs: the probes, not the load, for this
+    # one (NaN: not run), and the probe still caught it
+    [probe] = [r for r in records if r["submission"] == "mutant:string-built-sql"]
+    assert "exploited cwe-89" in probe["observed"] and "slo" not in probe["observed"]
+    assert math.isnan(probe["scores"][0]["p95_ms"]) and probe["scores"][0]["exploits"] >= 1
+    [tested] = [r for r in records if r["submission"] == "mutant:no-price-validation"]
+    assert math.isnan(tested["scores"][0]["secure"]) and math.isnan(tested["scores"][0]["rps"])
+    assert run["mutant_stages"] == "declared"
     [reference] = [r for r in records if r["submission"] == "reference"]
     assert reference["severity"] == "ok" and reference["scores"][0]["correct"] == 1
     assert not (out / "README.md").exists()  # only a full run rewrites it

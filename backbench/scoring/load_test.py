@@ -64,6 +64,14 @@ class LoadResult:
     p95_ratio_cycles: float = NO_LATENCY
 
 
+def not_loaded(explanation: str) -> LoadResult:
+    """The load verdict of a stage that did not run: no figures, no SLO verdict."""
+    return LoadResult(
+        NO_LATENCY, NO_LATENCY, NO_LATENCY, NO_LATENCY, NO_LATENCY, 0, False,
+        explanation=explanation,
+    )  # fmt: skip
+
+
 def _requests(row: dict[str, str] | None) -> int:
     return int(row["Request Count"]) if row else 0
 

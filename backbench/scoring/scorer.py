@@ -22,12 +22,19 @@ from backbench.scoring.load_test import (
     baseline_failed,
     load_generator_failed,
     load_verdict,
+    not_loaded,
     run_load,
 )
 from backbench.scoring.peers import declared_peers, start_peers
 from backbench.scoring.quality import collect_quality, quality_verdict
 from backbench.scoring.robustness import RobustEvidence, robust_verdict, run_robust
-from backbench.scoring.security import bandit_high, run_bandit, run_probes, security_verdict
+from backbench.scoring.security import (
+    SecurityResult,
+    bandit_high,
+    run_bandit,
+    run_probes,
+    security_verdict,
+)
 from backbench.scoring.submission import (
     READY_TIMEOUT,
     RunningSubmission,
@@ -47,12 +54,42 @@ from backbench.scoring.verdict import (
 HEALTH_INTERVAL = 0.5
 AFTER_LOAD_SECONDS = 1.5
 Lap = Callable[[str], None]
+# The live stages `-T stages` chooses from: functional always runs (every verdict starts from a
+# served, tested submission); robust has a switch of its own. A stage left out scores NaN.
+STAGES = ("functional", "security", "load")
+SKIPPED_KEYS = {
+    "security": ("secure", "correct_secure", "exploits", "bandit_high"),
+    "load": ("p50_ms", "p95_ms", "p99_ms", "rps", "error_rate", "p95_ratio", "rps_ratio",
+             "uptime", "slo_met"),
+}  # fmt: skip
+
+
+def parse_stages(text: str | list[str]) -> tuple[str, ...]:
+    """`all`, or names of STAGES that include functional, comma-separated (inspect's -T hands a
+    comma-separated value over as a list); ValueError else."""
+    parts = text.split(",") if isinstance(text, str) else [str(t) for t in text]
+    names = tuple(n.strip() for n in parts if n.strip())
+    if names == ("all",):
+        return STAGES
+    unknown = [n for n in names if n not in STAGES]
+    if unknown or "functional" not in names:
+        raise ValueError(
+            f"expected all, or names among {', '.join(STAGES)} that include functional"
+        )
+    return tuple(n for n in STAGES if n in names)
+
+
+def left_out(value: dict[str, float], stages: tuple[str, ...]) -> dict[str, float]:
+    """`value` with the keys of the stages not run set to NaN: no verdict, not a failure."""
+    skipped = [k for stage, keys in SKIPPED_KEYS.items() if stage not in stages for k in keys]
+    return {k: (float("nan") if k in skipped else v) for k, v in value.items()}
 
 
 @scorer(metrics={"*": [mean(), stderr()]})
 def backbench_scorer(
-    load_seconds: float = 10.0, robust: bool = True, load_baseline: str = "reference"
-) -> Scorer:
+    load_seconds: float = 10.0, robust: bool = True, load_baseline: str = "reference",
+    stages: tuple[str, ...] = STAGES,
+) -> Scorer:  # fmt: skip
     """Functional, robust, security, load, uptime and quality stages for one submission.
 
     Args:
@@ -60,13 +97,14 @@ def backbench_scorer(
         robust: Run the schemathesis stage (else `robust` is NaN, left out of its mean).
         load_baseline: "reference" measures the scenario's reference beside the submission and
             judges the load by ratios; "none" judges absolute figures.
+        stages: The live stages to run (STAGES); the keys of the others are NaN.
     """
 
     async def score(state: TaskState, target: Target) -> Score:
         scenario = find_scenario(str(state.metadata["scenario"]))
         async with scoring_runtime(sandbox()) as runtime:
             result = await score_submission(
-                runtime, scenario, load_seconds, robust, load_baseline == "reference"
+                runtime, scenario, load_seconds, robust, load_baseline == "reference", stages
             )
             (result.metadata or {}).setdefault("timings", {})["sandbox_setup"] = (
                 runtime.setup_seconds
@@ -78,7 +116,7 @@ def backbench_scorer(
 
 async def score_submission(
     runtime: ScoringRuntime, scenario: Scenario, load_seconds: float, robust: bool = True,
-    baseline: bool = True,
+    baseline: bool = True, stages: tuple[str, ...] = STAGES,
 ) -> Score:  # fmt: skip
     """Every stage against the submission in `runtime.workspace`."""
     timings: dict[str, float] = {}
@@ -96,7 +134,8 @@ async def score_submission(
     quality, quality_text = quality_verdict(
         await collect_quality(runtime, tool_env, runtime.private)
     )
-    bandit = await run_bandit(runtime, tool_env, runtime.private)
+    # bandit's findings count toward `secure`, which only the security stage decides
+    bandit = await run_bandit(runtime, tool_env, runtime.private) if "security" in stages else {}
     lap("static")
 
     problem = start_script_problem(runtime.workspace)
@@ -115,7 +154,7 @@ async def score_submission(
         if running.ready:
             score = await _score_live(
                 runtime, scenario, running, load_seconds, tool_env, (quality, quality_text),
-                bandit, lap, robust, baseline,
+                bandit, lap, robust, baseline, stages,
             )  # fmt: skip
             score.metadata = {**(score.metadata or {}), "timings": timings}
         else:
@@ -136,7 +175,7 @@ async def score_submission(
 async def _score_live(
     runtime: ScoringRuntime, scenario: Scenario, running: RunningSubmission, load_seconds: float,
     tool_env: dict[str, str], quality: tuple[float, str], bandit: dict[str, Any], lap: Lap,
-    robust_stage: bool = True, baseline: bool = True,
+    robust_stage: bool = True, baseline: bool = True, stages: tuple[str, ...] = STAGES,
 ) -> Score:  # fmt: skip
     functional_evidence = await functional_stage(runtime, scenario.tests_dir, running, tool_env)
     functional = functional_verdict(functional_evidence)
@@ -173,27 +212,37 @@ async def _score_live(
             )
         lap("robust")
 
-    probe_evidence = await run_probes(
-        runtime, running.base_url, scenario.probes, tool_env, runtime.private
-    )
-    security = security_verdict(probe_evidence, bandit)
-    lap("security")
+    probe_evidence: list[dict[str, Any]] = []
+    security = SecurityResult(explanation=f"security: not run (-T stages={','.join(stages)})")
+    if "security" in stages:
+        probe_evidence = await run_probes(
+            runtime, running.base_url, scenario.probes, tool_env, runtime.private
+        )
+        security = security_verdict(probe_evidence, bandit)
+        lap("security")
 
-    load_evidence, probes = await load_stage(
-        runtime, scenario, running, load_seconds, tool_env, baseline
-    )
-    load = load_verdict(load_evidence, scenario.slo)
-    await running.refresh()
-    uptime_evidence = UptimeEvidence(probes, running.alive)
-    uptime, uptime_text = uptime_verdict(uptime_evidence)
-    lap("load")
+    load_evidence = LoadEvidence(returncode=0, aggregated=None, seconds=0.0)
+    probes: list[dict[str, Any]] = []
+    load = not_loaded(f"load and uptime: not run (-T stages={','.join(stages)})")
+    uptime, uptime_text, gone = float("nan"), "", False
+    if "load" in stages:
+        load_evidence, probes = await load_stage(
+            runtime, scenario, running, load_seconds, tool_env, baseline
+        )
+        load = load_verdict(load_evidence, scenario.slo)
+        await running.refresh()
+        uptime_evidence = UptimeEvidence(probes, running.alive)
+        uptime, uptime_text = uptime_verdict(uptime_evidence)
+        gone = daemonized(uptime_evidence)
+        lap("load")
 
     value, explanation = served_score(
         StageVerdicts(
-            functional, security, load, uptime, uptime_text, daemonized(uptime_evidence),
-            *quality, robust=robust, robust_text=robust_text,
+            functional, security, load, uptime, uptime_text, gone, *quality,
+            robust=robust, robust_text=robust_text,
         )
     )  # fmt: skip
+    value = left_out(value, stages)
     metadata = {
         "failed_tests": [asdict(c) for c in functional.failed],
         "passed_tests": functional.passed,
