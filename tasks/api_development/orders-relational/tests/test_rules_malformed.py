@@ -1,0 +1,81 @@
+"""Malformed requests: what the prompt settles for bytes, sizes and content types."""
+
+import json
+
+import pytest
+
+MiB = 1024 * 1024
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, (
+        response.request.method,
+        response.request.url,
+        response.text,
+    )
+    body = response.json()
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+
+
+def stored_customers(db, email):
+    """How many customers rows hold `email` in any column (column names are the submission's)."""
+    query = "SELECT count(*) FROM customers AS c WHERE strpos(lower(c::text), lower(%s)) > 0"
+    return db.execute(query, (email,)).fetchone()[0]
+
+
+def post_customer_raw(client_factory, auth_headers, content: bytes, content_type: str):
+    """POST /customers on a connection of its own, closed after: a server may close a connection
+    whose body it did not read, and no other request may depend on it."""
+    headers = {**auth_headers, "Content-Type": content_type}
+    with client_factory(headers=headers) as client:
+        return client.post("/customers", content=content)
+
+
+def assert_stored_only_if_accepted(authed_api, db, response, email):
+    """A 201 stored the customer as sent; any refusal stored nothing."""
+    if response.status_code == 201:
+        customer = response.json()
+        assert customer["email"] == email
+        assert authed_api.get(f"/customers/{customer['id']}").json() == customer
+    assert stored_customers(db, email) == (1 if response.status_code == 201 else 0)
+
+
+@pytest.mark.rules("invalid-utf8-query", "validation-422", "error-body")
+def test_a_query_value_that_is_not_utf8_is_refused_or_read_with_replacements(authed_api):
+    response = authed_api.get("/products?name=%FF%FE")
+    if response.status_code != 200:
+        assert_error(response, 422, "validation_error")
+    else:
+        assert set(response.json()) >= {"items", "total"}
+    # read with replacement characters, no limit or offset is valid: a 422 either way
+    for path in ("/products?limit=%FF", "/products?offset=%FF", "/customers?limit=%FF"):
+        assert_error(authed_api.get(path), 422, "validation_error")
+
+
+@pytest.mark.rules("oversized-body")
+def test_a_body_over_1_mib_is_refused_or_handled_like_any_other(
+    authed_api, client_factory, auth_headers, unique, db
+):
+    email = f"{unique('big')}@example.com"
+    body = json.dumps({"email": email, "name": "Big", "padding": "x" * (MiB + 1024)}).encode()
+    response = post_customer_raw(client_factory, auth_headers, body, "application/json")
+    assert response.status_code in (201, 413, 422), response.text[:300]
+    if response.status_code == 422:
+        assert_error(response, 422, "validation_error")
+    assert_stored_only_if_accepted(authed_api, db, response, email)
+    assert authed_api.get("/health").status_code == 200
+
+
+@pytest.mark.rules("content-type")
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_json_body_of_another_content_type_is_refused_or_read_as_json(
+    authed_api, client_factory, auth_headers, unique, db, content_type
+):
+    email = f"{unique('ctype')}@example.com"
+    body = json.dumps({"email": email, "name": "Typed"}).encode()
+    response = post_customer_raw(client_factory, auth_headers, body, content_type)
+    assert response.status_code in (201, 415, 422), response.text[:300]
+    if response.status_code == 422:
+        assert_error(response, 422, "validation_error")
+    assert_stored_only_if_accepted(authed_api, db, response, email)
