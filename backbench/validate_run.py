@@ -39,6 +39,7 @@ from backbench.validate import (
     judge_null,
     judge_reference,
     judge_rules,
+    merged_run,
     observation,
     render_readme,
     rules_to_tests,
@@ -344,15 +345,20 @@ def _prepare_mutant(scenario: Scenario, mutant: Mutant, copy: Path) -> str:
     return problem or apply_patch(scenario.reference_dir, mutant.patch, copy)
 
 
-def write_results(run: dict[str, Any], output: Path, fast: bool, readme: bool = True) -> Path:
+def write_results(
+    run: dict[str, Any], output: Path, fast: bool, readme: bool = True,
+    catalogue: list[str] | None = None,
+) -> Path:  # fmt: skip
     """Write <output>/<UTC date-time>.json; a full run with `readme` also regenerates
-    <output>/README.md (a run over part of the catalogue leaves it as it is)."""
+    <output>/README.md: from this run, or with `catalogue` (the ids of every scenario) from the
+    newest full run of each, this one included."""
     output.mkdir(parents=True, exist_ok=True)
     stamp = datetime.fromisoformat(run["started"]).strftime("%Y-%m-%dT%H-%M-%SZ")
     path = output / f"{stamp}.json"
     path.write_text(json.dumps(run, indent=2) + "\n")
     if not fast and readme:
-        (output / "README.md").write_text(render_readme(run, path.name))
+        shown = merged_run(recorded_runs(output), catalogue) if catalogue else run
+        (output / "README.md").write_text(render_readme(shown, path.name))
     return path
 
 

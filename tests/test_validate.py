@@ -3,6 +3,7 @@
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -326,6 +327,25 @@ def test_run_record_and_readme(tmp_path: Path) -> None:
     assert "| Mutants caught by their declared check | 0/1 (0 not minimal) |" in readme
     assert "1 min 15 s" in readme and "| 3.5% |" in readme  # p95 CV of 28 and 30
     assert readme == render_readme(run, path.name)
+
+
+def test_the_readme_shows_each_scenarios_newest_full_run(tmp_path: Path) -> None:
+    # inventory-crud validated in full, then once --fast, then orders-relational alone: the
+    # README keeps inventory-crud's full run and adds the newer orders-relational one
+    def run_of(scenario: str, hour: int, fast: bool = False) -> dict[str, Any]:
+        checks = [judge_reference(scenario, [ref()], SLO)]
+        when = datetime(2026, 1, 2, hour, tzinfo=UTC)
+        return run_record(checks, when, 60.0, fast, 2.0 if fast else 10.0, 1)
+
+    catalogue = ["inventory-crud", "orders-relational"]
+    write_results(run_of("inventory-crud", 1), tmp_path, fast=False, catalogue=catalogue)
+    write_results(run_of("inventory-crud", 2, fast=True), tmp_path, fast=True)
+    write_results(run_of("orders-relational", 3), tmp_path, fast=False, catalogue=catalogue)
+    readme = (tmp_path / "README.md").read_text()
+    assert "inventory-crud (2026-01-02T01:00:00+00:00)" in readme
+    assert "orders-relational (2026-01-02T03:00:00+00:00)" in readme
+    assert "| Reference passes | 2/2 |" in readme and "| Wall time | 2 min 0 s |" in readme
+    assert readme.count("| reference | correct=1") == 2
 
 
 def test_fast_run_leaves_the_readme_alone(tmp_path: Path) -> None:
