@@ -1,1 +1,0 @@
-"""Inventory items API (FastAPI + SQLAlchemy ORM)."""
