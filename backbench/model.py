@@ -2,7 +2,10 @@
 
 - `backbench/reference`: writes the scenario's reference solution through the agent's tools;
 - `backbench/null`: submits at once, having written nothing;
-- `backbench/files -M path=DIR`: writes the files of DIR through the agent's tools.
+- `backbench/files -M path=DIR`: writes the files of DIR through the agent's tools;
+- `backbench/files -M paths=FILE`: FILE lists one folder a line, and each sample (with
+  `--epochs N`, N samples of a scenario) writes the next folder's files and submits
+  "submitted <folder>", so one `inspect eval` scores many submissions (`backbench validate`).
 
 They drive the same tools a real model gets (bash, text_editor, submit), so what they score is
 what the harness would score for a model that wrote the same files. They need no network: token
@@ -55,18 +58,24 @@ class BackbenchModel(ModelAPI):
             raise ValueError(
                 f"unknown backbench agent {model_name!r}: use one of {', '.join(AGENTS)}"
             )
-        unknown = set(model_args) - {"path"}
+        unknown = set(model_args) - {"path", "paths"}
         if unknown:
             raise ValueError(
                 f"unknown -M argument(s) for backbench/{model_name}: {sorted(unknown)}"
             )
         self.path: Path | None = None
+        self.queue: list[Path] = []  # -M paths: the folders not handed out yet
+        self.handed: dict[str, Path] = {}  # a write call's id -> the folder it wrote
         if model_name == "files":
-            if "path" not in model_args:
-                raise ValueError("backbench/files needs -M path=DIR (the files to submit)")
-            self.path = Path(str(model_args["path"])).expanduser().resolve()
-            if not self.path.is_dir():
-                raise ValueError(f"backbench/files: {self.path} is not a directory")
+            if ("path" in model_args) == ("paths" in model_args):
+                raise ValueError(
+                    "backbench/files needs -M path=DIR (the files to submit) or -M paths=FILE"
+                    " (a folder a line, one for each sample)"
+                )
+            if "path" in model_args:
+                self.path = _folder(model_args["path"])
+            else:
+                self.queue = _folders(model_args["paths"])
         elif model_args:
             raise ValueError(f"backbench/{model_name} takes no -M arguments")
 
@@ -86,18 +95,36 @@ class BackbenchModel(ModelAPI):
 
     def _plan(self, input: list[ChatMessage], turn: int) -> list[ToolCall]:
         if self.model_name == "null" or turn >= 2:
-            return [_call("submit", {"answer": "submitted"})]
+            return [_call("submit", {"answer": self._answer(input)})]
         if turn == 0:
             # text_editor needs absolute paths: learn where the workspace is first
             return [_call("bash", {"command": "pwd"})]
         workspace = _last_tool_output(input).strip().splitlines()[-1]
-        return write_calls(self._source(input), Path(workspace))
+        source = self._source(input)
+        calls = write_calls(source, Path(workspace))
+        if calls and self.model_name == "files" and self.path is None:
+            self.handed[calls[0].id] = source
+        return calls
 
     def _source(self, input: list[ChatMessage]) -> Path:
         if self.path is not None:
             return self.path
+        if self.model_name == "files":
+            if not self.queue:
+                raise ValueError("backbench/files: more samples than folders in -M paths")
+            return self.queue.pop(0)
         scenario = find_scenario(scenario_of(input))
         return scenario.reference_dir
+
+    def _answer(self, input: list[ChatMessage]) -> str:
+        """ "submitted", naming the folder when each sample writes one of -M paths: samples of
+        one scenario run side by side, so their answers say which is which."""
+        for message in reversed(input):
+            if isinstance(message, ChatMessageAssistant) and message.tool_calls:
+                folder = self.handed.get(message.tool_calls[0].id)
+                if folder is not None:
+                    return f"submitted {folder}"
+        return "submitted"
 
     def _output(self, calls: list[ToolCall], input: list[ChatMessage]) -> ModelOutput:
         message = ChatMessageAssistant(
@@ -114,6 +141,26 @@ class BackbenchModel(ModelAPI):
                 total_tokens=prompt_tokens + output_tokens,
             ),
         )
+
+
+def _folder(value: Any) -> Path:
+    path = Path(str(value)).expanduser().resolve()
+    if not path.is_dir():
+        raise ValueError(f"backbench/files: {path} is not a directory")
+    return path
+
+
+def _folders(value: Any) -> list[Path]:
+    """The folders a -M paths file lists, one a line."""
+    listing = Path(str(value)).expanduser()
+    try:
+        lines = listing.read_text().splitlines()
+    except OSError as ex:
+        raise ValueError(f"backbench/files: cannot read -M paths={listing}: {ex}") from None
+    folders = [_folder(line.strip()) for line in lines if line.strip()]
+    if not folders:
+        raise ValueError(f"backbench/files: -M paths={listing} lists no folder")
+    return folders
 
 
 def _call(function: str, arguments: dict[str, Any]) -> ToolCall:

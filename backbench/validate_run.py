@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from backbench.catalogue import Mutant, Scenario, tasks_dir
 from backbench.catalogue_check import (
@@ -77,6 +77,8 @@ class EvalCall:
     model: str
     log_dir: Path
     model_path: Path | None = None
+    # several submissions in one eval: a file of folders, one sample (epoch) each
+    model_paths: Path | None = None
     epochs: int = 1
     max_samples: int = 2
     robust: bool = True  # the schemathesis stage; mutants and null are judged without it
@@ -100,6 +102,8 @@ def inspect_command(
     ]  # fmt: skip
     if call.model_path is not None:
         argv += ["-M", f"path={call.model_path}"]
+    if call.model_paths is not None:
+        argv += ["-M", f"paths={call.model_paths}"]
     if call.epochs > 1:
         argv += ["--epochs", str(call.epochs)]
     if sandbox:
@@ -113,8 +117,11 @@ def inspect_command(
     return argv
 
 
-def read_observations(log_dir: Path, failure: str) -> dict[str, list[Observation]]:
-    """Observations per sample id from the .eval log in `log_dir`, in epoch order."""
+def read_observations(
+    log_dir: Path, failure: str, by_answer: bool = False
+) -> dict[str, list[Observation]]:
+    """Observations per sample id from the .eval log in `log_dir`, in epoch order; with
+    `by_answer`, per folder named in each sample's answer ("submitted <folder>", -M paths)."""
     from inspect_ai.log import read_eval_log
 
     found: dict[str, list[Observation]] = {}
@@ -127,7 +134,11 @@ def read_observations(log_dir: Path, failure: str) -> dict[str, list[Observation
         score = next(iter((sample.scores or {}).values()), None)
         if score is None and not error:
             error = "no score in the log" + (f" ({failure})" if failure else "")
-        found.setdefault(str(sample.id), []).append(
+        key = str(sample.id)
+        if by_answer:
+            # a sample that failed before it submitted names no folder: its mutant has none
+            key = sample.output.completion.removeprefix("submitted ").strip()
+        found.setdefault(key, []).append(
             observation(
                 score.value if score and isinstance(score.value, dict) else None,
                 score.metadata if score else None,
@@ -152,10 +163,13 @@ def run_call(call: EvalCall, argv: list[str], cwd: Path) -> dict[str, list[Obser
         )
     except subprocess.TimeoutExpired:
         failure = f"inspect eval timed out after {INSPECT_TIMEOUT} s"
-    found = read_observations(call.log_dir, failure)
-    for sid in call.scenario_ids:
-        if not found.get(sid):
-            found[sid] = [Observation(error=failure or "the log has no sample for this scenario")]
+    batch = call.model_paths is not None
+    found = read_observations(call.log_dir, failure, by_answer=batch)
+    wanted = call.model_paths.read_text().splitlines() if call.model_paths else call.scenario_ids
+    for key in wanted:
+        if not found.get(key):
+            what = "submission" if batch else "scenario"
+            found[key] = [Observation(error=failure or f"the log has no sample for this {what}")]
     return found
 
 
@@ -215,7 +229,7 @@ class _Runner:
             call, task_arg, self.load_seconds, self.sandbox, self.beside_reference
         )
         found = run_call(call, argv, self.root.parent)
-        failed = sum(o.error != "" for sid in call.scenario_ids for o in found[sid])
+        failed = sum(o.error != "" for observations in found.values() for o in observations)
         self.progress(f"{call.label}: scored" + (f" ({failed} sample error(s))" if failed else ""))
         return found
 
@@ -223,30 +237,24 @@ class _Runner:
 def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Check]:
     sections = sorted({s.section for s in plan.scenarios})
     ids = {sec: [s.id for s in plan.scenarios if s.section == sec] for sec in sections}
-    reference: dict[str, list[Observation]] = {}
+    calls: list[EvalCall] = []
     for section in sections:
-        runner.progress(f"reference: {len(ids[section])} scenario(s), {plan.repeat} epoch(s)")
-        call = EvalCall(
-            "reference", section, ids[section], "backbench/reference",
-            logs / section / "reference", epochs=plan.repeat,
+        calls.append(
+            EvalCall(
+                "reference", section, ids[section], "backbench/reference",
+                logs / section / "reference", epochs=plan.repeat,
+            )
         )  # fmt: skip
-        reference |= runner.run(call)
-
-    calls = [
-        EvalCall(
-            "null",
-            sec,
-            ids[sec],
-            "backbench/null",
-            logs / sec / "null",
-            robust=False,
-            stages="functional",
-        )
-        for sec in sections
-    ]
+        calls.append(
+            EvalCall(
+                "null", section, ids[section], "backbench/null", logs / section / "null",
+                robust=False, stages="functional",
+            )
+        )  # fmt: skip
     mutant_checks: dict[tuple[str, str], Check] = {}
-    mutants: dict[str, tuple[Scenario, Mutant]] = {}
+    batches: dict[str, tuple[Scenario, list[tuple[Mutant, Path]]]] = {}
     for scenario in plan.scenarios:
+        groups: dict[str, list[tuple[Mutant, Path]]] = {}
         for mutant in scenario.mutants:
             copy = scratch / "mutants" / scenario.id / mutant.name
             problem = _prepare_mutant(scenario, mutant, copy)
@@ -256,15 +264,21 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
                     describe_catch(mutant.catches, scenario.slo), "not run", ERROR, [problem],
                 )  # fmt: skip
                 continue
-            label = f"{scenario.id}/{mutant.name}"
-            log_dir = logs / scenario.section / "mutants" / label
-            calls.append(
-                EvalCall(
-                    label, scenario.section, [scenario.id], "backbench/files", log_dir, copy,
-                    robust=False, stages="all" if plan.full else mutant_stages(mutant.catches),
-                )
-            )  # fmt: skip
-            mutants[label] = (scenario, mutant)
+            stages = "all" if plan.full else mutant_stages(mutant.catches)
+            groups.setdefault(stages, []).append((mutant, copy.resolve()))
+        for stages, members in groups.items():
+            for number, chunk in enumerate(balanced_chunks(members, MUTANTS_PER_EVAL)):
+                label = f"{scenario.id}/mutants-{stages.replace(',', '+')}-{number}"
+                listing = scratch / "mutants" / f"{label.replace('/', '_')}.txt"
+                listing.write_text("".join(f"{copy}\n" for _, copy in chunk))
+                calls.append(
+                    EvalCall(
+                        label, scenario.section, [scenario.id], "backbench/files",
+                        logs / scenario.section / "mutants" / label, model_paths=listing,
+                        epochs=len(chunk), max_samples=1, robust=False, stages=stages,
+                    )
+                )  # fmt: skip
+                batches[label] = (scenario, chunk)
 
     solutions: dict[str, tuple[Scenario, str]] = {}
     for scenario in plan.scenarios:
@@ -277,11 +291,15 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
             solutions[label] = (scenario, name)
     solution_checks: dict[tuple[str, str], Check] = {}
 
+    reference: dict[str, list[Observation]] = {}
     null: dict[str, list[Observation]] = {}
     runner.progress(
-        f"null, {len(mutants)} mutant(s) and {len(solutions)} other solution(s), "
+        f"reference, null, {sum(len(c) for _, c in batches.values())} mutant(s) in "
+        f"{len(batches)} eval(s) and {len(solutions)} other solution(s), "
         f"{PARALLEL_MUTANTS} at a time"
     )
+    # the longest first, so that the last to finish is a short one
+    calls.sort(key=lambda c: -expected_seconds(c, plan.repeat))
     with ThreadPoolExecutor(max_workers=PARALLEL_MUTANTS) as pool:
         for call, found in zip(calls, pool.map(runner.run, calls), strict=True):
             if call.label in solutions:
@@ -289,14 +307,16 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
                 solution_checks[(scenario.id, name)] = judge_reference(
                     scenario.id, found[scenario.id], scenario.slo, f"solution:{name}"
                 )
-                continue
-            if call.label not in mutants:
+            elif call.label in batches:
+                scenario, chunk = batches[call.label]
+                for mutant, copy in chunk:
+                    mutant_checks[(scenario.id, mutant.name)] = judge_mutant(
+                        scenario.id, mutant.name, mutant.catches, found[str(copy)], scenario.slo
+                    )
+            elif call.label == "reference":
+                reference |= found
+            else:
                 null |= found
-                continue
-            scenario, mutant = mutants[call.label]
-            mutant_checks[(scenario.id, mutant.name)] = judge_mutant(
-                scenario.id, mutant.name, mutant.catches, found[scenario.id], scenario.slo
-            )
 
     checks: list[Check] = []
     for scenario in plan.scenarios:
@@ -306,6 +326,33 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
         checks.append(judge_null(scenario.id, null.get(scenario.id, [])))
         checks += [mutant_checks[(scenario.id, m.name)] for m in scenario.mutants]
     return checks
+
+
+T = TypeVar("T")
+# Mutants of one scenario and stages share an `inspect eval` (one start-up of inspect instead
+# of one each: about 7 s a mutant here), at most this many, in evals of even size.
+MUTANTS_PER_EVAL = 7
+# rough seconds a sample takes here, to hand the longest calls out first
+SAMPLE_SECONDS = {"reference": 55.0, "solution": 55.0, "mutant": 16.0, "null": 2.0}
+
+
+def balanced_chunks(items: list[T], most: int) -> list[list[T]]:
+    """`items` cut into the fewest runs of at most `most`, their lengths differing by 1 at most."""
+    count = -(-len(items) // most) if items else 0
+    return [items[i::count] for i in range(count)]
+
+
+def expected_seconds(call: EvalCall, repeat: int) -> float:
+    """A rough duration of `call`, to order the calls."""
+    kind = (
+        "reference" if call.label == "reference" else "null" if call.label == "null"
+        else "solution" if "/solution-" in call.label else "mutant"
+    )  # fmt: skip
+    return (
+        SAMPLE_SECONDS[kind]
+        * (call.epochs if kind == "mutant" else repeat)
+        * len(call.scenario_ids)
+    )
 
 
 def mutant_stages(catches: dict[str, str]) -> str:

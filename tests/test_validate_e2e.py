@@ -60,7 +60,8 @@ def validated(
     # the command is the point here; `backbench validate` runs the whole suites
     tasks = lean_tasks(tmp_path_factory.mktemp("validate") / "tasks", SCENARIO, LEAN_TESTS)
     good = scenario_dir(tasks, SCENARIO)
-    keep_mutants(good, "no-price-validation", "string-built-sql")
+    # two caught by a test (one `inspect eval` scores both), one by a probe
+    keep_mutants(good, "no-price-validation", "total-is-page-size", "string-built-sql")
     broken = good.parent / BROKEN
     shutil.copytree(good, broken)
     replace_in(broken / "scenario.yaml", f"id: {SCENARIO}\n", f"id: {BROKEN}\n")
@@ -87,7 +88,7 @@ def test_validate_fast_passes_a_sound_scenario(
     # 0 when every check is, is tested in test_validate.py)
     assert records and all(r["ok"] for r in records), [r for r in records if not r["ok"]]
     kinds = [r["submission"].split(":")[0] for r in records]
-    assert {"rules", "reference", "null"} <= set(kinds) and kinds.count("mutant") == 2
+    assert {"rules", "reference", "null"} <= set(kinds) and kinds.count("mutant") == 3
     assert "solution:flask" in [r["submission"] for r in records]
     # each mutant ran the stages its declared check needs: the probes, not the load, for this
     # one (NaN: not run), and the probe still caught it
@@ -97,6 +98,14 @@ def test_validate_fast_passes_a_sound_scenario(
     [tested] = [r for r in records if r["submission"] == "mutant:no-price-validation"]
     assert math.isnan(tested["scores"][0]["secure"]) and math.isnan(tested["scores"][0]["rps"])
     assert run["mutant_stages"] == "declared"
+    # the two scored in one eval are each judged on their own sample (told apart by the folder
+    # each one's answer names): each failed its own declared test
+    for name, test in (
+        ("no-price-validation", "test_create_rejects_negative_price"),
+        ("total-is-page-size", "test_list_pagination_reports_total_limit_offset"),
+    ):
+        [mutant] = [r for r in records if r["submission"] == f"mutant:{name}"]
+        assert mutant["ok"] and test in mutant["observed"], mutant
     [reference] = [r for r in records if r["submission"] == "reference"]
     assert reference["severity"] == "ok" and reference["scores"][0]["correct"] == 1
     assert not (out / "README.md").exists()  # only a full run rewrites it
