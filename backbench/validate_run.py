@@ -332,8 +332,10 @@ T = TypeVar("T")
 # Mutants of one scenario and stages share an `inspect eval` (one start-up of inspect instead
 # of one each: about 7 s a mutant here), at most this many, in evals of even size.
 MUTANTS_PER_EVAL = 7
-# rough seconds a sample takes here, to hand the longest calls out first
+# rough seconds a sample takes here, to hand the longest calls out first (a mutant's by the
+# stages it runs: the probes add about 10 s, the load beside the reference about 30 s)
 SAMPLE_SECONDS = {"reference": 55.0, "solution": 55.0, "mutant": 16.0, "null": 2.0}
+STAGE_SECONDS = {"security": 10.0, "load": 30.0}
 
 
 def balanced_chunks(items: list[T], most: int) -> list[list[T]]:
@@ -348,11 +350,11 @@ def expected_seconds(call: EvalCall, repeat: int) -> float:
         "reference" if call.label == "reference" else "null" if call.label == "null"
         else "solution" if "/solution-" in call.label else "mutant"
     )  # fmt: skip
-    return (
-        SAMPLE_SECONDS[kind]
-        * (call.epochs if kind == "mutant" else repeat)
-        * len(call.scenario_ids)
-    )
+    if kind == "mutant":
+        stages = ("security", "load") if call.stages == "all" else call.stages.split(",")
+        extra = sum(STAGE_SECONDS.get(stage, 0.0) for stage in stages)
+        return (SAMPLE_SECONDS["mutant"] + extra) * call.epochs
+    return SAMPLE_SECONDS[kind] * repeat * len(call.scenario_ids)
 
 
 def mutant_stages(catches: dict[str, str]) -> str:

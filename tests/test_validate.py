@@ -27,7 +27,13 @@ from backbench.validate import (
     render_table,
     run_record,
 )
-from backbench.validate_run import EvalCall, inspect_command, mutant_stages, write_results
+from backbench.validate_run import (
+    EvalCall,
+    expected_seconds,
+    inspect_command,
+    mutant_stages,
+    write_results,
+)
 
 SLO = {"p95_ms": 300.0, "error_rate": 0.01}
 
@@ -418,3 +424,14 @@ def test_rules_check_fails_on_any_coverage_problem_and_shows_the_matrix(tmp_path
     readme = render_readme(run, "x.json")
     assert "## Rules → tests: s" in readme and "| r3 | **none** |" in readme
     assert "| r1 | `test_a`, `test_b` |" in readme
+
+
+def test_calls_expected_longest_count_the_stages_a_mutant_runs() -> None:
+    # a batch of four probe mutants outlasts one of six test-caught ones: it starts first
+    probes = EvalCall("s/mutants-functional+security-0", "a", ["s"], "backbench/files",
+                      Path("x"), epochs=4, stages="functional,security")  # fmt: skip
+    tests = EvalCall("s/mutants-functional-0", "a", ["s"], "backbench/files", Path("x"),
+                     epochs=6, stages="functional")  # fmt: skip
+    assert expected_seconds(probes, 1) > expected_seconds(tests, 1)
+    everything = EvalCall("s/mutants-all-0", "a", ["s"], "backbench/files", Path("x"), epochs=4)
+    assert expected_seconds(everything, 1) > expected_seconds(probes, 1)
