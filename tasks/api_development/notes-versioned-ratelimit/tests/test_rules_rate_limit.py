@@ -21,9 +21,13 @@ def remaining(response):
 
 
 def rolled_over(responses):
-    """A new window began inside the sequence: the remaining budget went up."""
+    """A new window began inside the sequence of one client's requests: the remaining budget
+    went up, or stayed the same while above 0 (a window's first request shows 19, and so does
+    the first of the next when the boundary falls right after it)."""
     values = [remaining(r) for r in responses]
-    return any(a is not None and b is not None and b > a for a, b in pairwise(values))
+    return any(
+        a is not None and b is not None and (b > a or b == a > 0) for a, b in pairwise(values)
+    )
 
 
 def minute():
