@@ -83,6 +83,8 @@ async def test_reference_passes_every_stage(sandbox_for: MakeSandbox, lean: Scen
     assert value["correct_secure"] == 1 and value["exploits"] == 0
     assert value["uptime"] == 1.0 and value["slo_met"] == 1 and value["rps"] > 0
     assert value["quality"] > 0.5
+    # the robust stage restarted the server: what it printed while the tests ran is kept apart
+    assert isinstance((score.metadata or {}).get("server_log_during_tests"), str)
 
 
 async def test_empty_workspace_is_not_served(sandbox_for: MakeSandbox, lean: Scenario) -> None:

@@ -193,6 +193,8 @@ async def _score_live(
 
     robust_evidence = RobustEvidence(operations=[])
     robust, robust_text = float("nan"), "robust: not run (-T robust=false)"
+    # the server's output while the hidden tests ran: the restart below starts a new log
+    tested_log = running.log_tail(3000)
     if robust_stage:
         # the cases draw ids from the answers: on the data the tests left (random names, and
         # as many rows as their timing made) the same contract would give other cases each run
@@ -250,6 +252,7 @@ async def _score_live(
         "probe_evidence": probe_evidence,
         "robust_evidence": [asdict(op) for op in robust_evidence.operations],
         "robust_cases_sha256": robust_evidence.cases_sha256 if robust_evidence.operations else "",
+        "server_log_during_tests": tested_log,
         "bandit_high_findings": [
             {k: r.get(k) for k in ("test_id", "filename", "line_number", "issue_text")}
             for r in bandit_high(bandit)
