@@ -10,8 +10,15 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from backbench.registry import SERVICES
-from backbench.schema import EquivalentMutant, Rule, ScenarioFile, field_errors
+from backbench.registry import DELIVERABLE_KINDS, SERVICES, DeliverableKind
+from backbench.schema import (
+    Deliverable,
+    EquivalentMutant,
+    Rule,
+    ScenarioFile,
+    ServiceDeliverable,
+    field_errors,
+)
 from backbench.scoring.attack_surface import probe_plan
 
 KNOWN_SERVICES = frozenset(SERVICES)
@@ -89,6 +96,44 @@ class Scenario:
     peers: list[str] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     equivalent_mutants: list[EquivalentMutant] = field(default_factory=list)
+    deliverable: Deliverable = field(default_factory=lambda: ServiceDeliverable(kind="service"))
+
+    @property
+    def kind(self) -> str:
+        """The deliverable's kind (backbench.registry.DELIVERABLE_KINDS)."""
+        return self.deliverable.kind
+
+    @property
+    def kind_spec(self) -> DeliverableKind:
+        return DELIVERABLE_KINDS[self.kind]
+
+    @property
+    def seed_file(self) -> Path:
+        """The hidden data generator, run into every fresh database (optional)."""
+        return self.folder / "seed.py"
+
+    @property
+    def checks_dir(self) -> Path:
+        """Hidden checks of a migration: upgrade/ and downgrade/."""
+        return self.folder / "checks"
+
+    @property
+    def equivalent_dir(self) -> Path:
+        """A hidden rewrite of files/ that behaves the same (tests kind)."""
+        return self.folder / "equivalent"
+
+    @property
+    def mutated_dir(self) -> Path:
+        """The code `backbench adequacy` and equivalent-mutant ids refer to: the reference, or
+        for the tests kind the package under test, whose mutants the agent's suite must kill."""
+        package = getattr(self.deliverable, "package", None)
+        return self.files_dir / package if self.kind == "tests" and package else self.reference_dir
+
+    @property
+    def baseline_dir(self) -> Path:
+        """What the load stage measures beside the submission: the starting code for a
+        speed-up, the reference otherwise."""
+        return self.files_dir if self.kind == "speedup" else self.reference_dir
 
     @property
     def prompt_file(self) -> Path:
@@ -156,12 +201,14 @@ def load_scenario(folder: Path) -> Scenario:
         title=model.title,
         folder=folder,
         services=list(model.services),
-        load=model.load.model_dump(by_alias=True, exclude_none=True),
-        slo=model.slo.metrics(),
+        load=model.load.model_dump(by_alias=True, exclude_none=True) if model.load else {},
+        slo=model.slo.metrics() if model.slo else {},
         # one probe per CWE of every family that applies, drawn from openapi.yaml and `probes:`
         probes=probe_plan(
             folder / "openapi.yaml", model.probes.model_dump(by_alias=True, exclude_none=True)
-        ),
+        )
+        if model.probes
+        else [],
         mutants=[
             Mutant(
                 m.name,
@@ -173,6 +220,7 @@ def load_scenario(folder: Path) -> Scenario:
         peers=list(model.peers),
         rules=list(model.rules),
         equivalent_mutants=list(model.equivalent_mutants),
+        deliverable=model.deliverable,
     )
 
 

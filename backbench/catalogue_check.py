@@ -22,7 +22,7 @@ from backbench.catalogue import (
     load_scenario,
     read_scenario_file,
 )
-from backbench.registry import CHECK_KINDS, SLO_METRICS, one_of
+from backbench.registry import CHECK_KINDS, DELIVERABLE_KINDS, SLO_METRICS, one_of
 from backbench.testkit import FIXTURE_NAMES
 
 # A non-empty tests/conftest.py is a warning while the scenarios move their fixtures into the
@@ -40,7 +40,7 @@ MUTANT_ID = re.compile(
 def check_folder(folder: Path) -> list[Problem]:
     """Every problem of one scenario folder, errors and warnings, in a stable order."""
     model, problems = read_scenario_file(folder)
-    problems += file_problems(folder)
+    problems += file_problems(folder, model.deliverable.kind if model else "service")
     if model is None or any(p.severity == ERROR for p in problems):
         return problems
     scenario = load_scenario(folder)
@@ -50,24 +50,35 @@ def check_folder(folder: Path) -> list[Problem]:
     )  # fmt: skip
 
 
-def file_problems(folder: Path) -> list[Problem]:
-    """The files every scenario needs: prompt.md, a hidden test, an executable reference."""
+def file_problems(folder: Path, kind: str = "service") -> list[Problem]:
+    """The files a scenario of its deliverable kind needs (DELIVERABLE_KINDS[kind].files): the
+    prompt, hidden tests, an executable reference, the starting code and the kind's own."""
     problems = []
-    if not (folder / "prompt.md").is_file():
-        problems.append(Problem(folder, "prompt.md", "missing; the agent's task is stated there"))
-    tests = folder / "tests"
-    if not sorted(tests.rglob("test_*.py")):
-        problems.append(Problem(tests, "test_*.py", "none found; expected at least one test file"))
-    start = folder / "reference" / "start.sh"
-    if not start.is_file():
-        problems.append(Problem(folder / "reference", "start.sh", "missing"))
-    elif not os.access(start, os.X_OK):
-        problems.append(Problem(start, "mode", "not executable; run chmod +x on it"))
+    for entry in DELIVERABLE_KINDS[kind].files:
+        problems += _entry_problems(folder, entry, kind)
     for solution in sorted(p for p in (folder / "solutions").glob("*") if p.is_dir()):
         start = solution / "start.sh"
         if not start.is_file() or not os.access(start, os.X_OK):
             problems.append(Problem(solution, "start.sh", "missing or not executable"))
     return problems
+
+
+def _entry_problems(folder: Path, entry: str, kind: str) -> list[Problem]:
+    """What is wrong with one required entry: a file, a folder (ending in /) or start.sh."""
+    path = folder / entry.rstrip("/")
+    if entry == "prompt.md" and not path.is_file():
+        return [Problem(folder, entry, "missing; the agent's task is stated there")]
+    if entry == "tests/" and not sorted(path.rglob("test_*.py")):
+        return [Problem(path, "test_*.py", "none found; expected at least one test file")]
+    if entry.endswith("/"):
+        if not path.is_dir() or not any(path.rglob("*")):
+            return [Problem(folder, entry, f"missing or empty; a {kind} scenario needs it")]
+        return []
+    if not path.is_file():
+        return [Problem(path.parent, path.name, f"missing; a {kind} scenario needs it")]
+    if entry.endswith("start.sh") and not os.access(path, os.X_OK):
+        return [Problem(path, "mode", "not executable; run chmod +x on it")]
+    return []
 
 
 def test_problems(scenario: Scenario) -> list[Problem]:
@@ -109,7 +120,7 @@ def equivalent_problems(scenario: Scenario) -> list[Problem]:
     scenarios whose reference or declarations changed.
     """
     meta = scenario.folder / "scenario.yaml"
-    reference = scenario.reference_dir
+    reference = scenario.mutated_dir
     files = {p.relative_to(reference).as_posix(): p for p in python_files(reference)}
     scopes: dict[str, set[str]] = {}
     problems = []
@@ -171,7 +182,9 @@ def mutant_problems(scenario: Scenario) -> list[Problem]:
         if not mutant.patch.is_file():
             where = mutant.patch.relative_to(scenario.folder)
             problems.append(Problem(meta, f"mutants[{i}].name", f"no patch {where}"))
-        problem = catch_problem(mutant.catches, probes, tests, scenario.slo)
+        problem = catch_problem(
+            mutant.catches, probes, tests, scenario.slo, scenario.kind_spec.checks
+        )
         if problem:
             kind = next(iter(mutant.catches), "")
             problems.append(Problem(meta, f"mutants[{i}].catches.{kind}", problem))
@@ -205,12 +218,20 @@ def coverage_problems(scenario: Scenario) -> list[Problem]:
         return [Problem(meta, "rules", f"{why} with @pytest.mark.rules", NO_RULES_SEVERITY)]
     matrix = rule_matrix(scenario.tests_dir)
     known = {rule.id for rule in scenario.rules}
+    # a rule a kind's check judges (a review's matching, a suite's coverage) needs no test
     checked = {r for rules in matrix.values() for r in rules}
+    checked |= {r.id for r in scenario.rules if r.check in scenario.kind_spec.checks}
     problems = [
         Problem(meta, f"rules[{i}]", f"{rule.id}: no hidden test checks it")
         for i, rule in enumerate(scenario.rules)
         if rule.id not in checked
     ]
+    problems += [
+        Problem(meta, f"rules[{i}].check", f"{rule.check!r} is not a check of the "
+                f"{scenario.kind} kind ({one_of(scenario.kind_spec.checks) or 'none'})")
+        for i, rule in enumerate(scenario.rules)
+        if rule.check is not None and rule.check not in scenario.kind_spec.checks
+    ]  # fmt: skip
     for test, rules in sorted(matrix.items()):
         where = scenario.tests_dir / "test_*.py"
         if not rules:
@@ -270,7 +291,7 @@ def rule_problems(scenario: Scenario) -> list[Problem]:
 
 def catch_problem(
     catches: dict[str, str], probe_ids: Iterable[str], test_names: Iterable[str],
-    slo: dict[str, float],
+    slo: dict[str, float], checks: Iterable[str] = (),
 ) -> str:  # fmt: skip
     """Why a mutant's `catches` declaration cannot be checked, or '' when it can."""
     kinds = [k for k in catches if k in CHECK_KINDS]
@@ -283,6 +304,9 @@ def catch_problem(
         return f"declares probe {target}, which is not among the scenario's probes"
     if kind == "slo" and (target not in SLO_METRICS or target not in slo):
         return f"declares slo {target}, which the scenario's slo does not set"
+    if kind == "check" and target not in set(checks):
+        known = one_of(checks) or "none"
+        return f"declares check {target}, which its deliverable kind lacks (it has: {known})"
     return ""
 
 

@@ -325,6 +325,13 @@ def _adequacy(args: argparse.Namespace) -> int:
     # read before this run records its own
     floors = last_kill_rates(output) if args.no_regression else None
     scenarios = chosen_scenarios(args.section, args.scenarios)
+    # a review or a test suite has no code of its own to mutate: validate's declared mutants
+    # and the reference suite's kill rate stand in for it (docs/scenarios.md)
+    offline = [s.id for s in scenarios if not s.kind_spec.server]
+    if offline:
+        print(f"adequacy: not for {', '.join(offline)} (no server code; validate stands in)",
+              file=sys.stderr)  # fmt: skip
+    scenarios = [s for s in scenarios if s.kind_spec.server]
     if args.changed:
         recorded = last_digests(output)
         scenarios = [s for s in scenarios if recorded.get(s.id) != adequacy_sha256(s.folder)]

@@ -38,7 +38,71 @@ CHECK_KINDS: dict[str, str] = {
     "test": "a hidden test function (by name) fails",
     "probe": "a security probe proves the CWE (by id: cwe-<n>)",
     "slo": "the load test misses an SLO metric (by name) the scenario sets",
+    "check": "a check of the scenario's deliverable kind (by name) fails",
 }
+
+
+@dataclass(frozen=True)
+class DeliverableKind:
+    """What a scenario asks the agent to deliver, and the checks that judge it.
+
+    `server`: the deliverable is a service that start.sh runs, judged by the live stages
+    (functional, robust, security, load) besides the kind's own checks. `checks` name the
+    kind's own verdicts (a mutant may declare `catches: {check: <name>}`), each a score key
+    check a score reports. `keys` are the kind's score keys (figures and verdicts), NaN on
+    samples of other kinds. `files` are the scenario folder's required entries.
+    """
+
+    summary: str
+    server: bool
+    checks: dict[str, str]
+    files: tuple[str, ...]
+    keys: tuple[str, ...] = ()
+
+
+DELIVERABLE_KINDS: dict[str, DeliverableKind] = {
+    "service": DeliverableKind(
+        "a new HTTP service written from a prose brief and an OpenAPI document", True, {},
+        ("prompt.md", "tests/", "reference/start.sh"),
+    ),
+    "speedup": DeliverableKind(
+        "make the slow service in the workspace fast, measured beside the unchanged code", True,
+        {"speedup": "per load cycle, the starting code's p95 over the submission's, at least "
+                    "the required factor (one-sided Mann-Whitney U, p < 0.05)"},
+        ("prompt.md", "tests/", "reference/start.sh", "files/start.sh"),
+        ("speedup", "speedup_p"),
+    ),
+    "migration": DeliverableKind(
+        "change the schema of a service whose database holds data, with its migration", True,
+        {"migration_up": "after start.sh ran the upgrade, checks/upgrade/ passes: every seeded "
+                         "row survived in its new shape",
+         "migration_down": "after the downgrade command, checks/downgrade/ passes: the data "
+                           "is back in its old shape"},
+        ("prompt.md", "tests/", "reference/start.sh", "files/start.sh", "seed.py",
+         "checks/upgrade/", "checks/downgrade/"),
+        ("migration_up", "migration_down"),
+    ),
+    "tests": DeliverableKind(
+        "write the tests of the code in the workspace", False,
+        {"tests_pass": "the tests pass on the code and on a hidden equivalent rewrite of it",
+         "coverage": "line and branch coverage of the package, at least min_coverage",
+         "mutation_kill": "share of the package's generated mutants the tests fail, at least "
+                          "min_mutation_kill"},
+        ("prompt.md", "files/", "equivalent/", "reference/"),
+        ("tests_pass", "coverage", "mutation_kill", "mutants_run"),
+    ),
+    "review": DeliverableKind(
+        "review the changes in the workspace and report their defects as JSON", False,
+        {"review_recall": "share of the planted defects found, at least min_recall",
+         "review_precision": "found over found plus comments on clean changes, at least "
+                             "min_precision"},
+        ("prompt.md", "files/", "review.yaml", "reference/"),
+        ("review_recall", "review_precision"),
+    ),
+}  # fmt: skip
+# every kind's check names, and its score keys (NaN on samples of other kinds)
+KIND_CHECKS: tuple[str, ...] = tuple(c for k in DELIVERABLE_KINDS.values() for c in k.checks)
+KIND_KEYS: tuple[str, ...] = tuple(key for k in DELIVERABLE_KINDS.values() for key in k.keys)
 
 # The load test's figures an SLO may bound that the load verdict scores today.
 SLO_METRICS: dict[str, str] = {

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from backbench.registry import PEERS, PROBE_KINDS, SERVICES, one_of
+from backbench.registry import DELIVERABLE_KINDS, KIND_CHECKS, PEERS, PROBE_KINDS, SERVICES, one_of
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -181,6 +181,9 @@ class Catches(Strict):
     test: str | None = Field(None, description="a hidden test function that must fail")
     probe: str | None = Field(None, description="a CWE the probes must prove: cwe-<n>")
     slo: str | None = Field(None, description="an SLO metric the load test must miss")
+    check: str | None = Field(
+        None, description="a check of the deliverable's kind that must fail, e.g. speedup"
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Catches:
@@ -209,11 +212,81 @@ class RuleSource(Strict):
 
 
 class Rule(Strict):
-    """One behaviour the prompt or the OpenAPI document asks for, which hidden tests check."""
+    """One behaviour the prompt or the OpenAPI document asks for, which hidden tests check (or,
+    in a kind without hidden tests, one of the kind's checks)."""
 
     id: RuleId = Field(description="unique in the scenario, e.g. R1 or inv-create-201")
     text: OneLine = Field(description="the rule in one sentence")
     source: RuleSource = Field(description="where the rule is stated")
+    check: str | None = Field(
+        None, description="the deliverable kind's check that judges it, for kinds without tests"
+    )
+
+    @model_validator(mode="after")
+    def _known_check(self) -> Rule:
+        if self.check is not None and self.check not in KIND_CHECKS:
+            raise ValueError(f"unknown check {self.check!r}; expected one of {one_of(KIND_CHECKS)}")
+        return self
+
+
+# -- deliverable kinds (backbench.registry.DELIVERABLE_KINDS) -----------------------------------
+
+
+class ServiceDeliverable(Strict):
+    """A new HTTP service in an empty workspace (the default)."""
+
+    kind: Literal["service"] = Field(description="the deliverable's kind")
+
+
+class SpeedupDeliverable(Strict):
+    """Make the service in files/ fast: it is loaded beside the submission as the baseline."""
+
+    kind: Literal["speedup"] = Field(description="the deliverable's kind")
+    required: float = Field(
+        gt=1, description="the speed-up asked for: starting code's p95 over the submission's"
+    )
+    metric: Literal["p95"] = Field("p95", description="the per-cycle figure compared")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="significance level of the test")
+
+
+class MigrationDeliverable(Strict):
+    """Change the schema of a seeded database: checks/upgrade/ and checks/downgrade/ judge it."""
+
+    kind: Literal["migration"] = Field(description="the deliverable's kind")
+    downgrade: OneLine = Field(
+        description="the command that reverts the migration, e.g. "
+        "alembic downgrade 0001, run in the workspace as the submission"
+    )
+
+
+class SuiteDeliverable(Strict):
+    """Write the tests of the package in files/."""
+
+    kind: Literal["tests"] = Field(description="the deliverable's kind")
+    package: Slug = Field(description="the package under test: files/<package>/")
+    tests: Slug = Field("tests", description="the workspace folder of the agent's tests")
+    min_coverage: float = Field(ge=0, le=1, description="line+branch coverage needed")
+    min_mutation_kill: float = Field(ge=0, le=1, description="share of mutants to kill")
+    max_mutants: int = Field(30, ge=1, le=200, description="generated mutants run, at most")
+
+
+class ReviewDeliverable(Strict):
+    """Review the changes in files/changes/: review.yaml names the planted defects."""
+
+    kind: Literal["review"] = Field(description="the deliverable's kind")
+    output: str = Field("review.json", description="the file the agent writes")
+    min_recall: float = Field(ge=0, le=1, description="share of planted defects to find")
+    min_precision: float = Field(ge=0, le=1, description="found over found + false alarms")
+
+
+Deliverable = Annotated[
+    ServiceDeliverable
+    | SpeedupDeliverable
+    | MigrationDeliverable
+    | SuiteDeliverable
+    | ReviewDeliverable,
+    Field(discriminator="kind"),
+]
 
 
 class EquivalentMutant(Strict):
@@ -231,10 +304,16 @@ class ScenarioFile(Strict):
     id: Slug = Field(description="equals the folder name; the sample id")
     title: OneLine = Field(description="one line, shown to the agent")
     services: list[ServiceName] = Field(description="services started for the submission")
-    load: Load = Field(description="the load test's profile")
-    slo: Slo = Field(description="service level objectives of the load test")
-    probes: ProbeSurface = Field(
-        description="what the security probes need beyond openapi.yaml (they are drawn from it)"
+    deliverable: Deliverable = Field(
+        default_factory=lambda: ServiceDeliverable(kind="service"),
+        description="what the agent delivers and the checks of its kind (default: a service)",
+    )
+    load: Load | None = Field(None, description="the load test's profile (server kinds)")
+    slo: Slo | None = Field(None, description="service level objectives of the load (server kinds)")
+    probes: ProbeSurface | None = Field(
+        None,
+        description="what the security probes need beyond openapi.yaml (they are drawn from it; "
+        "server kinds)",
     )
     mutants: list[MutantSpec] = Field(description="broken variants and the check that catches each")
     peers: list[PeerName] = Field(
@@ -244,6 +323,15 @@ class ScenarioFile(Strict):
     equivalent_mutants: list[EquivalentMutant] = Field(
         default_factory=list, description="generated mutants accepted as uncatchable, with why"
     )
+
+    @model_validator(mode="after")
+    def _server_keys(self) -> ScenarioFile:
+        # a service is loaded and probed: its profile, objectives and surface must be stated
+        if DELIVERABLE_KINDS[self.deliverable.kind].server:
+            missing = [k for k in ("load", "slo", "probes") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"a {self.deliverable.kind} scenario needs {', '.join(missing)}")
+        return self
 
 
 def json_schema() -> dict[str, Any]:

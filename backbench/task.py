@@ -20,7 +20,7 @@ from typing import Any
 
 from inspect_ai import Task
 from inspect_ai import task as inspect_task
-from inspect_ai.agent import Agent, AgentPrompt, react
+from inspect_ai.agent import Agent, AgentPrompt, as_solver, react
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.tool import bash, python, text_editor
 
@@ -35,6 +35,7 @@ from backbench.catalogue import (
 from backbench.identity import folder_sha256, text_sha256
 from backbench.sandbox.choice import CHOICES, resolve_sandbox
 from backbench.scoring.baseline import LOAD_BASELINES
+from backbench.scoring.kinds.seed import seed_workspace
 from backbench.scoring.scorer import backbench_scorer, parse_stages
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -183,7 +184,8 @@ def section_task(
     prompt_sha256 = text_sha256(prompt_text)
     return Task(
         dataset=MemoryDataset([scenario_sample(s, prompt_sha256) for s in chosen], name=section),
-        solver=backend_agent(prompt_text),
+        # seed data (a scenario's hidden seed.py) reaches the agent's database before it starts
+        solver=[seed_workspace(), as_solver(backend_agent(prompt_text))],
         scorer=backbench_scorer(
             load_seconds=load_seconds,
             robust=robust,

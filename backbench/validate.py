@@ -24,6 +24,15 @@ __all__ = ["catch_problem"]  # judged here, checked by `backbench catalogue --ch
 
 OK, WARNING, ERROR = "ok", "warning", "error"
 REFERENCE_NEEDS = ("correct", "correct_secure", "uptime", "slo_met", "robust")
+# a kind that runs no server has only its own checks, which `correct` sums up
+OFFLINE_NEEDS = ("correct",)
+
+
+def reference_needs(kind: str) -> tuple[str, ...]:
+    """The verdicts a correct solution of a scenario of this kind must score 1."""
+    return REFERENCE_NEEDS if registry.DELIVERABLE_KINDS[kind].server else OFFLINE_NEEDS
+
+
 # Verdicts that must not change between repeats of the reference.
 VERDICTS = ("correct", "correct_secure", "secure", "slo_met", "uptime", "robust")
 CV_METRICS = ("p95_ms", "rps")
@@ -49,6 +58,7 @@ class Observation:
     exploited_probes: list[str] = field(default_factory=list)
     not_served: str = ""
     error: str = ""
+    failed_checks: list[str] = field(default_factory=list)  # the deliverable kind's
 
 
 def observation(
@@ -62,6 +72,7 @@ def observation(
         exploited_probes=[str(p) for p in metadata.get("exploited_probes", [])],
         not_served=str(metadata.get("not_served", "")),
         error=error,
+        failed_checks=[str(c) for c in metadata.get("failed_checks", [])],
     )
 
 
@@ -177,17 +188,18 @@ def _errors(obs: list[Observation]) -> list[str]:
 
 def judge_reference(
     scenario: str, observations: list[Observation], slo: dict[str, float],
-    submission: str = "reference",
+    submission: str = "reference", needs: tuple[str, ...] = REFERENCE_NEEDS,
 ) -> Check:  # fmt: skip
     """The reference (or another correct solution) must score correct, correct_secure, uptime,
-    slo_met and robust 1 in every epoch. A correct solution that is not robust is an error like
-    any other: the stage would then judge the documents' silence, not the submission."""
-    expected = " ".join(f"{k}=1" for k in REFERENCE_NEEDS)
+    slo_met and robust 1 in every epoch (a kind without a server: `needs`). A correct solution
+    that is not robust is an error like any other: the stage would then judge the documents'
+    silence, not the submission."""
+    expected = " ".join(f"{k}=1" for k in needs)
     check = Check(scenario, submission, expected, "", scores=[o.value for o in observations])
     messages = _errors(observations) or ([] if observations else ["no scored sample"])
     scored = [o for o in observations if not o.error]
     for epoch, obs in enumerate(scored, start=1):
-        short = [k for k in REFERENCE_NEEDS if _verdict(obs.value, k) != 1]
+        short = [k for k in needs if _verdict(obs.value, k) != 1]
         if short:
             where = f"epoch {epoch}: " if len(scored) > 1 else ""
             why = _why_failed(obs, "slo missed: " + _names(slo_misses(obs.value, slo)))
@@ -198,8 +210,10 @@ def judge_reference(
     if len(scored) > 1:
         check.cv = {m: coefficient_of_variation([o.value.get(m, 0.0) for o in scored])
                     for m in CV_METRICS}  # fmt: skip
-    check.observed = _observed_values(scored, REFERENCE_NEEDS) if scored else "no score"
-    if scored and "p95_ms" in scored[0].value:
+    check.observed = _observed_values(scored, needs) if scored else "no score"
+    if scored and scored[0].failed_checks:
+        check.observed += f" (failed checks: {_names(scored[0].failed_checks)})"
+    if scored and _ran(scored[0].value, "p95_ms"):
         check.observed += f" (p95 {_spread([o.value['p95_ms'] for o in scored])} ms)"
     check.messages = messages
     check.severity = ERROR if messages else OK
@@ -244,8 +258,32 @@ def judge_null(scenario: str, observations: list[Observation]) -> Check:
     return check
 
 
+def judge_starting(scenario: str, observations: list[Observation], server: bool) -> Check:
+    """The unchanged starting code (files/) must score correct=0: the task asks for a change.
+    A service it starts from must still pass the functional tests (functional=1): the change
+    asked for is then the only thing missing."""
+    expected = "correct=0 functional=1" if server else "correct=0"
+    check = Check(scenario, "starting", expected, "", scores=[o.value for o in observations])
+    messages = _errors(observations) or ([] if observations else ["no scored sample"])
+    scored = [o for o in observations if not o.error]
+    if any(_verdict(o.value, "correct") for o in scored):
+        messages.append("the unchanged starting code scored correct=1: the task asks nothing")
+    if server and any(o.value.get("functional", 0) != 1 for o in scored):
+        messages.append("the starting code fails hidden tests: it is not the service described")
+    check.observed = _observed_values(scored, ["correct"]) if scored else "no score"
+    if scored and server:
+        check.observed += f" functional={_number(scored[0].value.get('functional', 0))}"
+    if scored and scored[0].failed_checks:
+        check.observed += f" (failed checks: {_names(scored[0].failed_checks)})"
+    check.messages = messages
+    check.severity = ERROR if messages else OK
+    return check
+
+
 def describe_catch(catches: dict[str, str], slo: dict[str, float]) -> str:
     """What a mutant's `catches` asks for, as a table cell."""
+    if "check" in catches:
+        return f"check {catches['check']} fails"
     if "test" in catches:
         return f"fails test {catches['test']}"
     if "probe" in catches:
@@ -287,7 +325,9 @@ def _caught(
 ) -> tuple[bool, list[str]]:
     """Whether the declared check caught the mutant, and what else failed beside it."""
     test, probe, metric = catches.get("test"), catches.get("probe"), catches.get("slo")
+    kind_check = catches.get("check")
     other_tests = [t for t in obs.failed_tests if not (test and test_matches(t, test))]
+    other_checks = [c for c in obs.failed_checks if c != kind_check]
     other_probes = [p for p in obs.exploited_probes if p != probe]
     misses = slo_misses(obs.value, slo)
     other_misses = [m for m in misses if not (metric and m.startswith(metric + " "))]
@@ -297,9 +337,13 @@ def _caught(
         caught = probe in obs.exploited_probes
     elif metric:
         caught = not obs.value.get("slo_met", 1) and len(other_misses) < len(misses)
+    elif kind_check:
+        caught = kind_check in obs.failed_checks
     else:
         caught = False
     extra = []
+    if other_checks:
+        extra.append(f"failed checks {_names(other_checks)}")
     if other_tests:
         extra.append(f"failed tests {_names(other_tests)}")
     if other_probes:
@@ -313,6 +357,8 @@ def _observed_mutant(obs: Observation) -> str:
     if obs.not_served:
         return f"not served: {obs.not_served}"
     parts = [f"failed {_names(obs.failed_tests)}"]
+    if obs.failed_checks:
+        parts.append(f"failed checks {_names(obs.failed_checks)}")
     # a stage left out (-T stages) scores NaN: it saw nothing, which is not "none"
     if _ran(obs.value, "secure"):
         parts.append(f"exploited {_names(obs.exploited_probes)}")

@@ -39,8 +39,10 @@ from backbench.validate import (
     judge_null,
     judge_reference,
     judge_rules,
+    judge_starting,
     merged_run,
     observation,
+    reference_needs,
     render_readme,
     rules_to_tests,
     run_record,
@@ -280,6 +282,22 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
                 )  # fmt: skip
                 batches[label] = (scenario, chunk)
 
+    # a kind that starts from code: that code, unchanged, must not pass
+    starting: dict[str, Scenario] = {}
+    for scenario in plan.scenarios:
+        if scenario.kind != "service" and scenario.files_dir.is_dir():
+            label = f"{scenario.id}/starting"
+            calls.append(
+                EvalCall(
+                    label, scenario.section, [scenario.id], "backbench/files",
+                    logs / scenario.section / "starting" / scenario.id, scenario.files_dir,
+                    robust=False,
+                    stages="functional,load" if scenario.kind == "speedup" else "functional",
+                )
+            )  # fmt: skip
+            starting[label] = scenario
+    starting_checks: dict[str, Check] = {}
+
     solutions: dict[str, tuple[Scenario, str]] = {}
     for scenario in plan.scenarios:
         for name, folder in scenario_solutions(scenario).items():
@@ -305,7 +323,13 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
             if call.label in solutions:
                 scenario, name = solutions[call.label]
                 solution_checks[(scenario.id, name)] = judge_reference(
-                    scenario.id, found[scenario.id], scenario.slo, f"solution:{name}"
+                    scenario.id, found[scenario.id], scenario.slo, f"solution:{name}",
+                    reference_needs(scenario.kind),
+                )  # fmt: skip
+            elif call.label in starting:
+                scenario = starting[call.label]
+                starting_checks[scenario.id] = judge_starting(
+                    scenario.id, found.get(scenario.id, []), scenario.kind_spec.server
                 )
             elif call.label in batches:
                 scenario, chunk = batches[call.label]
@@ -321,9 +345,16 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
     checks: list[Check] = []
     for scenario in plan.scenarios:
         checks.append(rules_check(scenario))
-        checks.append(judge_reference(scenario.id, reference.get(scenario.id, []), scenario.slo))
+        checks.append(
+            judge_reference(
+                scenario.id, reference.get(scenario.id, []), scenario.slo,
+                needs=reference_needs(scenario.kind),
+            )
+        )  # fmt: skip
         checks += [solution_checks[(scenario.id, n)] for n in scenario_solutions(scenario)]
         checks.append(judge_null(scenario.id, null.get(scenario.id, [])))
+        if scenario.id in starting_checks:
+            checks.append(starting_checks[scenario.id])
         checks += [mutant_checks[(scenario.id, m.name)] for m in scenario.mutants]
     return checks
 
@@ -360,10 +391,11 @@ def expected_seconds(call: EvalCall, repeat: int) -> float:
 def mutant_stages(catches: dict[str, str]) -> str:
     """The live stages a mutant's declared check needs: the functional stage always (every
     failed test is reported, the declared one or not), the probes for a probe, the load for an
-    SLO metric. The rest tells validate nothing about whether the declared check catches it."""
+    SLO metric or a speed-up. The rest tells validate nothing about whether the declared check
+    catches it."""
     if "probe" in catches:
         return "functional,security"
-    if "slo" in catches:
+    if "slo" in catches or catches.get("check") == "speedup":
         return "functional,load"
     return "functional"
 
@@ -390,7 +422,7 @@ def _prepare_mutant(scenario: Scenario, mutant: Mutant, copy: Path) -> str:
     """Check the mutant's declaration and build its patched copy; '' or the problem."""
     probes = [str(p.get("id")) for p in scenario.probes]
     tests = hidden_test_names(scenario.tests_dir)
-    problem = catch_problem(mutant.catches, probes, tests, scenario.slo)
+    problem = catch_problem(mutant.catches, probes, tests, scenario.slo, scenario.kind_spec.checks)
     return problem or apply_patch(scenario.reference_dir, mutant.patch, copy)
 
 

@@ -211,8 +211,9 @@ BROKEN = {
     ),
     "misspelled top-level key": (
         _misspelled_top_level_key,
-        f"{META}: sevices: unknown key 'sevices'; expected one of equivalent_mutants, id, load, "
-        "mutants, peers, probes, rules, services, slo, title (did you mean 'services'?)",
+        f"{META}: sevices: unknown key 'sevices'; expected one of deliverable, "
+        "equivalent_mutants, id, load, mutants, peers, probes, rules, services, slo, title "
+        "(did you mean 'services'?)",
     ),
     "misspelled nested key": (
         _misspelled_nested_key,
@@ -284,7 +285,7 @@ FOLDER_BREAKAGES: dict[str, tuple[Callable[[Path], Any], str]] = {
     ),
     "two catches": (
         lambda f: edit(f, lambda m: m["mutants"][0]["catches"].update(probe="cwe-89")),
-        f"{META}: mutants[0].catches: set exactly one of probe, slo, test",
+        f"{META}: mutants[0].catches: set exactly one of check, probe, slo, test",
     ),
     "empty slo": (
         lambda f: edit(f, lambda m: m.update(slo={})),

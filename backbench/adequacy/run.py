@@ -40,6 +40,8 @@ from backbench.runtime import HarnessError
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.sandbox.namespace import NamespaceSandbox, namespace_support
 from backbench.scoring.functional import functional_stage, functional_verdict
+from backbench.scoring.kinds.migration import downgrade_checks, upgrade_checks
+from backbench.scoring.kinds.seed import seeded
 from backbench.scoring.peers import declared_peers, start_peers
 from backbench.scoring.submission import READY_TIMEOUT, start_submission, stop_submission
 
@@ -114,8 +116,9 @@ async def trial(env: BackbenchSandbox, scenario: Scenario, source: Path) -> Tria
     await env.stop_agent_processes()
     await load_workspace(env, source)
     peers = await start_peers(env, declared_peers(scenario), tool_env)
+    runtime = seeded(env, scenario)  # a seeded scenario's servers start on its data
     try:
-        running = await start_submission(env, tool_env, peers.submission_env)
+        running = await start_submission(runtime, tool_env, peers.submission_env)
         running.test_env = peers.test_env
     except BaseException:
         await peers.stop()
@@ -128,7 +131,18 @@ async def trial(env: BackbenchSandbox, scenario: Scenario, source: Path) -> Tria
                 else f"not ready within {READY_TIMEOUT:.0f} s"
             )
             return Trial(KILLED_BY_START, [], why, time.monotonic() - clock)
-        evidence = await functional_stage(env, scenario.tests_dir, running, tool_env)
+        checks = []
+        if scenario.kind == "migration":
+            # the migration's own checks judge a mutant too, as the scorer runs them
+            checks.append(await upgrade_checks(runtime, scenario, running, tool_env))
+        evidence = await functional_stage(runtime, scenario.tests_dir, running, tool_env)
+        if scenario.kind == "migration":
+            code, down = await downgrade_checks(runtime, scenario, running, tool_env)
+            if down is None:
+                return Trial(
+                    KILLED, ["downgrade"], f"downgrade exit {code}", time.monotonic() - clock
+                )
+            checks.append(down)
     finally:
         await stop_submission(env, running)
         await peers.stop()
@@ -136,12 +150,13 @@ async def trial(env: BackbenchSandbox, scenario: Scenario, source: Path) -> Tria
             shutil.rmtree(copy, ignore_errors=True)
     seconds = time.monotonic() - clock
     try:
-        verdict = functional_verdict(evidence)
+        verdicts = [functional_verdict(e) for e in (*checks, evidence)]
     except HarnessError as ex:
         return Trial(ERROR, [], str(ex), seconds)
-    failed = [case.name for case in verdict.failed]
-    status = SURVIVED if verdict.correct else KILLED
-    detail = "" if verdict.correct else verdict.explanation.splitlines()[0]
+    failed = [case.name for verdict in verdicts for case in verdict.failed]
+    wrong = [v for v in verdicts if not v.correct]
+    status = KILLED if wrong else SURVIVED
+    detail = wrong[0].explanation.splitlines()[0] if wrong else ""
     return Trial(status, failed, detail, seconds)
 
 

@@ -237,6 +237,21 @@ class ExecScoringRuntime:
         self._admin_database_url = env.get("DATABASE_URL", "")
         return env
 
+    async def agent_database_url(self) -> str:
+        return await self._sandbox_env("DATABASE_URL")
+
+    async def replace_workspace(self, folder: Path) -> None:
+        remote = shlex.quote(self.config.workspace)
+        staging = f"{self.config.scoring_root}/workspace-{uuid.uuid4().hex[:8]}"
+        await self._push(folder, staging)
+        user = shlex.quote(self.config.agent_user or "root")
+        await self._root(
+            f"find {remote} -mindepth 1 -delete && cp -a {shlex.quote(staging)}/. {remote}/ && "
+            f"chown -R {user} {remote} && rm -rf {shlex.quote(staging)}"
+        )
+        shutil.rmtree(self.workspace, ignore_errors=True)
+        shutil.copytree(folder, self.workspace, symlinks=True)
+
     async def baseline_env(self) -> dict[str, str]:
         env = await self._fresh_env(self.config.port + 2, "backbench_baseline", spare_redis=True)
         # the reference runs as a harness tool but on the agent's Python, which has the

@@ -91,6 +91,16 @@ class ScoringRuntime(Protocol):
         """Fresh database and Redis for scoring, plus the port: the submission's environment."""
         ...
 
+    async def agent_database_url(self) -> str:
+        """The agent's development database ('' when the sample has none), where seed data goes
+        before the agent starts."""
+        ...
+
+    async def replace_workspace(self, folder: Path) -> None:
+        """Make the sandbox's workspace hold exactly `folder`'s files, owned by the agent (a
+        kind that runs the agent's code over several versions of the code under test)."""
+        ...
+
     async def baseline_env(self) -> dict[str, str]:
         """Another fresh database, Redis and port, for the scenario's reference while the load
         stage measures it beside the submission: where the sandbox can, on servers of its own

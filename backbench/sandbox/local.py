@@ -391,6 +391,22 @@ class BackbenchSandbox(SandboxEnvironment):
             env["REDIS_URL"] = self.services.redis_url()
         return env
 
+    async def agent_database_url(self) -> str:
+        return self.dev_database_url
+
+    async def replace_workspace(self, folder: Path) -> None:
+        # rmtree unlinks the agent's symlinks without following them, and the copy recreates
+        # links as links: the harness never writes through a path the agent made
+        for entry in list(self.workspace.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        shutil.copytree(folder, self.workspace, symlinks=True, dirs_exist_ok=True)
+        for path in [self.workspace, *self.workspace.rglob("*")]:
+            if not path.is_symlink():
+                self.own(path)
+
     async def baseline_env(self) -> dict[str, str]:
         # The reference gets servers of its own, which the agent cannot reach (guard_from_agent,
         # before any of them listens) and which run on while the submission's are paused with

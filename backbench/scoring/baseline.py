@@ -17,10 +17,11 @@ LOAD_BASELINES = ("reference", "none")
 async def start_baseline(
     runtime: ScoringRuntime, scenario: Scenario, tool_env: dict[str, str]
 ) -> RunningSubmission:
-    """Start a copy of the reference as a harness tool (out of the agent's reach, never paused)
-    on a database, Redis database and port of its own."""
+    """Start a copy of the baseline (the reference; a speed-up's starting code) as a harness
+    tool (out of the agent's reach, never paused) on a database, Redis database and port of its
+    own."""
     folder = runtime.private / f"baseline-{uuid.uuid4().hex[:8]}"
-    shutil.copytree(scenario.reference_dir, folder)
+    shutil.copytree(scenario.baseline_dir, folder)
     env = await runtime.baseline_env()
     log = runtime.private / "baseline.log"
     proc = await runtime.spawn_tool(["./start.sh"], env=env, cwd=folder, log=log)

@@ -14,8 +14,15 @@ from inspect_ai.util import sandbox
 
 from backbench.catalogue import Scenario, find_scenario
 from backbench.runtime import HarnessError, ScoringRuntime, scoring_runtime
+from backbench.schema import ReviewDeliverable, SpeedupDeliverable, SuiteDeliverable
 from backbench.scoring.baseline import start_baseline
 from backbench.scoring.functional import functional_stage, functional_verdict
+from backbench.scoring.kinds import KindVerdict
+from backbench.scoring.kinds.migration import downgrade_checks, migration_verdict, upgrade_checks
+from backbench.scoring.kinds.review import read_answer, read_review, review_verdict
+from backbench.scoring.kinds.seed import seeded
+from backbench.scoring.kinds.speedup import speedup_verdict
+from backbench.scoring.kinds.tests_kind import run_suite, suite_verdict
 from backbench.scoring.load_test import (
     LOAD_ATTEMPTS,
     LoadEvidence,
@@ -46,7 +53,9 @@ from backbench.scoring.submission import (
 from backbench.scoring.uptime import UptimeEvidence, daemonized, probe_health, uptime_verdict
 from backbench.scoring.verdict import (
     StageVerdicts,
+    failed_kind,
     not_served_score,
+    offline_score,
     served_score,
     stopped_score,
 )
@@ -119,6 +128,10 @@ async def score_submission(
     baseline: bool = True, stages: tuple[str, ...] = STAGES,
 ) -> Score:  # fmt: skip
     """Every stage against the submission in `runtime.workspace`."""
+    if not scenario.kind_spec.server:
+        return await score_offline(runtime, scenario)
+    # every database the harness creates for a seeded scenario holds the seed data
+    runtime = seeded(runtime, scenario)
     timings: dict[str, float] = {}
     tool_env: dict[str, str] = {}
     clock = time.monotonic()
@@ -140,7 +153,7 @@ async def score_submission(
 
     problem = start_script_problem(runtime.workspace)
     if problem:
-        return _not_served(problem, quality, quality_text, bandit, timings)
+        return _not_served(problem, quality, quality_text, bandit, timings, scenario)
 
     peers = await start_peers(runtime, declared_peers(scenario), tool_env)
     try:
@@ -163,7 +176,7 @@ async def score_submission(
                 if not running.alive
                 else f"the server did not accept connections on $PORT within {READY_TIMEOUT:.0f} s"
             )
-            score = _not_served(why, quality, quality_text, bandit, timings)
+            score = _not_served(why, quality, quality_text, bandit, timings, scenario)
     finally:
         await stop_submission(runtime, running)
         await peers.stop()
@@ -177,13 +190,20 @@ async def _score_live(
     tool_env: dict[str, str], quality: tuple[float, str], bandit: dict[str, Any], lap: Lap,
     robust_stage: bool = True, baseline: bool = True, stages: tuple[str, ...] = STAGES,
 ) -> Score:  # fmt: skip
+    kind: KindVerdict | None = None
+    upgraded = None
+    if scenario.kind == "migration":
+        # before any hidden test writes: the seeded rows as the upgrade left them
+        upgraded = await upgrade_checks(runtime, scenario, running, tool_env)
+        lap("migration_up")
     functional_evidence = await functional_stage(runtime, scenario.tests_dir, running, tool_env)
     functional = functional_verdict(functional_evidence)
     lap("functional")
     if functional.out_of_time:
         # a server that cannot answer the tests in time cannot be fuzzed, probed or loaded in
         # time either: the later stages would only stretch the sample's scoring
-        value, explanation = stopped_score(functional, *quality, len(bandit_high(bandit)))
+        stopped = failed_kind(scenario.kind) if scenario.kind != "service" else None
+        value, explanation = stopped_score(functional, *quality, len(bandit_high(bandit)), stopped)
         return Score(
             value=value, answer="start.sh", explanation=explanation,
             metadata={"failed_tests": [asdict(c) for c in functional.failed],
@@ -191,10 +211,19 @@ async def _score_live(
                       "test_output": functional_evidence.output_tail[-3000:]},
         )  # fmt: skip
 
-    robust_evidence = RobustEvidence(operations=[])
-    robust, robust_text = float("nan"), "robust: not run (-T robust=false)"
     # the server's output while the hidden tests ran: the restart below starts a new log
     tested_log = running.log_tail(3000)
+    if upgraded is not None:
+        code, downgraded = await downgrade_checks(runtime, scenario, running, tool_env)
+        kind = migration_verdict(upgraded, code, downgraded)
+        lap("migration_down")
+        if not robust_stage:
+            # the downgrade stopped the server: the later stages score it started again
+            await restart_on_fresh_data(
+                runtime, running, tool_env, runtime.private / "server-after-downgrade.log"
+            )
+    robust_evidence = RobustEvidence(operations=[])
+    robust, robust_text = float("nan"), "robust: not run (-T robust=false)"
     if robust_stage:
         # the cases draw ids from the answers: on the data the tests left (random names, and
         # as many rows as their timing made) the same contract would give other cases each run
@@ -232,6 +261,11 @@ async def _score_live(
             runtime, scenario, running, load_seconds, tool_env, baseline
         )
         load = load_verdict(load_evidence, scenario.slo)
+        if isinstance(scenario.deliverable, SpeedupDeliverable):
+            kind = speedup_verdict(
+                load_evidence.cycle_p95, scenario.deliverable.required,
+                scenario.deliverable.alpha,
+            )  # fmt: skip
         await running.refresh()
         uptime_evidence = UptimeEvidence(probes, running.alive)
         uptime, uptime_text = uptime_verdict(uptime_evidence)
@@ -241,7 +275,7 @@ async def _score_live(
     value, explanation = served_score(
         StageVerdicts(
             functional, security, load, uptime, uptime_text, gone, *quality,
-            robust=robust, robust_text=robust_text,
+            robust=robust, robust_text=robust_text, kind=kind,
         )
     )  # fmt: skip
     value = left_out(value, stages)
@@ -266,6 +300,7 @@ async def _score_live(
         "test_output": functional_evidence.output_tail[-3000:],
         "control_ops": functional_evidence.control_ops,
         "restored_after_functional": functional_evidence.restored,
+        "failed_checks": kind.failed if kind else [],
     }
     return Score(value=value, answer="start.sh", explanation=explanation, metadata=metadata)
 
@@ -277,8 +312,9 @@ async def load_stage(
     """Locust's figures, with the reference's beside them when `baseline`, and the health
     probes made meanwhile. A load generator or reference that failed is retried once, then
     the harness's error: never a score."""
-    # a scenario without a reference (a test's own) has nothing to load beside the submission
-    beside = baseline and scenario.reference_dir.is_dir()
+    # a scenario without a reference (a test's own) has nothing to load beside the submission;
+    # a speed-up is judged beside its starting code whatever -T load_baseline says
+    beside = (baseline or scenario.kind == "speedup") and scenario.baseline_dir.is_dir()
     reference = await start_baseline(runtime, scenario, tool_env) if beside else None
     try:
         for attempt in range(LOAD_ATTEMPTS):
@@ -311,12 +347,40 @@ async def load_stage(
 
 def _not_served(
     why: str, quality: float, quality_text: str, bandit: dict[str, Any],
-    timings: dict[str, float],
+    timings: dict[str, float], scenario: Scenario,
 ) -> Score:  # fmt: skip
-    value, explanation = not_served_score(why, quality, quality_text, len(bandit_high(bandit)))
+    kind = failed_kind(scenario.kind) if scenario.kind != "service" else None
+    value, explanation = not_served_score(
+        why, quality, quality_text, len(bandit_high(bandit)), kind
+    )
     return Score(
         value=value,
         answer="",
         explanation=explanation,
-        metadata={"not_served": why, "timings": timings},
-    )
+        metadata={"not_served": why, "timings": timings,
+                  "failed_checks": kind.failed if kind else []},
+    )  # fmt: skip
+
+
+async def score_offline(runtime: ScoringRuntime, scenario: Scenario) -> Score:
+    """A kind whose deliverable is not a running service: its own checks decide."""
+    started = time.monotonic()
+    await runtime.stop_agent_processes()
+    deliverable = scenario.deliverable
+    metadata: dict[str, Any] = {}
+    if isinstance(deliverable, ReviewDeliverable):
+        answer = read_answer(scenario.folder / "review.yaml")
+        kind = review_verdict(
+            read_review(runtime.workspace, deliverable.output), answer,
+            deliverable.min_recall, deliverable.min_precision,
+        )  # fmt: skip
+    elif isinstance(deliverable, SuiteDeliverable):
+        evidence = await run_suite(runtime, scenario, runtime.app_secret)
+        kind = suite_verdict(evidence, deliverable)
+        metadata["suite_runs"] = [asdict(r) for r in evidence.runs]
+    else:
+        raise HarnessError(f"no offline scorer for kind {scenario.kind!r}")
+    value, explanation = offline_score(kind)
+    metadata["failed_checks"] = kind.failed
+    metadata["timings"] = {scenario.kind: round(time.monotonic() - started, 2)}
+    return Score(value=value, answer=deliverable.kind, explanation=explanation, metadata=metadata)

@@ -1,0 +1,231 @@
+"""The deliverable kinds' verdicts, each in both directions, and how validate judges them."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from backbench.catalogue_check import catch_problem
+from backbench.registry import DELIVERABLE_KINDS, KIND_KEYS
+from backbench.schema import ScenarioFile, SuiteDeliverable
+from backbench.scoring.functional import FunctionalEvidence
+from backbench.scoring.kinds import KindVerdict, kind_values
+from backbench.scoring.kinds.migration import migration_verdict
+from backbench.scoring.kinds.review import Answer, Defect, read_review, review_verdict
+from backbench.scoring.kinds.speedup import speedup_verdict
+from backbench.scoring.kinds.tests_kind import SuiteEvidence, SuiteRun, suite_verdict
+from backbench.scoring.verdict import SCORE_KEYS, failed_kind, offline_score
+from backbench.validate import Observation, judge_mutant, judge_starting, reference_needs
+from backbench.validate_run import mutant_stages
+
+# -- speed-up ---------------------------------------------------------------------------------
+
+
+def test_a_significant_speedup_beyond_the_required_factor_passes() -> None:
+    cycles: list[list[float | None]] = [[10.0 + i % 3, 45.0 + i % 5] for i in range(20)]
+    verdict = speedup_verdict(cycles, required=3.0)
+    assert verdict.passed and verdict.values["speedup"] > 3.0 and verdict.values["speedup_p"] < 0.05
+
+
+@pytest.mark.parametrize(
+    "cycles",
+    [
+        [[10.0, 25.0]] * 20,  # 2.5x: real but short of 3x
+        [[10.0, 45.0]] * 3,  # too few cycles to show anything
+        [[None, 45.0]] * 20,  # the submission answered nothing in its slices
+        [[10.0 + 30 * (i % 2), 45.0] for i in range(20)],  # fast half the time only
+    ],
+    ids=["short-of-factor", "few-cycles", "no-answers", "half-the-time"],
+)
+def test_a_speedup_that_is_short_or_not_shown_fails(cycles: list[list[float | None]]) -> None:
+    assert speedup_verdict(cycles, required=3.0).failed == ["speedup"]
+
+
+# -- review ------------------------------------------------------------------------------------
+
+ANSWER = Answer(
+    (
+        Defect("race", "change-1", "app/orders.py", 40, 47, "race"),
+        Defect("sqli", "change-1", "app/db.py", 10, 12, "injection"),
+    ),
+    ("change-2",),
+)
+
+
+def _review(*comments: tuple[str, str, int, str]) -> str:
+    import json
+
+    return json.dumps(
+        {"comments": [{"change": c, "path": p, "line": n, "category": k, "severity": "high",
+                       "message": "m"} for c, p, n, k in comments]}
+    )  # fmt: skip
+
+
+def test_a_review_that_finds_every_defect_and_leaves_the_clean_change_alone_passes() -> None:
+    text = _review(
+        ("change-1", "app/orders.py", 44, "race"), ("change-1", "./app/db.py", 12, "injection"),
+        ("change-1", "app/orders.py", 3, "other"),  # an unplanted remark is no false alarm
+    )  # fmt: skip
+    verdict = review_verdict(text, ANSWER, 1.0, 0.75)
+    assert verdict.passed and verdict.values == {"review_recall": 1.0, "review_precision": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("comments", "failed"),
+    [
+        ((("change-1", "app/orders.py", 44, "race"),), ["review_recall"]),
+        ((("change-1", "app/orders.py", 44, "race"), ("change-1", "app/db.py", 11, "logic")),
+         ["review_recall"]),  # the right line under another category
+        ((("change-1", "app/orders.py", 48, "race"), ("change-1", "app/db.py", 11, "injection")),
+         ["review_recall"]),  # one line past the range
+        ((("change-1", "app/orders.py", 44, "race"), ("change-1", "app/db.py", 11, "injection"),
+          ("change-2", "app/x.py", 1, "logic"), ("change-2", "app/x.py", 9, "race")),
+         ["review_precision"]),  # two alarms on the clean change: 2 / 4
+        ((("change-2", "app/orders.py", 44, "race"),), ["review_recall", "review_precision"]),
+    ],
+    ids=["missed", "wrong-category", "wrong-line", "alarms-on-clean", "wrong-change"],
+)  # fmt: skip
+def test_a_review_that_misses_or_cries_wolf_fails(
+    comments: tuple[tuple[str, str, int, str], ...], failed: list[str]
+) -> None:
+    assert review_verdict(_review(*comments), ANSWER, 1.0, 0.75).failed == failed
+
+
+@pytest.mark.parametrize("text", [None, "not json", '{"comments": 3}', '{"comments": [{}]}'])
+def test_no_review_or_a_malformed_one_scores_zero(text: str | None) -> None:
+    verdict = review_verdict(text, ANSWER, 1.0, 0.75)
+    assert verdict.values == {"review_recall": 0.0, "review_precision": 0.0}
+    assert verdict.failed == ["review_recall", "review_precision"]
+
+
+def test_a_review_is_never_read_through_a_link(tmp_path: Path) -> None:
+    secret = tmp_path / "harness-secret"
+    secret.write_text('{"comments": []}')
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "review.json").symlink_to(secret)
+    assert read_review(workspace, "review.json") is None
+    (workspace / "other.json").write_text("{}")
+    assert read_review(workspace, "other.json") == "{}"
+
+
+# -- tests as the deliverable ------------------------------------------------------------------
+
+SUITE = SuiteDeliverable(kind="tests", package="app", min_coverage=0.8, min_mutation_kill=0.6)
+
+
+def _runs(original: int | None, equivalent: int | None, mutants: list[int | None],
+          coverage: float = 90.0) -> SuiteEvidence:  # fmt: skip
+    runs = [SuiteRun("original", original, coverage), SuiteRun("equivalent", equivalent)]
+    runs += [SuiteRun(f"m{i}", code) for i, code in enumerate(mutants)]
+    return SuiteEvidence(has_tests=True, runs=runs)
+
+
+def test_a_suite_that_passes_covers_and_kills_passes() -> None:
+    verdict = suite_verdict(_runs(0, 0, [1, 1, None, 0]), SUITE)  # a time-out kills too
+    assert verdict.passed
+    assert verdict.values == {
+        "tests_pass": 1.0,
+        "coverage": 0.9,
+        "mutation_kill": 0.75,
+        "mutants_run": 4.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("evidence", "failed"),
+    [
+        (_runs(1, 1, [1, 1, 1]), ["tests_pass", "coverage", "mutation_kill"]),  # fails on code
+        (_runs(0, 1, [1, 1, 1]), ["tests_pass", "coverage", "mutation_kill"]),  # fingerprints
+        (_runs(0, 0, [0, 0, 1]), ["mutation_kill"]),  # asserts little
+        (_runs(0, 0, [1, 1, 1], coverage=40.0), ["coverage"]),  # happy path only
+        (SuiteEvidence(has_tests=False), ["tests_pass", "coverage", "mutation_kill"]),
+    ],
+    ids=["fails-on-correct", "fails-on-rewrite", "kills-few", "covers-little", "no-tests"],
+)
+def test_a_weak_or_wrong_suite_fails_its_check(evidence: SuiteEvidence, failed: list[str]) -> None:
+    assert suite_verdict(evidence, SUITE).failed == failed
+
+
+# -- migration ---------------------------------------------------------------------------------
+
+PASSED = '<testsuite><testcase name="test_rows"/></testsuite>'
+FAILED = '<testsuite><testcase name="test_rows"><failure message="lost"/></testcase></testsuite>'
+
+
+def _checks(xml: str) -> FunctionalEvidence:
+    return FunctionalEvidence(returncode=0 if xml == PASSED else 1, junit_xml=xml)
+
+
+def test_a_migration_that_keeps_the_rows_both_ways_passes() -> None:
+    verdict = migration_verdict(_checks(PASSED), 0, _checks(PASSED))
+    assert verdict.passed and verdict.values == {"migration_up": 1.0, "migration_down": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("up", "code", "down", "failed"),
+    [
+        (FAILED, 0, PASSED, ["migration_up"]),
+        (PASSED, 0, FAILED, ["migration_down"]),
+        (PASSED, 2, None, ["migration_down"]),  # the downgrade command failed
+        (PASSED, None, None, ["migration_down"]),  # ... or ran out of time
+    ],
+)
+def test_a_migration_that_loses_data_fails_the_phase(
+    up: str, code: int | None, down: str | None, failed: list[str]
+) -> None:
+    verdict = migration_verdict(_checks(up), code, _checks(down) if down else None)
+    assert verdict.failed == failed
+
+
+# -- score keys and validate -------------------------------------------------------------------
+
+
+def test_every_sample_has_every_kind_key_and_other_kinds_leave_them_nan() -> None:
+    values = kind_values(KindVerdict({"speedup": 4.0, "speedup_p": 0.001}))
+    assert set(values) == set(KIND_KEYS) <= set(SCORE_KEYS)
+    assert values["speedup"] == 4.0 and math.isnan(values["coverage"])
+    assert all(math.isnan(v) for v in kind_values(None).values())
+
+
+def test_an_offline_kind_scores_correct_from_its_checks_and_nan_for_the_server() -> None:
+    value, _ = offline_score(KindVerdict({"review_recall": 1.0, "review_precision": 1.0}))
+    assert value["correct"] == 1 and math.isnan(value["p95_ms"]) and math.isnan(value["secure"])
+    failed, _ = offline_score(failed_kind("review"))
+    assert failed["correct"] == 0 and failed["review_recall"] == 0.0
+
+
+def test_a_mutant_declaring_a_check_is_caught_only_by_that_check() -> None:
+    caught = Observation(value={"correct": 0}, failed_checks=["speedup"])
+    missed = Observation(value={"correct": 0}, failed_checks=[], failed_tests=["test_x"])
+    assert judge_mutant("s", "m", {"check": "speedup"}, [caught], {}).ok
+    assert not judge_mutant("s", "m", {"check": "speedup"}, [missed], {}).ok
+    assert mutant_stages({"check": "speedup"}) == "functional,load"
+    assert mutant_stages({"check": "migration_up"}) == "functional"
+
+
+def test_a_check_the_kind_lacks_cannot_be_declared() -> None:
+    checks = DELIVERABLE_KINDS["review"].checks
+    assert catch_problem({"check": "review_recall"}, [], [], {}, checks) == ""
+    assert "lacks" in catch_problem({"check": "speedup"}, [], [], {}, checks)
+
+
+def test_the_unchanged_starting_code_must_fail_but_pass_the_functional_tests() -> None:
+    slow = Observation(value={"correct": 0, "functional": 1.0}, failed_checks=["speedup"])
+    assert judge_starting("s", [slow], server=True).ok
+    assert not judge_starting("s", [Observation(value={"correct": 1, "functional": 1.0})], True).ok
+    broken = Observation(value={"correct": 0, "functional": 0.5})
+    assert not judge_starting("s", [broken], server=True).ok
+    assert judge_starting("s", [broken], server=False).ok
+    assert reference_needs("review") == ("correct",) and "robust" in reference_needs("speedup")
+
+
+def test_a_server_kind_must_state_its_load_and_an_offline_kind_need_not() -> None:
+    review = {"id": "r", "title": "t", "services": [], "mutants": [],
+              "deliverable": {"kind": "review", "min_recall": 1, "min_precision": 0.5}}  # fmt: skip
+    assert ScenarioFile.model_validate(review).load is None
+    with pytest.raises(ValidationError, match="needs load, slo, probes"):
+        ScenarioFile.model_validate({**review, "deliverable": {"kind": "speedup", "required": 3}})
