@@ -99,6 +99,25 @@ DELIVERABLE_KINDS: dict[str, DeliverableKind] = {
         ("prompt.md", "files/", "review.yaml", "reference/"),
         ("review_recall", "review_precision"),
     ),
+    "repository": DeliverableKind(
+        "extend the codebase in the workspace, whose own tests must keep passing", True,
+        {"own_tests": "the codebase's original tests, put back over the workspace's, pass"},
+        ("prompt.md", "tests/", "reference/start.sh", "files/start.sh"),
+        ("own_tests",),
+    ),
+    "config": DeliverableKind(
+        "containerise the service in the workspace and write its CI", False,
+        {"dockerfile": "hadolint finds no error; a non-root user, a healthcheck and a pinned "
+                       "base image from the BASE_IMAGE build argument",
+         "compose": "valid against the Compose specification; the app built from . waits for "
+                    "a healthy postgres service",
+         "workflow": "valid against the workflow schema; push and pull_request; actions "
+                     "pinned to commits; no high zizmor finding; a test step",
+         "ci_passes": "the workflow's test step passes on the submission",
+         "ci_catches": "the workflow's test step fails once a regression is planted"},
+        ("prompt.md", "files/", "regression/", "reference/"),
+        ("dockerfile", "compose", "workflow", "ci_passes", "ci_catches"),
+    ),
 }  # fmt: skip
 # every kind's check names, and its score keys (NaN on samples of other kinds)
 KIND_CHECKS: tuple[str, ...] = tuple(c for k in DELIVERABLE_KINDS.values() for c in k.checks)

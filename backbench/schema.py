@@ -279,14 +279,28 @@ class ReviewDeliverable(Strict):
     min_precision: float = Field(ge=0, le=1, description="found over found + false alarms")
 
 
+class RepositoryDeliverable(Strict):
+    """Extend the codebase in files/, whose own tests (the originals) must still pass."""
+
+    kind: Literal["repository"] = Field(description="the deliverable's kind")
+    own_tests: Slug = Field("tests", description="the codebase's test folder: files/<own_tests>/")
+
+
+class ConfigDeliverable(Strict):
+    """A Dockerfile, a compose file and a CI workflow for the service in files/."""
+
+    kind: Literal["config"] = Field(description="the deliverable's kind")
+    dockerfile: str = Field("Dockerfile", description="the Dockerfile's path in the workspace")
+    compose: str = Field("compose.yaml", description="the compose file's path")
+    workflow: str = Field(".github/workflows/ci.yml", description="the workflow's path")
+    test_step: Slug = Field("tests", description="the id of the workflow step that runs tests")
+
+
 Deliverable = Annotated[
-    ServiceDeliverable
-    | SpeedupDeliverable
-    | MigrationDeliverable
-    | SuiteDeliverable
-    | ReviewDeliverable,
+    ServiceDeliverable | SpeedupDeliverable | MigrationDeliverable | SuiteDeliverable
+    | ReviewDeliverable | RepositoryDeliverable | ConfigDeliverable,
     Field(discriminator="kind"),
-]
+]  # fmt: skip
 
 
 class EquivalentMutant(Strict):

@@ -40,7 +40,9 @@ from backbench.scoring.scorer import backbench_scorer, parse_stages
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SYSTEM_PROMPT = PACKAGE_DIR.parent / "prompts" / "backend-developer.md"
-CONTRACT = PACKAGE_DIR / "contract.md"
+CONTRACTS = PACKAGE_DIR / "contracts"
+# the runtime contract appended to every prompt: the service's, unless the kind has its own
+CONTRACT = CONTRACTS / "service.md"
 TOOL_TIMEOUT = 300
 
 
@@ -62,8 +64,18 @@ def scenario_prompt(scenario: Scenario) -> str:
             "## API specification\n\nThe OpenAPI document is also in your workspace as "
             f"`openapi.yaml`:\n\n```yaml\n{scenario.openapi_file.read_text().strip()}\n```"
         )
-    parts.append(CONTRACT.read_text().strip())
+    parts.append(contract_text(scenario))
     return "\n\n".join(parts) + "\n"
+
+
+def contract_text(scenario: Scenario) -> str:
+    """How the agent's work is run and scored: its kind's contract (a server kind's is the
+    service's), with the note on seed data where the scenario has a seed.py."""
+    own = CONTRACTS / f"{scenario.kind}.md"
+    text = (own if own.is_file() else CONTRACT).read_text().strip()
+    if scenario.seed_file.is_file():
+        text += "\n" + (CONTRACTS / "seeded.md").read_text().rstrip()
+    return text
 
 
 def scenario_files(scenario: Scenario) -> dict[str, str]:

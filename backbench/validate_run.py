@@ -406,16 +406,25 @@ def scenario_solutions(scenario: Scenario) -> dict[str, Path]:
     return {p.parent.name: p.parent for p in sorted(base.glob("*/start.sh"))}
 
 
-def rules_check(scenario: Scenario) -> Check:
-    """The scenario's rule coverage, judged from its hidden tests' marks."""
+def checked_rules(scenario: Scenario) -> dict[str, list[str]]:
+    """Per hidden test (and per kind check, as `check:<name>`), the rules it checks."""
     matrix = rule_matrix(scenario.tests_dir)
+    for rule in scenario.rules:
+        if rule.check:
+            matrix.setdefault(f"check:{rule.check}", []).append(rule.id)
+    return matrix
+
+
+def rules_check(scenario: Scenario) -> Check:
+    """The scenario's rule coverage, judged from its hidden tests' marks and its kind's checks."""
+    matrix = checked_rules(scenario)
     problems = [str(p) for p in coverage_problems(scenario) if p.severity == ERROR]
     return judge_rules(scenario.id, [r.id for r in scenario.rules], matrix, problems)
 
 
 def scenario_rule_matrix(scenario: Scenario) -> dict[str, list[str]]:
     """The rule -> tests matrix of one scenario."""
-    return rules_to_tests([r.id for r in scenario.rules], rule_matrix(scenario.tests_dir))
+    return rules_to_tests([r.id for r in scenario.rules], checked_rules(scenario))
 
 
 def _prepare_mutant(scenario: Scenario, mutant: Mutant, copy: Path) -> str:

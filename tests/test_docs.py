@@ -59,7 +59,7 @@ def test_every_scenario_is_listed() -> None:
 
 
 def test_contract_in_readme_names_what_scenarios_promise() -> None:
-    contract = (REPO / "backbench" / "contract.md").read_text()
+    contract = (REPO / "backbench" / "contracts" / "service.md").read_text()
     for phrase in ("start.sh", "$PORT", "DATABASE_URL", "REDIS_URL", "APP_SECRET", "/health"):
         assert phrase in contract and phrase in README
 

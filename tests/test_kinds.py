@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -94,7 +95,13 @@ def test_a_review_that_misses_or_cries_wolf_fails(
     assert review_verdict(_review(*comments), ANSWER, 1.0, 0.75).failed == failed
 
 
-@pytest.mark.parametrize("text", [None, "not json", '{"comments": 3}', '{"comments": [{}]}'])
+@pytest.mark.parametrize(
+    "text",
+    [None, "not json", '{"comments": 3}', '{"comments": [{}]}',
+     _review(("change-1", "app/orders.py", 44, "race")).replace('"high"', '"urgent"'),
+     _review(("change-1", "app/orders.py", 44, "race")).replace("44", '"44"')],
+    ids=["none", "not-json", "not-a-list", "empty-comment", "unknown-severity", "line-as-text"],
+)  # fmt: skip
 def test_no_review_or_a_malformed_one_scores_zero(text: str | None) -> None:
     verdict = review_verdict(text, ANSWER, 1.0, 0.75)
     assert verdict.values == {"review_recall": 0.0, "review_precision": 0.0}
@@ -229,3 +236,123 @@ def test_a_server_kind_must_state_its_load_and_an_offline_kind_need_not() -> Non
     assert ScenarioFile.model_validate(review).load is None
     with pytest.raises(ValidationError, match="needs load, slo, probes"):
         ScenarioFile.model_validate({**review, "deliverable": {"kind": "speedup", "required": 3}})
+
+
+# -- repository: the codebase's own tests ------------------------------------------------------
+
+
+def test_own_tests_pass_or_fail_on_the_exit_code_of_the_original_tests() -> None:
+    from backbench.scoring.kinds.repository import own_tests_verdict
+    from backbench.scoring.kinds.workspace_runs import WorkspaceRun
+
+    assert own_tests_verdict(WorkspaceRun(0, "5 passed")).passed
+    for code in (1, 2, 5, None):  # failed, interrupted, no tests collected, out of time
+        assert own_tests_verdict(WorkspaceRun(code, "1 failed")).failed == ["own_tests"]
+
+
+def test_overlay_never_writes_through_a_link_the_agent_left(tmp_path: Path) -> None:
+    from backbench.scoring.kinds.workspace_runs import overlay
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    tree, source = tmp_path / "tree", tmp_path / "source"
+    (source / "tests").mkdir(parents=True)
+    (source / "tests" / "test_a.py").write_text("original")
+    tree.mkdir()
+    (tree / "tests").symlink_to(outside)  # the agent's link where the tests folder goes
+    overlay(tree, source)
+    assert not list(outside.iterdir())
+    assert (tree / "tests" / "test_a.py").read_text() == "original"
+    assert not (tree / "tests").is_symlink()
+
+
+# -- config ------------------------------------------------------------------------------------
+
+DOCKERFILE = """ARG BASE_IMAGE=python:3.11.9-slim
+FROM ${BASE_IMAGE}
+WORKDIR /app
+COPY . .
+USER app
+HEALTHCHECK CMD python -c "print(1)"
+CMD ["./start.sh"]
+"""
+COMPOSE = """services:
+  app:
+    build: .
+    depends_on:
+      db: {condition: service_healthy}
+  db:
+    image: postgres:16.4
+    healthcheck: {test: ["CMD", "pg_isready"]}
+"""
+SHA = "a" * 40
+WORKFLOW = f"""on: [push, pull_request]
+jobs:
+  test:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@{SHA}
+      - id: tests
+        run: python -m pytest -q tests
+"""
+
+
+def _config(**changes: Any) -> Any:
+    from backbench.scoring.kinds.config import ConfigEvidence
+    from backbench.scoring.kinds.workspace_runs import WorkspaceRun
+
+    evidence = ConfigEvidence(DOCKERFILE, COMPOSE, WORKFLOW, ci_on_submission=WorkspaceRun(0, ""),
+                              ci_on_regression=WorkspaceRun(1, ""))  # fmt: skip
+    for key, value in changes.items():
+        setattr(evidence, key, value)
+    return evidence
+
+
+def _deliverable() -> Any:
+    from backbench.schema import ConfigDeliverable
+
+    return ConfigDeliverable(kind="config")
+
+
+def test_a_complete_configuration_passes_every_check() -> None:
+    from backbench.scoring.kinds.config import config_verdict
+
+    verdict = config_verdict(_config(), _deliverable())
+    assert verdict.passed, verdict.explanation
+
+
+@pytest.mark.parametrize(
+    ("changes", "failed"),
+    [
+        ({"dockerfile": DOCKERFILE.replace("USER app\n", "")}, ["dockerfile"]),
+        ({"dockerfile": DOCKERFILE.replace("USER app", "USER root")}, ["dockerfile"]),
+        ({"dockerfile": DOCKERFILE.replace("HEALTHCHECK", "# HEALTHCHECK")}, ["dockerfile"]),
+        ({"dockerfile": DOCKERFILE.replace("3.11.9-slim", "latest")}, ["dockerfile"]),
+        ({"dockerfile": DOCKERFILE.replace("${BASE_IMAGE}", "python:3.11")}, ["dockerfile"]),
+        ({"hadolint_errors": ["DL3000 line 3: use absolute WORKDIR"]}, ["dockerfile"]),
+        ({"compose": COMPOSE.replace("service_healthy", "service_started")}, ["compose"]),
+        ({"compose_schema_errors": "dependson is not allowed"}, ["compose"]),
+        ({"compose": None}, ["compose"]),
+        ({"workflow": WORKFLOW.replace(f"@{SHA}", "@v4")}, ["workflow"]),
+        ({"workflow": WORKFLOW.replace("[push, pull_request]", "[push]")}, ["workflow"]),
+        ({"zizmor_high": ["unpinned-uses"]}, ["workflow"]),
+        ({"ci_on_regression": None}, ["ci_catches"]),
+    ],
+    ids=["no-user", "root", "no-healthcheck", "latest", "base-not-from-arg", "hadolint",
+         "not-healthy", "compose-schema", "no-compose", "unpinned", "push-only", "zizmor",
+         "never-catches"],
+)  # fmt: skip
+def test_each_missing_piece_fails_its_own_check(changes: dict[str, Any], failed: list[str]) -> None:
+    from backbench.scoring.kinds.config import config_verdict
+
+    assert config_verdict(_config(**changes), _deliverable()).failed == failed
+
+
+def test_a_test_step_that_fails_on_correct_code_catches_nothing() -> None:
+    from backbench.scoring.kinds.config import config_verdict
+    from backbench.scoring.kinds.workspace_runs import WorkspaceRun
+
+    verdict = config_verdict(_config(ci_on_submission=WorkspaceRun(1, "")), _deliverable())
+    assert verdict.failed == ["ci_passes", "ci_catches"]
+    no_step = _config(workflow=WORKFLOW.replace("id: tests", "id: lint"), ci_on_submission=None)
+    assert config_verdict(no_step, _deliverable()).failed == ["workflow", "ci_passes", "ci_catches"]

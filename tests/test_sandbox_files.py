@@ -30,7 +30,7 @@ README = SANDBOXES / "README.md"
 
 AGENT_BLOCK_MARKER = "# what the agent's Python promises"
 # The contract promises these too; pyproject lists them with the harness.
-AGENT_ALSO = {"httpx", "pytest"}
+AGENT_ALSO = {"httpx", "pytest", "coverage"}
 # What the scorers run inside an image.
 HARNESS_TOOLS = {
     "pytest", "httpx", "locust", "bandit", "ruff", "radon", "pyyaml", "schemathesis", "jsonschema",

@@ -14,11 +14,18 @@ from inspect_ai.util import sandbox
 
 from backbench.catalogue import Scenario, find_scenario
 from backbench.runtime import HarnessError, ScoringRuntime, scoring_runtime
-from backbench.schema import ReviewDeliverable, SpeedupDeliverable, SuiteDeliverable
+from backbench.schema import (
+    ConfigDeliverable,
+    ReviewDeliverable,
+    SpeedupDeliverable,
+    SuiteDeliverable,
+)
 from backbench.scoring.baseline import start_baseline
 from backbench.scoring.functional import functional_stage, functional_verdict
 from backbench.scoring.kinds import KindVerdict
+from backbench.scoring.kinds.config import config_verdict, gather
 from backbench.scoring.kinds.migration import downgrade_checks, migration_verdict, upgrade_checks
+from backbench.scoring.kinds.repository import own_tests_verdict, run_own_tests
 from backbench.scoring.kinds.review import read_answer, read_review, review_verdict
 from backbench.scoring.kinds.seed import seeded
 from backbench.scoring.kinds.speedup import speedup_verdict
@@ -151,9 +158,15 @@ async def score_submission(
     bandit = await run_bandit(runtime, tool_env, runtime.private) if "security" in stages else {}
     lap("static")
 
+    before: KindVerdict | None = None
+    if scenario.kind == "repository":
+        # the codebase's original tests over the submitted code, before its server starts
+        before = own_tests_verdict(await run_own_tests(runtime, scenario))
+        lap("own_tests")
+
     problem = start_script_problem(runtime.workspace)
     if problem:
-        return _not_served(problem, quality, quality_text, bandit, timings, scenario)
+        return _not_served(problem, quality, quality_text, bandit, timings, scenario, before)
 
     peers = await start_peers(runtime, declared_peers(scenario), tool_env)
     try:
@@ -167,7 +180,7 @@ async def score_submission(
         if running.ready:
             score = await _score_live(
                 runtime, scenario, running, load_seconds, tool_env, (quality, quality_text),
-                bandit, lap, robust, baseline, stages,
+                bandit, lap, robust, baseline, stages, before,
             )  # fmt: skip
             score.metadata = {**(score.metadata or {}), "timings": timings}
         else:
@@ -176,7 +189,7 @@ async def score_submission(
                 if not running.alive
                 else f"the server did not accept connections on $PORT within {READY_TIMEOUT:.0f} s"
             )
-            score = _not_served(why, quality, quality_text, bandit, timings, scenario)
+            score = _not_served(why, quality, quality_text, bandit, timings, scenario, before)
     finally:
         await stop_submission(runtime, running)
         await peers.stop()
@@ -189,8 +202,9 @@ async def _score_live(
     runtime: ScoringRuntime, scenario: Scenario, running: RunningSubmission, load_seconds: float,
     tool_env: dict[str, str], quality: tuple[float, str], bandit: dict[str, Any], lap: Lap,
     robust_stage: bool = True, baseline: bool = True, stages: tuple[str, ...] = STAGES,
+    before: KindVerdict | None = None,
 ) -> Score:  # fmt: skip
-    kind: KindVerdict | None = None
+    kind: KindVerdict | None = before  # a check judged before the server started
     upgraded = None
     if scenario.kind == "migration":
         # before any hidden test writes: the seeded rows as the upgrade left them
@@ -202,7 +216,7 @@ async def _score_live(
     if functional.out_of_time:
         # a server that cannot answer the tests in time cannot be fuzzed, probed or loaded in
         # time either: the later stages would only stretch the sample's scoring
-        stopped = failed_kind(scenario.kind) if scenario.kind != "service" else None
+        stopped = before or (failed_kind(scenario.kind) if scenario.kind != "service" else None)
         value, explanation = stopped_score(functional, *quality, len(bandit_high(bandit)), stopped)
         return Score(
             value=value, answer="start.sh", explanation=explanation,
@@ -347,9 +361,9 @@ async def load_stage(
 
 def _not_served(
     why: str, quality: float, quality_text: str, bandit: dict[str, Any],
-    timings: dict[str, float], scenario: Scenario,
+    timings: dict[str, float], scenario: Scenario, before: KindVerdict | None = None,
 ) -> Score:  # fmt: skip
-    kind = failed_kind(scenario.kind) if scenario.kind != "service" else None
+    kind = before or (failed_kind(scenario.kind) if scenario.kind != "service" else None)
     value, explanation = not_served_score(
         why, quality, quality_text, len(bandit_high(bandit)), kind
     )
@@ -374,6 +388,8 @@ async def score_offline(runtime: ScoringRuntime, scenario: Scenario) -> Score:
             read_review(runtime.workspace, deliverable.output), answer,
             deliverable.min_recall, deliverable.min_precision,
         )  # fmt: skip
+    elif isinstance(deliverable, ConfigDeliverable):
+        kind = config_verdict(await gather(seeded(runtime, scenario), scenario), deliverable)
     elif isinstance(deliverable, SuiteDeliverable):
         evidence = await run_suite(runtime, scenario, runtime.app_secret)
         kind = suite_verdict(evidence, deliverable)

@@ -87,7 +87,8 @@ def parse_comments(text: str) -> tuple[list[dict[str, Any]], str]:
 def _well_formed(comment: Any) -> bool:
     return (
         isinstance(comment, dict)
-        and all(isinstance(comment.get(k), str) for k in ("change", "path", "category"))
+        and all(isinstance(comment.get(k), str) for k in ("change", "path", "category", "message"))
+        and comment.get("severity") in SEVERITIES
         and isinstance(comment.get("line"), int)
         and not isinstance(comment.get("line"), bool)
     )

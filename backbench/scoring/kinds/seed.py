@@ -20,6 +20,18 @@ from backbench.catalogue import Scenario, find_scenario
 from backbench.runtime import HarnessError, ScoringRuntime, scoring_runtime
 
 SEED_TIMEOUT = 180
+# a codebase's git history travels as a bundle in files/ (a scenario folder cannot hold a .git):
+# before the agent starts it becomes the workspace's repository, HEAD at the bundle's tip
+HISTORY_BUNDLE = ".git-history.bundle"
+UNBUNDLE = f"""set -e
+git clone -q --no-checkout {HISTORY_BUNDLE} .git-history-clone
+mv .git-history-clone/.git .git
+rmdir .git-history-clone
+git reset -q
+rm -f {HISTORY_BUNDLE}
+git config user.name agent
+git config user.email agent@backbench.invalid
+"""
 
 
 async def seed_database(
@@ -72,7 +84,8 @@ def seeded(runtime: ScoringRuntime, scenario: Scenario) -> ScoringRuntime:
 
 @solver
 def seed_workspace() -> Solver:
-    """Before the agent starts: the seed data into its development database."""
+    """Before the agent starts: the seed data into its development database, and the
+    codebase's history into its workspace."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         scenario = find_scenario(str(state.metadata["scenario"]))
@@ -80,6 +93,10 @@ def seed_workspace() -> Solver:
             async with scoring_runtime(sandbox()) as runtime:
                 url = await runtime.agent_database_url()
                 await seed_database(runtime, scenario, url, {})
+        if (scenario.files_dir / HISTORY_BUNDLE).is_file():
+            result = await sandbox().exec(["sh", "-c", UNBUNDLE], timeout=120)
+            if not result.success:
+                raise HarnessError(f"could not unpack the git history: {result.stderr[-400:]}")
         return state
 
     return solve

@@ -15,7 +15,6 @@ it; `mutation_kill` rests on exit codes alone and cannot be forged that way.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import re
 import shutil
@@ -28,11 +27,10 @@ from backbench.catalogue import Scenario
 from backbench.runtime import ScoringRuntime
 from backbench.schema import SuiteDeliverable
 from backbench.scoring.kinds import KindVerdict
+from backbench.scoring.kinds.workspace_runs import SKIPPED, run_in_workspace, snapshot
 
-RUN_TIMEOUT = 120
-PYTEST_OK, PYTEST_NO_TESTS = 0, 5
+PYTEST_OK = 0
 COVERAGE_LINE = re.compile(r"^BACKBENCH_COVERAGE (\d+(?:\.\d+)?)$", re.MULTILINE)
-SKIPPED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".coverage*", "*.pyc")
 
 
 @dataclass
@@ -56,11 +54,11 @@ class SuiteEvidence:
 def _command(deliverable: SuiteDeliverable, with_coverage: bool) -> list[str]:
     pytest = f"-m pytest -q -p no:cacheprovider {deliverable.tests}"
     if not with_coverage:
-        return ["sh", "-c", f"exec python3 {pytest}"]
+        return ["sh", "-c", f"exec python3 -s {pytest}"]
     # the total goes to the log on a line of its own; the exit code stays pytest's
     return ["sh", "-c",
-            f"python3 -m coverage run --branch --source={deliverable.package} {pytest}; rc=$?; "
-            "printf '\\nBACKBENCH_COVERAGE %s\\n' \"$(python3 -m coverage report "
+            f"python3 -s -m coverage run --branch --source={deliverable.package} {pytest}; "
+            "rc=$?; printf '\\nBACKBENCH_COVERAGE %s\\n' \"$(python3 -s -m coverage report "
             "--format=total --precision=2 2>/dev/null)\"; exit $rc"]  # fmt: skip
 
 
@@ -83,9 +81,7 @@ async def run_suite(
     mutants = [m for m in mutants_of_folder(package) if m.id not in declared]
     mutants = select_mutants(mutants, limit or deliverable.max_mutants, seed=0)
     with tempfile.TemporaryDirectory(prefix="backbench-suite-") as tmp:
-        base = Path(tmp) / "submitted"
-        shutil.copytree(runtime.workspace, base, symlinks=True, ignore=SKIPPED)
-        shutil.rmtree(base / deliverable.package, ignore_errors=True)
+        base = snapshot(runtime.workspace, Path(tmp) / "submitted")
         versions: list[tuple[str, Path, dict[str, str]]] = [
             ("original", package, {}),
             ("equivalent", scenario.equivalent_dir / deliverable.package, {}),
@@ -97,6 +93,8 @@ async def run_suite(
             tree = Path(tmp) / "run"
             shutil.rmtree(tree, ignore_errors=True)
             shutil.copytree(base, tree, symlinks=True)
+            # the harness's version of the package, whatever the agent left there
+            _clear_package(tree / deliverable.package)
             shutil.copytree(source, tree / deliverable.package, ignore=SKIPPED)
             for file, text in replaced.items():
                 (tree / deliverable.package / file).write_text(text)
@@ -106,25 +104,23 @@ async def run_suite(
     return SuiteEvidence(has_tests=True, runs=runs)
 
 
+def _clear_package(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
 async def _one_run(
     runtime: ScoringRuntime, tree: Path, version: str, deliverable: SuiteDeliverable
 ) -> SuiteRun:
-    await runtime.replace_workspace(tree)
-    log = runtime.private / f"suite-{len(list(runtime.private.glob('suite-*.log')))}.log"
-    proc = await runtime.spawn_submission(
-        _command(deliverable, version == "original"), env={}, log=log
+    run = await run_in_workspace(
+        runtime, tree, _command(deliverable, version == "original"), {}, "suite"
     )
-    try:
-        code: int | None = await asyncio.wait_for(proc.wait(), RUN_TIMEOUT)
-    except TimeoutError:
-        code = None
-    await proc.kill()
-    await runtime.stop_agent_processes()
-    output = log.read_text(errors="replace") if log.is_file() else ""
     coverage = None
-    if version == "original" and (found := COVERAGE_LINE.findall(output)):
+    if version == "original" and (found := COVERAGE_LINE.findall(run.output)):
         coverage = float(found[-1])
-    return SuiteRun(version, code, coverage, output[-1500:])
+    return SuiteRun(version, run.returncode, coverage, run.output[-1500:])
 
 
 def suite_verdict(evidence: SuiteEvidence, deliverable: SuiteDeliverable) -> KindVerdict:

@@ -1,0 +1,325 @@
+"""The config kind: a Dockerfile, a compose file and a CI workflow for a given service.
+
+Static checks run the field's own tools (hadolint, check-jsonschema with the Compose
+specification's and GitHub's workflow schemas, zizmor) over private copies of the three files,
+plus what the prompt asks beyond them (a non-root user, a healthcheck, a pinned base image from
+the BASE_IMAGE build argument, actions pinned to commits, a `tests` step). The runtime checks
+run the workflow's test step as the submission: it must pass on the agent's workspace
+(`ci_passes`) and fail once the scenario's hidden regression replaces part of the service
+(`ci_catches`), so a workflow that does not really run the tests is caught.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from backbench.catalogue import Scenario
+from backbench.runtime import ScoringRuntime
+from backbench.schema import ConfigDeliverable
+from backbench.scoring.kinds import KindVerdict
+from backbench.scoring.kinds.workspace_runs import (
+    WorkspaceRun,
+    overlay,
+    run_in_workspace,
+    snapshot,
+)
+
+MAX_FILE_BYTES = 256 * 1024
+TOOL_TIMEOUT = 60
+STEP_FILE = ".backbench-ci-step.sh"
+PINNED_SHA = re.compile(r"@[0-9a-f]{40}$")
+ROOT_USERS = {"root", "0", "0:0", "root:root"}
+CHECKS = ("dockerfile", "compose", "workflow", "ci_passes", "ci_catches")
+
+
+@dataclass
+class ConfigEvidence:
+    """The agent's three files (None: missing), the tools' findings and the CI step's runs."""
+
+    dockerfile: str | None
+    compose: str | None
+    workflow: str | None
+    hadolint_errors: list[str] = field(default_factory=list)
+    compose_schema_errors: str = ""
+    workflow_schema_errors: str = ""
+    zizmor_high: list[str] = field(default_factory=list)
+    ci_on_submission: WorkspaceRun | None = None  # None: no test step to run
+    ci_on_regression: WorkspaceRun | None = None
+
+
+def read_capped(workspace: Path, name: str) -> str | None:
+    """A workspace file's text, never through a link the agent made, at most 256 KiB."""
+    try:
+        fd = os.open(workspace / name, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        return f.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
+
+
+# -- what the prompt asks beyond the tools (pure) ----------------------------------------------
+
+
+def final_stage(dockerfile: str) -> list[tuple[str, str]]:
+    """The (instruction, arguments) of the Dockerfile's last stage, continuation lines joined."""
+    joined = re.sub(r"\\\n", " ", dockerfile)
+    lines = [
+        ln.strip() for ln in joined.splitlines() if ln.strip() and not ln.strip().startswith("#")
+    ]
+    instructions = [(ln.split(None, 1)[0].upper(), (ln.split(None, 1) + [""])[1]) for ln in lines]
+    starts = [i for i, (op, _) in enumerate(instructions) if op == "FROM"]
+    return instructions[starts[-1] :] if starts else []
+
+
+def dockerfile_problems(dockerfile: str) -> list[str]:
+    """What the Dockerfile lacks: a non-root final user, a healthcheck, a pinned BASE_IMAGE."""
+    problems = []
+    stage = final_stage(dockerfile)
+    users = [arg.split()[0] for op, arg in stage if op == "USER" and arg]
+    if not users or users[-1] in ROOT_USERS:
+        problems.append("the final stage runs as root (no USER, or USER root)")
+    if not any(op == "HEALTHCHECK" and not arg.upper().startswith("NONE") for op, arg in stage):
+        problems.append("no HEALTHCHECK in the final stage")
+    base = re.search(r"^\s*ARG\s+BASE_IMAGE=(\S+)", dockerfile, re.MULTILINE | re.IGNORECASE)
+    if not base:
+        problems.append("no ARG BASE_IMAGE=<image>:<tag> giving the base image")
+    else:
+        image = base.group(1).strip("\"'")
+        tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+        if "@sha256:" not in image and (not tag or tag == "latest"):
+            problems.append(f"the base image {image} is not pinned to a version")
+    if not re.search(r"^\s*FROM\s+\$\{?BASE_IMAGE\}?", dockerfile, re.MULTILINE | re.IGNORECASE):
+        problems.append("no FROM ${BASE_IMAGE}: the base image must come from the build argument")
+    return problems
+
+
+def compose_problems(compose: dict[str, Any]) -> list[str]:
+    """What the compose file lacks: the app built from ., a postgres service, healthchecks."""
+    services = compose.get("services") or {}
+    if not isinstance(services, dict):
+        return ["services is not a mapping"]
+    problems = []
+
+    def builds_here(spec: Any) -> bool:
+        build = spec.get("build") if isinstance(spec, dict) else None
+        context = build.get("context") if isinstance(build, dict) else build
+        return str(context).rstrip("/") in (".", "./")
+
+    apps = [n for n, s in services.items() if builds_here(s)]
+    databases = [
+        n for n, s in services.items()
+        if isinstance(s, dict) and str(s.get("image", "")).startswith("postgres")
+    ]  # fmt: skip
+    if not apps:
+        problems.append("no service builds from .")
+    if not databases:
+        problems.append("no postgres service")
+    for name in apps:
+        depends = services[name].get("depends_on") or {}
+        healthy = isinstance(depends, dict) and any(
+            isinstance(v, dict) and v.get("condition") == "service_healthy"
+            for k, v in depends.items() if k in databases
+        )  # fmt: skip
+        if not healthy:
+            problems.append(f"{name} does not wait for the database (condition: service_healthy)")
+    for name in databases:
+        if not isinstance(services[name], dict) or "healthcheck" not in services[name]:
+            problems.append(f"{name} has no healthcheck")
+    return problems
+
+
+def workflow_problems(workflow: dict[str, Any], step_id: str) -> list[str]:
+    """What the workflow lacks: push and pull_request triggers, pinned actions, the test step."""
+    # YAML 1.1 reads the key `on` as True
+    loose: dict[Any, Any] = workflow
+    triggers = loose.get("on", loose.get(True))
+    names = set(triggers) if isinstance(triggers, dict | list) else {triggers}
+    problems = []
+    if not {"push", "pull_request"} <= names:
+        problems.append("does not run on both push and pull_request")
+    steps = [s for job in (workflow.get("jobs") or {}).values() if isinstance(job, dict)
+             for s in job.get("steps") or [] if isinstance(s, dict)]  # fmt: skip
+    unpinned = [str(s["uses"]) for s in steps if "uses" in s and not str(s["uses"]).startswith(
+        ("./", "docker://")) and not PINNED_SHA.search(str(s["uses"]))]  # fmt: skip
+    if unpinned:
+        problems.append(f"actions not pinned to a commit: {', '.join(unpinned)}")
+    if test_step(workflow, step_id) is None:
+        problems.append(f"no step with id {step_id} and a run script")
+    return problems
+
+
+def test_step(workflow: dict[str, Any], step_id: str) -> str | None:
+    """The `run:` script of the step whose id is `step_id`, or None."""
+    for job in (workflow.get("jobs") or {}).values():
+        for step in (job.get("steps") or []) if isinstance(job, dict) else []:
+            if (
+                isinstance(step, dict)
+                and step.get("id") == step_id
+                and isinstance(step.get("run"), str)
+            ):
+                return str(step["run"])
+    return None
+
+
+def load_yaml(text: str | None) -> dict[str, Any] | None:
+    """A YAML file's mapping, or None when there is no file or it is not a mapping."""
+    try:
+        data = yaml.safe_load(text) if text is not None else None
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# -- the verdict (pure) ------------------------------------------------------------------------
+
+
+def config_verdict(evidence: ConfigEvidence, deliverable: ConfigDeliverable) -> KindVerdict:
+    """Each check's 0 or 1, from the files, the tools' findings and the CI step's runs."""
+    found: dict[str, list[str]] = {name: [] for name in CHECKS}
+    if evidence.dockerfile is None:
+        found["dockerfile"].append(f"no {deliverable.dockerfile}")
+    else:
+        found["dockerfile"] += [f"hadolint: {e}" for e in evidence.hadolint_errors]
+        found["dockerfile"] += dockerfile_problems(evidence.dockerfile)
+    compose = load_yaml(evidence.compose)
+    if compose is None:
+        found["compose"].append(f"no {deliverable.compose}, or not a YAML mapping")
+    else:
+        if evidence.compose_schema_errors:
+            found["compose"].append(f"schema: {evidence.compose_schema_errors}")
+        found["compose"] += compose_problems(compose)
+    workflow = load_yaml(evidence.workflow)
+    if workflow is None:
+        found["workflow"].append(f"no {deliverable.workflow}, or not a YAML mapping")
+    else:
+        if evidence.workflow_schema_errors:
+            found["workflow"].append(f"schema: {evidence.workflow_schema_errors}")
+        found["workflow"] += [f"zizmor: {z}" for z in evidence.zizmor_high]
+        found["workflow"] += workflow_problems(workflow, deliverable.test_step)
+    passes, catches = evidence.ci_on_submission, evidence.ci_on_regression
+    if passes is None:
+        found["ci_passes"].append(f"no step with id {deliverable.test_step} to run")
+    elif passes.returncode != 0:
+        found["ci_passes"].append(f"the test step exited {passes.returncode} on the submission")
+    if passes is None or passes.returncode != 0:
+        found["ci_catches"].append("not judged: the test step does not pass on the submission")
+    elif catches is None or catches.returncode == 0:
+        found["ci_catches"].append("the test step passed on the planted regression")
+    values = {name: float(not problems) for name, problems in found.items()}
+    lines = [f"config: {int(sum(values.values()))}/{len(CHECKS)} checks pass"]
+    lines += [f"  {name}: {'; '.join(p)[:300]}" for name, p in found.items() if p]
+    return KindVerdict(values, [n for n in CHECKS if not values[n]], "\n".join(lines))
+
+
+# -- gathering the evidence --------------------------------------------------------------------
+
+
+async def gather(runtime: ScoringRuntime, scenario: Scenario) -> ConfigEvidence:
+    """Run the tools over copies of the three files, then the test step twice."""
+    deliverable = scenario.deliverable
+    assert isinstance(deliverable, ConfigDeliverable)
+    texts = [read_capped(runtime.workspace, name) for name in
+             (deliverable.dockerfile, deliverable.compose, deliverable.workflow)]  # fmt: skip
+    evidence = ConfigEvidence(texts[0], texts[1], texts[2])
+    with tempfile.TemporaryDirectory(prefix="backbench-config-") as tmp:
+        folder = Path(tmp)
+        names = ("Dockerfile", "compose.yaml", "workflow.yml")
+        for name, text in zip(names, texts, strict=True):
+            if text is not None:
+                (folder / name).write_text(text)
+        if evidence.dockerfile is not None:
+            evidence.hadolint_errors = await _hadolint(runtime, folder)
+        if evidence.compose is not None:
+            evidence.compose_schema_errors = await _schema(runtime, folder, "compose.yaml",
+                                                           "vendor.compose-spec")  # fmt: skip
+        if evidence.workflow is not None:
+            evidence.workflow_schema_errors = await _schema(runtime, folder, "workflow.yml",
+                                                            "vendor.github-workflows")  # fmt: skip
+            evidence.zizmor_high = await _zizmor(runtime, folder)
+    workflow = load_yaml(evidence.workflow)
+    script = test_step(workflow, deliverable.test_step) if workflow else None
+    if script is not None:
+        evidence.ci_on_submission, evidence.ci_on_regression = await _ci_runs(
+            runtime, scenario, script
+        )
+    return evidence
+
+
+def _tool(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+async def _hadolint(runtime: ScoringRuntime, folder: Path) -> list[str]:
+    result = await runtime.run_static(
+        [_tool("hadolint"), "--no-color", "-f", "json", "Dockerfile"], env={}, cwd=folder,
+        timeout=TOOL_TIMEOUT,
+    )  # fmt: skip
+    try:
+        findings = json.loads(result.stdout or "[]")
+    except ValueError:
+        return [f"could not lint: {(result.stdout + result.stderr)[-200:]}"]
+    return [f"{f.get('code')} line {f.get('line')}: {f.get('message')}" for f in findings
+            if f.get("level") == "error"]  # fmt: skip
+
+
+async def _schema(runtime: ScoringRuntime, folder: Path, file: str, schema: str) -> str:
+    result = await runtime.run_static(
+        [_tool("check-jsonschema"), "--builtin-schema", schema, "-o", "text", file], env={},
+        cwd=folder, timeout=TOOL_TIMEOUT,
+    )  # fmt: skip
+    if result.returncode == 0:
+        return ""
+    return " ".join((result.stdout + result.stderr).split())[-300:] or f"exit {result.returncode}"
+
+
+async def _zizmor(runtime: ScoringRuntime, folder: Path) -> list[str]:
+    result = await runtime.run_static(
+        [_tool("zizmor"), "--offline", "--no-progress", "--format", "json", "workflow.yml"],
+        env={}, cwd=folder, timeout=TOOL_TIMEOUT,
+    )  # fmt: skip
+    try:
+        findings = json.loads(result.stdout or "[]")
+    except ValueError:
+        return [f"could not audit: {(result.stdout + result.stderr)[-200:]}"]
+    return [
+        str(f.get("ident"))
+        for f in findings
+        if f.get("determinations", {}).get("severity") == "High" and not f.get("ignored")
+    ]
+
+
+async def _ci_runs(
+    runtime: ScoringRuntime, scenario: Scenario, script: str
+) -> tuple[WorkspaceRun, WorkspaceRun]:
+    """The test step on the submission, then on the submission with the regression planted."""
+    with tempfile.TemporaryDirectory(prefix="backbench-ci-") as tmp:
+        base = snapshot(runtime.workspace, Path(tmp) / "submitted")
+        runs = []
+        for planted in (False, True):
+            tree = snapshot(base, Path(tmp) / f"run-{int(planted)}")
+            if planted:
+                overlay(tree, scenario.folder / "regression")
+            overlay_step(tree, script)
+            env = {**await runtime.submission_env(), "CI": "true"}
+            runs.append(
+                await run_in_workspace(runtime, tree, ["bash", "-e", STEP_FILE], env, "ci-step")
+            )
+        await runtime.replace_workspace(base)
+    return runs[0], runs[1]
+
+
+def overlay_step(tree: Path, script: str) -> None:
+    """Write the step's script where the run finds it (the harness's file, not the agent's)."""
+    target = tree / STEP_FILE
+    if target.is_symlink() or target.exists():
+        target.unlink()
+    target.write_text(script)
