@@ -121,7 +121,9 @@ def test_a_review_is_never_read_through_a_link(tmp_path: Path) -> None:
 
 # -- tests as the deliverable ------------------------------------------------------------------
 
-SUITE = SuiteDeliverable(kind="tests", package="app", min_coverage=0.8, min_mutation_kill=0.6)
+SUITE = SuiteDeliverable.model_validate(
+    {"kind": "tests", "package": "app", "min_coverage": 0.8, "min_mutation_kill": 0.6}
+)
 
 
 def _runs(original: int | None, equivalent: int | None, mutants: list[int | None],
@@ -311,7 +313,7 @@ def _config(**changes: Any) -> Any:
 def _deliverable() -> Any:
     from backbench.schema import ConfigDeliverable
 
-    return ConfigDeliverable(kind="config")
+    return ConfigDeliverable.model_validate({"kind": "config"})
 
 
 def test_a_complete_configuration_passes_every_check() -> None:
