@@ -93,7 +93,9 @@ def baseline_failed(evidence: LoadEvidence) -> str:
     return ""
 
 
-def load_verdict(evidence: LoadEvidence, slo: dict[str, float]) -> LoadResult:
+def load_verdict(
+    evidence: LoadEvidence, slo: dict[str, float], baseline_name: str = "reference"
+) -> LoadResult:
     """Percentiles, requests/s and error rate from the load figures, checked against the SLO:
     as ratios to the reference when it was measured beside the submission, else absolute."""
     row = evidence.aggregated
@@ -131,7 +133,7 @@ def load_verdict(evidence: LoadEvidence, slo: dict[str, float]) -> LoadResult:
         result.slo_misses.append(f"error rate {result.error_rate:.3f} > {slo['error_rate']}")
     result.slo_met = not result.slo_misses
     beside = (
-        f"; reference beside it: p95 {result.baseline_p95_ms:.0f} ms, {result.baseline_rps} "
+        f"; {baseline_name} beside it: p95 {result.baseline_p95_ms:.0f} ms, {result.baseline_rps} "
         f"req/s (p95 ratio {result.p95_ratio:.2f}, rps ratio {result.rps_ratio:.2f}, "
         f"{evidence.slices} slices)"
         if base

@@ -274,7 +274,10 @@ async def _score_live(
         load_evidence, probes = await load_stage(
             runtime, scenario, running, load_seconds, tool_env, baseline
         )
-        load = load_verdict(load_evidence, scenario.slo)
+        load = load_verdict(
+            load_evidence, scenario.slo,
+            "the starting code" if scenario.kind == "speedup" else "reference",
+        )  # fmt: skip
         if isinstance(scenario.deliverable, SpeedupDeliverable):
             kind = speedup_verdict(
                 load_evidence.cycle_p95, scenario.deliverable.required,

@@ -1,7 +1,9 @@
 """Seed data: a scenario's hidden seed.py, run into every fresh database before start.sh.
 
 The generator runs as a harness tool (the harness's Python, where tools reach the sample's
-services) with a superuser URL of the new database; it never enters the agent's workspace. It
+services) with the new database's own URL, the role the service connects as, which owns the
+database: the tables it creates belong to that role, so the service's migrations may alter them.
+It never enters the agent's workspace. It
 runs into the agent's development database before the agent starts (`seed_workspace`), and
 into each database the harness creates while scoring, the submission's and the baseline's
 (`SeededRuntime`), so every start.sh finds the same data.
@@ -43,7 +45,7 @@ async def seed_database(
     folder = runtime.private / "seed"
     folder.mkdir(exist_ok=True)
     shutil.copyfile(scenario.seed_file, folder / "seed.py")
-    env = {**tool_env, "DATABASE_URL": runtime.admin_database_url(database_url)}
+    env = {**tool_env, "DATABASE_URL": database_url}
     result = await runtime.run_tool(
         [sys.executable, "-I", "seed.py"], env=env, cwd=folder, timeout=SEED_TIMEOUT
     )
