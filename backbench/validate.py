@@ -267,8 +267,8 @@ def judge_null(scenario: str, observations: list[Observation]) -> Check:
 
 def judge_starting(scenario: str, observations: list[Observation], server: bool) -> Check:
     """The unchanged starting code (files/) must score correct=0: the task asks for a change.
-    A service it starts from must still pass the functional tests (functional=1): the change
-    asked for is then the only thing missing."""
+    With `server` (a kind that keeps the behaviour, a speed-up) it must still pass the functional
+    tests (functional=1): the change asked for is then the only thing missing."""
     expected = "correct=0 functional=1" if server else "correct=0"
     check = Check(scenario, "starting", expected, "", scores=[o.value for o in observations])
     messages = _errors(observations) or ([] if observations else ["no scored sample"])

@@ -328,8 +328,9 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
                 )  # fmt: skip
             elif call.label in starting:
                 scenario = starting[call.label]
+                # a speed-up keeps the behaviour: its starting code passes every hidden test
                 starting_checks[scenario.id] = judge_starting(
-                    scenario.id, found.get(scenario.id, []), scenario.kind_spec.server
+                    scenario.id, found.get(scenario.id, []), scenario.kind == "speedup"
                 )
             elif call.label in batches:
                 scenario, chunk = batches[call.label]
