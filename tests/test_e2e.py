@@ -103,8 +103,11 @@ def test_reference_scores_correct_secure_and_up_everywhere(runs: dict[str, Path]
     assert set(scored) == set(SMOKE.values())
     for scenario, value in scored.items():
         assert value["correct"] == 1, scenario
-        assert value["correct_secure"] == 1, scenario
-        assert value["uptime"] == 1, scenario
+        if find_scenario(scenario).kind_spec.server:
+            assert value["correct_secure"] == 1, scenario
+            assert value["uptime"] == 1, scenario
+        else:  # a kind without a server has no server verdicts: NaN, left out of the means
+            assert value["uptime"] != value["uptime"], scenario
 
 
 def test_samples_carry_section_scenario_and_content_hashes(runs: dict[str, Path]) -> None:

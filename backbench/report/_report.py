@@ -254,7 +254,10 @@ def build_report(
         "severity the scorer records) and code quality (0-1, ruff findings and radon "
         "maintainability). Latencies are means over the samples whose server answered load "
         "requests (served/samples); a server that never ran has 0 requests/s, error rate 1 "
-        "and uptime 0. Test coverage: no scenario measures the agent's own tests yet.",
+        "and uptime 0. Test coverage: line and branch coverage of the code under test by the "
+        "agent's own tests, measured by the scenarios of the tests kind (section testing); "
+        "a section without them shows not measured, and a kind that runs no server shows no "
+        "server figures.",
         metrics_table(success_metrics(frame)),
         "### Security probes by CWE",
         cwe_table(frame),
