@@ -177,7 +177,7 @@ def test_a_migration_that_keeps_the_rows_both_ways_passes() -> None:
 @pytest.mark.parametrize(
     ("up", "code", "down", "failed"),
     [
-        (FAILED, 0, PASSED, ["migration_up"]),
+        (FAILED, 0, PASSED, ["migration_up", "migration_down"]),  # nothing moved, nothing back
         (PASSED, 0, FAILED, ["migration_down"]),
         (PASSED, 2, None, ["migration_down"]),  # the downgrade command failed
         (PASSED, None, None, ["migration_down"]),  # ... or ran out of time

@@ -412,3 +412,22 @@ def test_payloads_for_an_email_field_keep_the_shape_of_an_address() -> None:
     assert shaped("x' OR '1'='1", {"type": "string"}, "email") == "x'/**/OR/**/'1'='1@example.com"
     assert shaped("x' OR 1", {"format": "email"}, "contact") == "x'/**/OR/**/1@example.com"
     assert shaped("x' OR 1", {"type": "string"}, "name") == "x' OR 1"
+
+
+def test_deep_nesting_keeps_an_enums_strings_and_only_recursion_is_cut() -> None:
+    from backbench.scoring.attack_surface import MAX_DEPTH, _resolve
+
+    leaf: dict[str, object] = {"type": "string", "enum": ["HK", "FR"]}
+    node: dict[str, object] = leaf
+    for _ in range(MAX_DEPTH + 3):  # nesting alone, no reference
+        node = {"anyOf": [node, {"type": "null"}]}
+    resolved = _resolve({}, node)
+    for _ in range(MAX_DEPTH + 3):
+        resolved = resolved["anyOf"][0]
+    assert resolved == leaf
+    recursive = {"components": {"schemas": {"Tree": {"properties": {
+        "children": {"items": {"$ref": "#/components/schemas/Tree"}}}}}}}  # fmt: skip
+    cut = _resolve(recursive, {"$ref": "#/components/schemas/Tree"})
+    for _ in range(MAX_DEPTH - 1):
+        cut = cut["properties"]["children"]["items"]
+    assert cut["properties"]["children"]["items"] == {}

@@ -118,15 +118,18 @@ def _answer(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resolve(document: dict[str, Any], node: Any, depth: int = 0) -> Any:
-    """The node with every local $ref replaced by its target (bounded, for recursive schemas)."""
-    if depth > MAX_DEPTH:
-        return {}
+    """The node with every local $ref replaced by its target. `depth` counts the references
+    followed on the way here: a recursive schema stops at MAX_DEPTH of them, and only the
+    reference found there becomes {} (nesting alone never cuts a value, such as an enum's
+    strings deep inside an anyOf)."""
     if isinstance(node, list):
-        return [_resolve(document, n, depth + 1) for n in node]
+        return [_resolve(document, n, depth) for n in node]
     if not isinstance(node, dict):
         return node
     ref = node.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/"):
+        if depth >= MAX_DEPTH:
+            return {}
         target: Any = document
         for part in ref[2:].split("/"):
             target = target[part.replace("~1", "/").replace("~0", "~")]
@@ -134,8 +137,8 @@ def _resolve(document: dict[str, Any], node: Any, depth: int = 0) -> Any:
         return _resolve(document, {**target, **rest}, depth + 1)
     if "allOf" in node:
         merged: dict[str, Any] = {k: v for k, v in node.items() if k != "allOf"}
-        for part in _resolve(document, node["allOf"], depth + 1):
+        for part in _resolve(document, node["allOf"], depth):
             merged.setdefault("properties", {}).update(part.get("properties", {}))
             merged.update({k: v for k, v in part.items() if k != "properties"})
-        return _resolve(document, merged, depth + 1)
-    return {k: _resolve(document, v, depth + 1) for k, v in node.items()}
+        return _resolve(document, merged, depth)
+    return {k: _resolve(document, v, depth) for k, v in node.items()}

@@ -93,7 +93,11 @@ def migration_verdict(
         lines.append(f"migration_down: the downgrade command failed ({why})")
     else:
         down = functional_verdict(downgrade)
-        values["migration_down"] = float(down.correct)
+        # a downgrade of nothing (the starting code's) restores nothing: it counts only after an
+        # upgrade that moved the data
+        values["migration_down"] = float(down.correct and up.correct)
         lines.append(f"migration_down: {down.explanation.removeprefix('functional: ')}")
+        if down.correct and not up.correct:
+            lines.append("  (not counted: the upgrade did not pass)")
     failed = [PHASES[p] for p in PHASES if not values[PHASES[p]]]
     return KindVerdict(values, failed, "\n".join(lines))
