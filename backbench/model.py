@@ -199,6 +199,11 @@ def write_calls(source: Path, workspace: Path) -> list[ToolCall]:
     files = submission_files(source)
     dirs = sorted({str(workspace / f.parent) for f in files if str(f.parent) != "."})
     calls = []
+    # text_editor's create refuses a file that exists: a workspace that starts with files/
+    # holds the ones the submission changes
+    targets = " ".join(_quote(str(workspace / f)) for f in files)
+    if targets:
+        calls.append(_call("bash", {"command": f"rm -f {targets}"}))
     if dirs:
         calls.append(_call("bash", {"command": "mkdir -p " + " ".join(_quote(d) for d in dirs)}))
     executables = []

@@ -45,8 +45,8 @@ def test_each_sample_writes_the_next_folder_and_names_it_in_its_answer(tmp_path:
     writes = [turn(model, one), turn(model, two)]
     one.append(writes[0])
     two.append(writes[1])
-    written = [m.tool_calls[0].arguments for m in writes if m.tool_calls]
-    assert ["first" in str(w) for w in written] == [True, False]
+    written = [[c.arguments for c in m.tool_calls] for m in writes if m.tool_calls]
+    assert ["echo first" in str(w) for w in written] == [True, False]
     # they submit in the other order: each names the folder it wrote
     answers = {}
     for name, history in (("two", two), ("one", one)):

@@ -86,7 +86,7 @@ def migration_verdict(
 ) -> KindVerdict:  # fmt: skip
     """`migration_up` and `migration_down` from the two check runs."""
     up = functional_verdict(upgrade)
-    lines = [f"migration_up: {up.explanation.removeprefix('functional: ')}"]
+    lines = [f"migration_up: {_checks_text(up.explanation)}"]
     values = {"migration_up": float(up.correct), "migration_down": 0.0}
     if downgrade is None:
         why = "out of time" if downgrade_code is None else f"exit {downgrade_code}"
@@ -96,8 +96,13 @@ def migration_verdict(
         # a downgrade of nothing (the starting code's) restores nothing: it counts only after an
         # upgrade that moved the data
         values["migration_down"] = float(down.correct and up.correct)
-        lines.append(f"migration_down: {down.explanation.removeprefix('functional: ')}")
+        lines.append(f"migration_down: {_checks_text(down.explanation)}")
         if down.correct and not up.correct:
             lines.append("  (not counted: the upgrade did not pass)")
     failed = [PHASES[p] for p in PHASES if not values[PHASES[p]]]
     return KindVerdict(values, failed, "\n".join(lines))
+
+
+def _checks_text(explanation: str) -> str:
+    """A check run's account, worded as checks rather than hidden tests."""
+    return explanation.removeprefix("functional: ").replace("hidden tests passed", "checks passed")
