@@ -328,7 +328,13 @@ def test_a_complete_configuration_passes_every_check() -> None:
     [
         ({"dockerfile": DOCKERFILE.replace("USER app\n", "")}, ["dockerfile"]),
         ({"dockerfile": DOCKERFILE.replace("USER app", "USER root")}, ["dockerfile"]),
-        ({"dockerfile": DOCKERFILE.replace("HEALTHCHECK", "# HEALTHCHECK")}, ["dockerfile"]),
+        # the app then has no healthcheck in compose either (it inherits the image's)
+        ({"dockerfile": DOCKERFILE.replace("HEALTHCHECK", "# HEALTHCHECK")},
+         ["dockerfile", "compose"]),
+        ({"dockerfile": "FROM python:3.11 AS build\n" + DOCKERFILE}, ["dockerfile"]),
+        ({"dockerfile": DOCKERFILE.replace("USER app", "USER root:app")}, ["dockerfile"]),
+        ({"compose": COMPOSE.replace("build: .", "build: .\n    healthcheck: {disable: true}")},
+         ["compose"]),
         ({"dockerfile": DOCKERFILE.replace("3.11.9-slim", "latest")}, ["dockerfile"]),
         ({"dockerfile": DOCKERFILE.replace("${BASE_IMAGE}", "python:3.11")}, ["dockerfile"]),
         ({"hadolint_errors": ["DL3000 line 3: use absolute WORKDIR"]}, ["dockerfile"]),
@@ -336,12 +342,15 @@ def test_a_complete_configuration_passes_every_check() -> None:
         ({"compose_schema_errors": "dependson is not allowed"}, ["compose"]),
         ({"compose": None}, ["compose"]),
         ({"workflow": WORKFLOW.replace(f"@{SHA}", "@v4")}, ["workflow"]),
+        ({"workflow": WORKFLOW + "  reuse:\n    uses: org/repo/.github/workflows/x.yml@main\n"},
+         ["workflow"]),
         ({"workflow": WORKFLOW.replace("[push, pull_request]", "[push]")}, ["workflow"]),
         ({"zizmor_high": ["unpinned-uses"]}, ["workflow"]),
         ({"ci_on_regression": None}, ["ci_catches"]),
     ],
-    ids=["no-user", "root", "no-healthcheck", "latest", "base-not-from-arg", "hadolint",
-         "not-healthy", "compose-schema", "no-compose", "unpinned", "push-only", "zizmor",
+    ids=["no-user", "root", "no-healthcheck", "registry-build-stage", "root-with-group",
+         "app-healthcheck-disabled", "latest", "base-not-from-arg", "hadolint", "not-healthy",
+         "compose-schema", "no-compose", "unpinned", "unpinned-reusable", "push-only", "zizmor",
          "never-catches"],
 )  # fmt: skip
 def test_each_missing_piece_fails_its_own_check(changes: dict[str, Any], failed: list[str]) -> None:

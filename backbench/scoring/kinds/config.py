@@ -80,30 +80,53 @@ def final_stage(dockerfile: str) -> list[tuple[str, str]]:
     return instructions[starts[-1] :] if starts else []
 
 
+FROM_LINE = re.compile(r"^FROM(?:\s+--platform=\S+)?\s+(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE)
+BASE_ARG = re.compile(r"^\s*ARG\s+BASE_IMAGE=(\S+)", re.MULTILINE | re.IGNORECASE)
+
+
 def dockerfile_problems(dockerfile: str) -> list[str]:
-    """What the Dockerfile lacks: a non-root final user, a healthcheck, a pinned BASE_IMAGE."""
+    """What the Dockerfile lacks: every stage from BASE_IMAGE (declared, with a pinned default,
+    before the first FROM) or an earlier stage, a non-root final user, a healthcheck."""
     problems = []
     stage = final_stage(dockerfile)
-    users = [arg.split()[0] for op, arg in stage if op == "USER" and arg]
+    users = [arg.split()[0].split(":")[0] for op, arg in stage if op == "USER" and arg]
     if not users or users[-1] in ROOT_USERS:
         problems.append("the final stage runs as root (no USER, or USER root)")
     if not any(op == "HEALTHCHECK" and not arg.upper().startswith("NONE") for op, arg in stage):
         problems.append("no HEALTHCHECK in the final stage")
-    base = re.search(r"^\s*ARG\s+BASE_IMAGE=(\S+)", dockerfile, re.MULTILINE | re.IGNORECASE)
-    if not base:
-        problems.append("no ARG BASE_IMAGE=<image>:<tag> giving the base image")
+    first_from = re.search(r"^\s*FROM\s", dockerfile, re.MULTILINE | re.IGNORECASE)
+    base = BASE_ARG.search(dockerfile)
+    if not base or (first_from and base.start() > first_from.start()):
+        problems.append("no ARG BASE_IMAGE=<image>:<tag> before the first FROM")
     else:
         image = base.group(1).strip("\"'")
         tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
         if "@sha256:" not in image and (not tag or tag == "latest"):
             problems.append(f"the base image {image} is not pinned to a version")
-    if not re.search(r"^\s*FROM\s+\$\{?BASE_IMAGE\}?", dockerfile, re.MULTILINE | re.IGNORECASE):
-        problems.append("no FROM ${BASE_IMAGE}: the base image must come from the build argument")
+    stages: set[str] = set()
+    for line in (ln.strip() for ln in re.sub(r"\\\n", " ", dockerfile).splitlines()):
+        found = FROM_LINE.match(line)
+        if not found:
+            continue
+        source, name = found.group(1), found.group(2)
+        if source.strip("{}$").upper() != "BASE_IMAGE" and source.lower() not in stages:
+            problems.append(f"FROM {source}: every stage must start from ${{BASE_IMAGE}} or an "
+                            "earlier stage (no registry is reachable)")  # fmt: skip
+        if name:
+            stages.add(name.lower())
     return problems
 
 
-def compose_problems(compose: dict[str, Any]) -> list[str]:
-    """What the compose file lacks: the app built from ., a postgres service, healthchecks."""
+def _postgres_image(spec: Any) -> bool:
+    image = str(spec.get("image", "")) if isinstance(spec, dict) else ""
+    return (
+        image.rsplit("/", 1)[-1].startswith("postgres:") or image.rsplit("/", 1)[-1] == "postgres"
+    )
+
+
+def compose_problems(compose: dict[str, Any], dockerfile: str | None = None) -> list[str]:
+    """What the compose file lacks: the app built from . with a healthcheck (its own, or the
+    Dockerfile's not turned off), a postgres service with one, the app waiting for it."""
     services = compose.get("services") or {}
     if not isinstance(services, dict):
         return ["services is not a mapping"]
@@ -115,10 +138,7 @@ def compose_problems(compose: dict[str, Any]) -> list[str]:
         return str(context).rstrip("/") in (".", "./")
 
     apps = [n for n, s in services.items() if builds_here(s)]
-    databases = [
-        n for n, s in services.items()
-        if isinstance(s, dict) and str(s.get("image", "")).startswith("postgres")
-    ]  # fmt: skip
+    databases = [n for n, s in services.items() if _postgres_image(s)]
     if not apps:
         problems.append("no service builds from .")
     if not databases:
@@ -134,6 +154,16 @@ def compose_problems(compose: dict[str, Any]) -> list[str]:
     for name in databases:
         if not isinstance(services[name], dict) or "healthcheck" not in services[name]:
             problems.append(f"{name} has no healthcheck")
+    image_has_one = dockerfile is not None and not any(
+        p.startswith("no HEALTHCHECK") for p in dockerfile_problems(dockerfile)
+    )
+    for name in apps:
+        check = services[name].get("healthcheck")
+        disabled = isinstance(check, dict) and (
+            check.get("disable") is True or check.get("test") in (["NONE"], "NONE")
+        )
+        if disabled or (check is None and not image_has_one):
+            problems.append(f"{name} has no healthcheck (its own or the image's)")
     return problems
 
 
@@ -146,15 +176,26 @@ def workflow_problems(workflow: dict[str, Any], step_id: str) -> list[str]:
     problems = []
     if not {"push", "pull_request"} <= names:
         problems.append("does not run on both push and pull_request")
-    steps = [s for job in (workflow.get("jobs") or {}).values() if isinstance(job, dict)
-             for s in job.get("steps") or [] if isinstance(s, dict)]  # fmt: skip
-    unpinned = [str(s["uses"]) for s in steps if "uses" in s and not str(s["uses"]).startswith(
-        ("./", "docker://")) and not PINNED_SHA.search(str(s["uses"]))]  # fmt: skip
+    jobs = [j for j in (workflow.get("jobs") or {}).values() if isinstance(j, dict)]
+    steps = [s for job in jobs for s in job.get("steps") or [] if isinstance(s, dict)]
+    # steps' actions and jobs' reusable workflows alike
+    uses = [str(x["uses"]) for x in [*steps, *jobs] if "uses" in x]
+    unpinned = [u for u in uses if not _pinned(u)]
     if unpinned:
         problems.append(f"actions not pinned to a commit: {', '.join(unpinned)}")
-    if test_step(workflow, step_id) is None:
-        problems.append(f"no step with id {step_id} and a run script")
+    with_id = [s for s in steps if s.get("id") == step_id]
+    if len(with_id) != 1 or not isinstance(with_id[0].get("run"), str):
+        problems.append(f"not exactly one step with id {step_id} and a run script")
     return problems
+
+
+def _pinned(uses: str) -> bool:
+    """A local action, an image by digest, or an action or workflow at a 40-hex commit."""
+    if uses.startswith("./"):
+        return True
+    if uses.startswith("docker://"):
+        return "@sha256:" in uses
+    return bool(PINNED_SHA.search(uses))
 
 
 def test_step(workflow: dict[str, Any], step_id: str) -> str | None:
@@ -196,7 +237,7 @@ def config_verdict(evidence: ConfigEvidence, deliverable: ConfigDeliverable) -> 
     else:
         if evidence.compose_schema_errors:
             found["compose"].append(f"schema: {evidence.compose_schema_errors}")
-        found["compose"] += compose_problems(compose)
+        found["compose"] += compose_problems(compose, evidence.dockerfile)
     workflow = load_yaml(evidence.workflow)
     if workflow is None:
         found["workflow"].append(f"no {deliverable.workflow}, or not a YAML mapping")
@@ -283,7 +324,9 @@ async def _schema(runtime: ScoringRuntime, folder: Path, file: str, schema: str)
 
 async def _zizmor(runtime: ScoringRuntime, folder: Path) -> list[str]:
     result = await runtime.run_static(
-        [_tool("zizmor"), "--offline", "--no-progress", "--format", "json", "workflow.yml"],
+        # an ignore comment or a config file of the agent's never hides a finding
+        [_tool("zizmor"), "--offline", "--no-progress", "--no-config", "--no-ignores",
+         "--format", "json", "workflow.yml"],
         env={}, cwd=folder, timeout=TOOL_TIMEOUT,
     )  # fmt: skip
     try:
