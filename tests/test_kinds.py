@@ -364,6 +364,7 @@ def test_a_test_step_that_fails_on_correct_code_catches_nothing() -> None:
     from backbench.scoring.kinds.workspace_runs import WorkspaceRun
 
     verdict = config_verdict(_config(ci_on_submission=WorkspaceRun(1, "")), _deliverable())
-    assert verdict.failed == ["ci_passes", "ci_catches"]
+    assert verdict.failed == ["ci_passes"] and verdict.unjudged == ["ci_catches"]
+    assert math.isnan(verdict.values["ci_catches"]) and not verdict.passed
     no_step = _config(workflow=WORKFLOW.replace("id: tests", "id: lint"), ci_on_submission=None)
-    assert config_verdict(no_step, _deliverable()).failed == ["workflow", "ci_passes", "ci_catches"]
+    assert config_verdict(no_step, _deliverable()).failed == ["workflow", "ci_passes"]

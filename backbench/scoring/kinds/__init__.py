@@ -19,10 +19,13 @@ class KindVerdict:
     values: dict[str, float] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
     explanation: str = ""
+    # checks that could not be judged because another failed first (their value is NaN)
+    unjudged: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return not self.failed
+        """Every check judged and passed: what `correct` needs of the kind."""
+        return not self.failed and not self.unjudged
 
 
 def kind_values(verdict: KindVerdict | None) -> dict[str, float]:

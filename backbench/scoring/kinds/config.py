@@ -12,6 +12,7 @@ run the workflow's test step as the submission: it must pass on the agent's work
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -251,14 +252,18 @@ def config_verdict(evidence: ConfigEvidence, deliverable: ConfigDeliverable) -> 
         found["ci_passes"].append(f"no step with id {deliverable.test_step} to run")
     elif passes.returncode != 0:
         found["ci_passes"].append(f"the test step exited {passes.returncode} on the submission")
-    if passes is None or passes.returncode != 0:
-        found["ci_catches"].append("not judged: the test step does not pass on the submission")
-    elif catches is None or catches.returncode == 0:
+    # a step that fails on correct code tells nothing about whether it catches a regression
+    unjudged = ["ci_catches"] if passes is None or passes.returncode != 0 else []
+    if not unjudged and (catches is None or catches.returncode == 0):
         found["ci_catches"].append("the test step passed on the planted regression")
     values = {name: float(not problems) for name, problems in found.items()}
-    lines = [f"config: {int(sum(values.values()))}/{len(CHECKS)} checks pass"]
+    values.update({name: math.nan for name in unjudged})
+    passing = sum(1 for name in CHECKS if values[name] == 1)
+    lines = [f"config: {passing}/{len(CHECKS)} checks pass"]
     lines += [f"  {name}: {'; '.join(p)[:300]}" for name, p in found.items() if p]
-    return KindVerdict(values, [n for n in CHECKS if not values[n]], "\n".join(lines))
+    lines += [f"  {name}: not judged, the test step does not pass" for name in unjudged]
+    failed = [n for n in CHECKS if values[n] == 0]
+    return KindVerdict(values, failed, "\n".join(lines), unjudged)
 
 
 # -- gathering the evidence --------------------------------------------------------------------
@@ -336,7 +341,8 @@ async def _zizmor(runtime: ScoringRuntime, folder: Path) -> list[str]:
     return [
         str(f.get("ident"))
         for f in findings
-        if f.get("determinations", {}).get("severity") == "High" and not f.get("ignored")
+        # with --no-ignores zizmor still marks an ignore comment's finding "ignored": not here
+        if f.get("determinations", {}).get("severity") == "High"
     ]
 
 

@@ -30,6 +30,9 @@ from backbench.scoring.kinds import KindVerdict
 from backbench.scoring.kinds.workspace_runs import SKIPPED, run_in_workspace, snapshot
 
 PYTEST_OK = 0
+# coverage.py's settings for the run: the harness's, so a .coveragerc or [tool.coverage] of the
+# agent's cannot omit the code its suite does not reach
+COVERAGE_RC = ".backbench-coveragerc"
 COVERAGE_LINE = re.compile(r"^BACKBENCH_COVERAGE (\d+(?:\.\d+)?)$", re.MULTILINE)
 
 
@@ -56,10 +59,13 @@ def _command(deliverable: SuiteDeliverable, with_coverage: bool) -> list[str]:
     if not with_coverage:
         return ["sh", "-c", f"exec python3 -s {pytest}"]
     # the total goes to the log on a line of its own; the exit code stays pytest's
-    return ["sh", "-c",
-            f"python3 -s -m coverage run --branch --source={deliverable.package} {pytest}; "
-            "rc=$?; printf '\\nBACKBENCH_COVERAGE %s\\n' \"$(python3 -s -m coverage report "
-            "--format=total --precision=2 2>/dev/null)\"; exit $rc"]  # fmt: skip
+    script = (
+        f"python3 -s -m coverage run --rcfile={COVERAGE_RC} --branch "
+        f"--source={deliverable.package} {pytest}; rc=$?; "
+        "printf '\\nBACKBENCH_COVERAGE %s\\n' \"$(python3 -s -m coverage report "
+        f'--rcfile={COVERAGE_RC} --format=total --precision=2 2>/dev/null)"; exit $rc'
+    )
+    return ["sh", "-c", script]
 
 
 def agent_tests(workspace: Path, deliverable: SuiteDeliverable) -> bool:
@@ -98,6 +104,8 @@ async def run_suite(
             shutil.copytree(source, tree / deliverable.package, ignore=SKIPPED)
             for file, text in replaced.items():
                 (tree / deliverable.package / file).write_text(text)
+            _clear_package(tree / COVERAGE_RC)
+            (tree / COVERAGE_RC).write_text("[run]\n")
             runs.append(await _one_run(runtime, tree, version, deliverable))
         # the workspace as submitted, for whatever reads it after this stage
         await runtime.replace_workspace(base)

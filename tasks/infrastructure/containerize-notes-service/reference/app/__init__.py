@@ -1,0 +1,1 @@
+"""The notes service: short text notes with tags, stored in PostgreSQL."""
