@@ -368,3 +368,28 @@ def test_a_test_step_that_fails_on_correct_code_catches_nothing() -> None:
     assert math.isnan(verdict.values["ci_catches"]) and not verdict.passed
     no_step = _config(workflow=WORKFLOW.replace("id: tests", "id: lint"), ci_on_submission=None)
     assert config_verdict(no_step, _deliverable()).failed == ["workflow", "ci_passes"]
+
+
+def test_nothing_hidden_of_any_kind_reaches_the_workspace() -> None:
+    from backbench.catalogue import all_scenarios
+    from backbench.task import scenario_files
+
+    hidden = ("seed.py", "review.yaml", "checks", "equivalent", "regression", "reference",
+              "tests", "mutants", "solutions")  # fmt: skip
+    for scenario in all_scenarios():
+        for source in scenario_files(scenario).values():
+            rel = Path(source).relative_to(scenario.folder)
+            assert rel.parts[0] in ("files", "openapi.yaml"), (scenario.id, rel)
+            assert not set(rel.parts[:1]) & set(hidden), (scenario.id, rel)
+
+
+def test_each_kind_states_its_own_contract() -> None:
+    from backbench.catalogue import find_scenario
+    from backbench.task import contract_text
+
+    review = contract_text(find_scenario("order-service-review"))
+    assert "start.sh" not in review and "review file" in review
+    assert "python3 -m pytest" in contract_text(find_scenario("rates-client-tests"))
+    seeded = contract_text(find_scenario("customer-address-migration"))
+    assert "not empty" in seeded and "start.sh" in seeded
+    assert "not empty" not in contract_text(find_scenario("inventory-crud"))
