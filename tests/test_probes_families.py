@@ -431,3 +431,13 @@ def test_deep_nesting_keeps_an_enums_strings_and_only_recursion_is_cut() -> None
     for _ in range(MAX_DEPTH - 1):
         cut = cut["properties"]["children"]["items"]
     assert cut["properties"]["children"]["items"] == {}
+
+
+def test_an_operation_excluded_for_a_family_is_not_attacked_by_it(
+    serve: Any, surface_file: Path
+) -> None:
+    config = {**CONFIG, "exclude": [{"family": "mass_assignment", "operation": "POST /items",
+                                     "reason": "its only write"}]}  # fmt: skip
+    plan = [p for p in probe_plan(surface_file, config) if p["kind"] == "mass_assignment"]
+    evidence = run_probes(serve("mass"), plan, SECRET, sleep=SLEEP, slow=SLOW)
+    assert probes_verdict(evidence) == []  # the flaw is there; its only write is left out

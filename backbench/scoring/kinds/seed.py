@@ -31,6 +31,7 @@ mv .git-history-clone/.git .git
 rmdir .git-history-clone
 git reset -q
 rm -f {HISTORY_BUNDLE}
+git remote remove origin
 git config user.name agent
 git config user.email agent@backbench.invalid
 """
