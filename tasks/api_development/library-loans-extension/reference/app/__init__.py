@@ -1,0 +1,1 @@
+"""The library service: books and members over PostgreSQL."""
