@@ -56,3 +56,42 @@ async def test_a_suite_that_asserts_nothing_or_reads_the_source_fails(
     source = mutant_copy(SUITE, mutant, tmp_path / "mutants")
     failed, _ = await _suite(sandbox_for, source, tmp_path)
     assert check in failed
+
+
+async def test_the_history_bundle_becomes_the_workspaces_repository(
+    sandbox_for: MakeSandbox,
+) -> None:
+    from backbench.scoring.kinds.seed import HISTORY_BUNDLE, UNBUNDLE
+
+    scenario = find_scenario("library-loans-extension")
+    env = await sandbox_for(scenario)
+    await write_submission(env, scenario.files_dir)
+    assert (await env.exec(["sh", "-c", UNBUNDLE])).success
+    log = await env.exec(["git", "log", "--oneline"])
+    status = await env.exec(["git", "status", "--porcelain"])
+    assert log.success and len(log.stdout.splitlines()) >= 4
+    assert status.success and status.stdout == ""  # the tip's tree is the starting code
+    assert not (env.workspace / HISTORY_BUNDLE).exists()
+
+
+@pytest.mark.parametrize("weakened", [False, True], ids=["as-is", "tests-weakened"])
+async def test_the_original_tests_judge_the_code_whatever_the_agent_did_to_them(
+    sandbox_for: MakeSandbox, tmp_path: Path, weakened: bool
+) -> None:
+    from backbench.scoring.kinds.repository import own_tests_verdict, run_own_tests
+
+    scenario = find_scenario("library-loans-extension")
+    reference = await sandbox_for(scenario)
+    await write_submission(reference, scenario.reference_dir)
+    assert own_tests_verdict(await run_own_tests(reference, scenario)).passed
+
+    broken = mutant_copy(scenario, "breaks-existing-books", tmp_path / "mutants")
+    if weakened:  # the agent's copy of the failing test asserts nothing; the original comes back
+        for test in (broken / "tests").glob("test_books.py"):
+            test.write_text("def test_nothing():\n    pass\n")
+    env = await sandbox_for(scenario)
+    await write_submission(env, broken)
+    verdict = own_tests_verdict(await run_own_tests(env, scenario))
+    assert verdict.failed == ["own_tests"]
+    if weakened:  # the workspace is left as the agent submitted it
+        assert "test_nothing" in (env.workspace / "tests" / "test_books.py").read_text()
