@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from backbench.testkit.control import ADMIN_DATABASE_ENV
+from backbench.testkit.database import KitConnection
 from customer_requests import (
     add_address,
     address_body,
@@ -104,6 +108,45 @@ def burst(client_factory, auth_headers, path, bodies):
         return list(pool.map(send, bodies))
 
 
+# the burst starts while the test holds the customer's primary address: every request that
+# touches it waits, so two requests overlap whatever the machine's timing (a race test must fail
+# every time on racy code, not most times); a design that never touches that row is not held
+HOLD_SECONDS = 5
+WAITERS = 2
+
+
+def waiting_backends(monitor, holder_pid):
+    """Backends of this database, other than the holder's, waiting on a lock."""
+    return monitor.scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND pid <> %s",
+        (holder_pid,),
+    )
+
+
+def burst_while_held(client_factory, auth_headers, path, bodies, db, customer_id):
+    """The burst of `burst`, released once requests queue behind the held primary address."""
+    monitor = KitConnection.open(os.environ[ADMIN_DATABASE_ENV])
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        with db.transaction():  # committed (the row released) on leaving the block
+            db.execute(
+                "SELECT id FROM addresses WHERE customer_id = %s AND is_primary FOR UPDATE",
+                (customer_id,),
+            )
+            holder = db.info.backend_pid
+            answers = pool.submit(burst, client_factory, auth_headers, path, bodies)
+            deadline = time.monotonic() + HOLD_SECONDS
+            while time.monotonic() < deadline and not answers.done():
+                if waiting_backends(monitor, holder) >= WAITERS:
+                    break
+                time.sleep(0.02)
+        return answers.result(timeout=60)
+    finally:
+        pool.shutdown(wait=True)
+        monitor.close()
+
+
 @pytest.mark.rules("address-primary-concurrent", "one-primary")
 def test_concurrent_primary_additions_leave_exactly_one_primary(
     authed_api, client_factory, auth_headers, unique, db
@@ -112,7 +155,9 @@ def test_concurrent_primary_additions_leave_exactly_one_primary(
         customer = new_customer(authed_api, unique, address=address_body(unique("race")))
         bodies = [address_body(unique(f"race{n}"), is_primary=True) for n in range(CLIENTS)]
         path = f"/v1/customers/{customer['id']}/addresses"
-        answers = burst(client_factory, auth_headers, path, bodies)
+        answers = burst_while_held(
+            client_factory, auth_headers, path, bodies, db, customer["id"]
+        )
         assert [r.status_code for r in answers] == [201] * CLIENTS, (
             round_no,
             [r.text for r in answers],
