@@ -74,7 +74,7 @@ def test_an_unknown_target_kind_is_an_error() -> None:
 
 @pytest.fixture
 def other() -> Iterator[subprocess.Popen[bytes]]:
-    """A process that leads a session of its own."""
+    """A process that leads a session of its own, which no sample owns."""
     proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
     yield proc
     proc.kill()
@@ -110,18 +110,10 @@ def test_a_session_id_of_zero_names_no_process() -> None:
         target_pids("sid:0")
 
 
-@pytest.fixture
-def victim() -> Iterator[subprocess.Popen[bytes]]:
-    """A process of the harness's namespace that no sample owns."""
-    proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
 def test_a_pid_file_from_the_samples_namespace_names_no_process_here(
-    tmp_path: Path, victim: subprocess.Popen[bytes]
+    tmp_path: Path, other: subprocess.Popen[bytes]
 ) -> None:
+    victim = other
     # A postmaster in the sample's PID namespace writes its pid there (2 or 3, say); in the
     # harness's namespace that pid is another process's: in a container, the harness's own.
     services = SampleServices(root=tmp_path)

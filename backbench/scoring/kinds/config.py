@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from backbench.scoring.kinds import KindVerdict
 from backbench.scoring.kinds.workspace_runs import (
     WorkspaceRun,
     overlay,
+    read_workspace_file,
     run_in_workspace,
     snapshot,
 )
@@ -59,12 +59,7 @@ class ConfigEvidence:
 
 def read_capped(workspace: Path, name: str) -> str | None:
     """A workspace file's text, never through a link the agent made, at most 256 KiB."""
-    try:
-        fd = os.open(workspace / name, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        return f.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
+    return read_workspace_file(workspace, name, MAX_FILE_BYTES)
 
 
 # -- what the prompt asks beyond the tools (pure) ----------------------------------------------

@@ -10,7 +10,6 @@ recompute the rows the generator wrote.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from backbench.scoring.functional import (
     run_functional,
 )
 from backbench.scoring.kinds import KindVerdict
+from backbench.scoring.kinds.workspace_runs import run_as_submission
 from backbench.scoring.submission import RunningSubmission, stop_submission
 from backbench.testkit.control import ADMIN_DATABASE_ENV
 
@@ -59,16 +59,10 @@ async def downgrade_checks(
     deliverable = scenario.deliverable
     assert isinstance(deliverable, MigrationDeliverable)
     await stop_submission(runtime, running)
-    log = runtime.private / "downgrade.log"
-    proc = await runtime.spawn_submission(
-        ["sh", "-c", deliverable.downgrade], env=running.env, log=log
-    )
-    try:
-        code: int | None = await asyncio.wait_for(proc.wait(), DOWNGRADE_TIMEOUT)
-    except TimeoutError:
-        code = None
-    await proc.kill()
-    await runtime.stop_agent_processes()
+    code = await run_as_submission(
+        runtime, ["sh", "-c", deliverable.downgrade], running.env,
+        runtime.private / "downgrade.log", DOWNGRADE_TIMEOUT,
+    )  # fmt: skip
     if code != 0:
         return code, None
     tests = check_folder(runtime, scenario, "downgrade")

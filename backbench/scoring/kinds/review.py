@@ -11,7 +11,6 @@ claimed, nothing wrong) and recall then decides.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 
 from backbench.scoring.kinds import KindVerdict
+from backbench.scoring.kinds.workspace_runs import read_workspace_file
 
 CATEGORIES = (
     "logic", "race", "injection", "auth", "error-handling", "resource-leak", "performance",
@@ -60,14 +60,8 @@ def read_answer(file: Path) -> Answer:
 
 
 def read_review(workspace: Path, name: str) -> str | None:
-    """The review's text, or None when there is none: never through a link the agent made (it
-    could point at a harness file), at most 1 MiB."""
-    try:
-        fd = os.open(workspace / name, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        return f.read(MAX_REVIEW_BYTES).decode("utf-8", errors="replace")
+    """The review's text (at most 1 MiB, never through a link), or None when there is none."""
+    return read_workspace_file(workspace, name, MAX_REVIEW_BYTES)
 
 
 def parse_comments(text: str) -> tuple[list[dict[str, Any]], str]:

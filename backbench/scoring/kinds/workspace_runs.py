@@ -60,13 +60,22 @@ def _clear_path(tree: Path, target: Path) -> None:
         shutil.rmtree(target)
 
 
-async def run_in_workspace(
-    runtime: ScoringRuntime, tree: Path, argv: list[str], env: dict[str, str], label: str,
-    timeout: float = RUN_TIMEOUT,
-) -> WorkspaceRun:  # fmt: skip
-    """Make the workspace hold `tree`, run `argv` there as the submission, stop what it left."""
-    await runtime.replace_workspace(tree)
-    log = runtime.private / f"{label}-{os.urandom(4).hex()}.log"
+def read_workspace_file(workspace: Path, name: str, limit: int) -> str | None:
+    """A file the agent wrote, as text, or None when there is none: never through a link the
+    agent made (it could point at a harness file), at most `limit` bytes."""
+    try:
+        fd = os.open(workspace / name, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        return f.read(limit).decode("utf-8", errors="replace")
+
+
+async def run_as_submission(
+    runtime: ScoringRuntime, argv: list[str], env: dict[str, str], log: Path, timeout: float
+) -> int | None:
+    """Run `argv` in the workspace as the submission, bounded in time, then stop everything it
+    left running: its exit code, or None when it ran out of time."""
     proc = await runtime.spawn_submission(argv, env=env, log=log)
     try:
         code: int | None = await asyncio.wait_for(proc.wait(), timeout)
@@ -74,5 +83,16 @@ async def run_in_workspace(
         code = None
     await proc.kill()
     await runtime.stop_agent_processes()
+    return code
+
+
+async def run_in_workspace(
+    runtime: ScoringRuntime, tree: Path, argv: list[str], env: dict[str, str], label: str,
+    timeout: float = RUN_TIMEOUT,
+) -> WorkspaceRun:  # fmt: skip
+    """Make the workspace hold `tree`, run `argv` there as the submission, stop what it left."""
+    await runtime.replace_workspace(tree)
+    log = runtime.private / f"{label}-{os.urandom(4).hex()}.log"
+    code = await run_as_submission(runtime, argv, env, log, timeout)
     output = log.read_text(errors="replace") if log.is_file() else ""
     return WorkspaceRun(code, output[-4000:])
