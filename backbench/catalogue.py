@@ -130,6 +130,13 @@ class Scenario:
         return self.files_dir / package if self.kind == "tests" and package else self.reference_dir
 
     @property
+    def unmutated(self) -> tuple[str, ...]:
+        """Top-level folders of the reference that `backbench adequacy` leaves alone: a
+        codebase's own tests (a repository kind's) are not the service the hidden tests judge."""
+        own = getattr(self.deliverable, "own_tests", None)
+        return (own,) if self.kind == "repository" and own else ()
+
+    @property
     def baseline_dir(self) -> Path:
         """What the load stage measures beside the submission: the starting code for a
         speed-up, the reference otherwise."""

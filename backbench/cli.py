@@ -343,7 +343,9 @@ def _adequacy(args: argparse.Namespace) -> int:
     if args.list:
         for scenario in scenarios:
             chosen = select_mutants(
-                mutants_of_folder(scenario.reference_dir), max_mutants, args.seed
+                mutants_of_folder(scenario.reference_dir, scenario.unmutated),
+                max_mutants,
+                args.seed,
             )
             for mutant in chosen:
                 print(f"{scenario.id}\t{mutant.id}\t{mutant.description}")

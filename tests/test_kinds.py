@@ -393,3 +393,17 @@ def test_each_kind_states_its_own_contract() -> None:
     seeded = contract_text(find_scenario("customer-address-migration"))
     assert "not empty" in seeded and "start.sh" in seeded
     assert "not empty" not in contract_text(find_scenario("inventory-crud"))
+
+
+def test_adequacy_leaves_a_codebases_own_tests_unmutated(tmp_path: Path) -> None:
+    from backbench.adequacy.mutate import mutants_of_folder
+    from backbench.catalogue import find_scenario
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "app" / "a.py").write_text("def f(x):\n    return x > 1\n")
+    (tmp_path / "tests" / "test_a.py").write_text("def test_f():\n    assert 2 > 1\n")
+    files = {m.file for m in mutants_of_folder(tmp_path, ("tests",))}
+    assert files == {"app/a.py"}
+    assert find_scenario("library-loans-extension").unmutated == ("tests",)
+    assert find_scenario("inventory-crud").unmutated == ()

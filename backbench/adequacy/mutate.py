@@ -646,17 +646,19 @@ def mutants_of_source(source: str, file: str) -> list[Mutant]:
     return result
 
 
-def python_files(folder: Path) -> Iterator[Path]:
-    """The Python files of a reference folder, in a stable order."""
+def python_files(folder: Path, skipped: tuple[str, ...] = ()) -> Iterator[Path]:
+    """The Python files of a reference folder, in a stable order, but for the top-level folders
+    named in `skipped`."""
     for path in sorted(folder.rglob("*.py")):
-        if "__pycache__" not in path.parts:
+        parts = path.relative_to(folder).parts
+        if "__pycache__" not in parts and parts[0] not in skipped:
             yield path
 
 
-def mutants_of_folder(folder: Path) -> list[Mutant]:
-    """Every mutant of every Python file of a reference solution."""
+def mutants_of_folder(folder: Path, skipped: tuple[str, ...] = ()) -> list[Mutant]:
+    """Every mutant of every Python file of a reference solution (but for `skipped` folders)."""
     result = []
-    for path in python_files(folder):
+    for path in python_files(folder, skipped):
         rel = path.relative_to(folder).as_posix()
         result.extend(mutants_of_source(path.read_text(encoding="utf-8"), rel))
     return result

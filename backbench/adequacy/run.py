@@ -176,7 +176,7 @@ async def measure_scenario(
     """Select and score the mutants of one scenario (generated from its reference by default)."""
     clock = time.monotonic()
     if generated is None:
-        generated = mutants_of_folder(scenario.reference_dir)
+        generated = mutants_of_folder(scenario.reference_dir, scenario.unmutated)
     chosen = select_mutants(generated, plan.max_mutants, plan.seed)
     # the typed schema has checked every declaration has an id and a one-line reason
     declared = {e.id: e.reason for e in scenario.equivalent_mutants}
