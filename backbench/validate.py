@@ -592,19 +592,23 @@ def render_readme(run: dict[str, Any], json_name: str) -> str:
         "",
         "## Per scenario",
         "",
-        "| scenario | reference | null | mutants caught | p95 ms | p95 CV | rps | rps CV |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scenario | reference | null | starting code fails | mutants caught | p95 ms | p95 CV "
+        "| rps | rps CV |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for scenario in run["scenarios"]:
         own = [r for r in records if r["scenario"] == scenario]
         ref = next((r for r in own if r["submission"] == "reference"), None)
         null = next((r for r in own if r["submission"] == "null"), None)
+        starting = next((r for r in own if r["submission"] == "starting"), None)
         mutants = [r for r in own if r["submission"].startswith("mutant:")]
-        p95 = [v["p95_ms"] for v in (ref or {}).get("scores", []) if "p95_ms" in v]
-        rps = [v["rps"] for v in (ref or {}).get("scores", []) if "rps" in v]
+        # a kind without a server has no load figures (NaN): shown as not measured
+        p95 = [v["p95_ms"] for v in (ref or {}).get("scores", []) if _measured(v, "p95_ms")]
+        rps = [v["rps"] for v in (ref or {}).get("scores", []) if _measured(v, "rps")]
         cv = (ref or {}).get("cv", {})
         lines.append(
             f"| {scenario} | {_pass(ref)} | {_pass(null)} "
+            f"| {_pass(starting) if starting else '–'} "
             f"| {sum(r['ok'] for r in mutants)}/{len(mutants)} "
             f"| {_mean(p95)} | {_cv_text(cv.get('p95_ms'))} | {_mean(rps)} "
             f"| {_cv_text(cv.get('rps'))} |"
@@ -632,6 +636,10 @@ def render_readme(run: dict[str, Any], json_name: str) -> str:
 
 def _pass(record: dict[str, Any] | None) -> str:
     return "–" if record is None else "yes" if record["ok"] else "**no**"
+
+
+def _measured(value: dict[str, Any], key: str) -> bool:
+    return key in value and _ran(value, key)
 
 
 def _mean(values: list[float]) -> str:
