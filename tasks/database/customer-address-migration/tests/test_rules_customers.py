@@ -263,3 +263,14 @@ def test_limit_and_offset_are_checked_at_both_edges(authed_api):
         {"limit": "1.5"},
     ):
         assert_error(authed_api.get("/v1/customers", params=params), 422, "validation_error")
+
+
+@pytest.mark.rules("customer-paging", "customer-list")
+def test_an_offset_past_every_customer_is_an_empty_page(authed_api):
+    # offset has no upper bound: one past every row, or too large for a 64-bit integer, is valid
+    for offset in (2**63 - 1, 2**63, 10**30):
+        response = authed_api.get("/v1/customers", params={"limit": 5, "offset": offset})
+        assert response.status_code == 200, (offset, response.text[:300])
+        page = response.json()
+        assert page["items"] == [], offset
+        assert isinstance(page["total"], int) and page["total"] >= 1, page

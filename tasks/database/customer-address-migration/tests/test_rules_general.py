@@ -8,7 +8,18 @@ import pytest
 from customer_requests import address_body, assert_error, new_customer
 
 MiB = 1024 * 1024
-BAD_IDS = ["0", "-1", "abc", "1.5", "1e3", "99999999999999999999999", "2000000000"]
+# "²" is a digit to Unicode but no integer; "1%2F2" decodes to "1/2"
+BAD_IDS = [
+    "0",
+    "-1",
+    "abc",
+    "1.5",
+    "1e3",
+    "99999999999999999999999",
+    "2000000000",
+    "²",
+    "1%2F2",
+]
 
 
 def assert_unauthorized(response):
@@ -93,6 +104,24 @@ def test_paths_with_an_id_that_names_no_customer_are_404(authed_api, bad_id, uni
 def test_a_query_value_that_is_not_utf8_is_a_422(authed_api):
     for path in ("/v1/customers?limit=%FF", "/v1/customers?offset=%FF%FE"):
         assert_error(authed_api.get(path), 422, "validation_error")
+
+
+@pytest.mark.rules("invalid-utf8-body", "validation-422", "error-body")
+def test_a_body_that_is_not_utf8_is_a_422_and_stores_nothing(
+    client_factory, auth_headers, authed_api, unique, db
+):
+    # the byte FF is never UTF-8; read as U+FFFD, "F\ufffd" is still no country: 422 either way
+    email = f"{unique('utf8')}@example.com"
+    street = unique("utf8-street")
+    address = b'{"street": "%s", "city": "Lyon\xff", "country": "F\xff"}' % street.encode()
+    body = b'{"name": "Bad \xff", "email": "%s", "address": %s}' % (email.encode(), address)
+    response = post_raw(client_factory, auth_headers, "/v1/customers", body, "application/json")
+    assert_error(response, 422, "validation_error")
+    path = f"/v1/customers/{new_customer(authed_api, unique)['id']}/addresses"
+    response = post_raw(client_factory, auth_headers, path, address, "application/json")
+    assert_error(response, 422, "validation_error")
+    assert emails_stored(db, email) == 0
+    assert streets_stored(db, street) == 0
 
 
 def post_raw(client_factory, auth_headers, path, content, content_type):
