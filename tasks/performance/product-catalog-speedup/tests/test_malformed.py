@@ -5,8 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from catalog_api import assert_error, new_review, random_product, review_count
+from catalog_api import (
+    assert_error,
+    assert_product,
+    expected_product,
+    new_review,
+    random_category,
+    random_product,
+    review_count,
+)
 
+MAX_ID = 2**63 - 1  # the largest bigint: the largest id a product can have
 # not a whole number from 1 to 2**63 - 1: each names no product
 MALFORMED_IDS = ["abc", "1.5", "null%2Cnull", "0", "-1", "9223372036854775808", "1e3"]
 MiB = 1024 * 1024
@@ -29,6 +38,38 @@ def test_a_malformed_path_id_names_no_product(api, authed_api, db, bad_id):
     assert_no_such_product(api.get(f"/v1/products/{bad_id}/reviews"))
     assert_no_such_product(authed_api.post(f"/v1/products/{bad_id}/reviews", json=new_review()))
     assert db.scalar(SLOPPY_TARGETS) == reviews
+
+
+def remove_largest(db):
+    """Remove the product with the largest id, and its reviews, if there is one."""
+    db.execute("DELETE FROM reviews WHERE product_id = %s", (MAX_ID,))
+    db.execute("DELETE FROM products WHERE id = %s", (MAX_ID,))
+
+
+@pytest.mark.rules("get-product", "reflects-database", "review-create", "malformed-path-id")
+def test_the_ids_1_and_2_63_minus_1_name_products(api, authed_api, db):
+    """Both ends of the range are ids: the seeded product 1, and one another program writes with
+    the largest bigint (removed after, leftovers of an aborted run before)."""
+    remove_largest(db)
+    db.execute(
+        "INSERT INTO products (id, sku, name, description, category_id, price_cents, stock) "
+        "VALUES (%s, 'TST-9223372036854775807', 'Largest Id Box', 'Imported.', %s, 999, 3)",
+        (MAX_ID, random_category(db)),
+    )
+    try:
+        for product_id in (1, MAX_ID):
+            response = api.get(f"/v1/products/{product_id}")
+            assert response.status_code == 200, response.text
+            assert_product(response.json(), expected_product(db, product_id))
+            reviews = api.get(f"/v1/products/{product_id}/reviews")
+            assert reviews.status_code == 200, reviews.text
+            assert reviews.json()["total"] == review_count(db, product_id)
+        response = authed_api.post(f"/v1/products/{MAX_ID}/reviews", json=new_review())
+        assert response.status_code == 201, response.text
+        assert response.json()["product_id"] == MAX_ID
+        assert review_count(db, MAX_ID) == 1
+    finally:
+        remove_largest(db)
 
 
 @pytest.mark.rules("nul-is-422", "rejected-changes-nothing")
@@ -94,3 +135,22 @@ def test_a_json_body_of_another_content_type_is_refused_or_read_as_json(
     if response.status_code == 201:
         assert response.json()["author"] == "Content Type"
     assert review_count(db, product_id) == count + (1 if response.status_code == 201 else 0)
+
+
+@pytest.mark.rules("malformed-body", "error-422", "rejected-changes-nothing")
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"rating": 4, "author": "Bad \xff Bytes", "body": "Not UTF-8."}',
+        b'{"rating": 4, "author": "Cut Short", "body": "Not JSON."',
+    ],
+    ids=["not-utf8", "not-json"],
+)
+def test_a_body_that_is_not_utf8_json_is_422_and_stores_nothing(
+    client_factory, auth_headers, db, content
+):
+    product_id = random_product(db)
+    count = review_count(db, product_id)
+    response = post_raw(client_factory, auth_headers, product_id, content, "application/json")
+    assert_error(response, 422, "validation_error")
+    assert review_count(db, product_id) == count
