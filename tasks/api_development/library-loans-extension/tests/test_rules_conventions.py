@@ -117,6 +117,8 @@ def test_invalid_bodies_and_query_parameters_are_422_validation_error(api, authe
         assert_error(authed_api.post("/v1/members", json=body), 422, "validation_error")
     for path in ("/v1/books?limit=zero", "/v1/loans?member_id=x", "/v1/members?offset=1.5"):
         assert_error(api.get(path), 422, "validation_error")
+    # the author filter's maxLength is 200, as a book's author is
+    assert_error(api.get("/v1/books", params={"author": "a" * 201}), 422, "validation_error")
     assert api.get("/v1/books", params={"author": author}).json()["total"] == 0
 
 

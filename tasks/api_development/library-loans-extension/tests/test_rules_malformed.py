@@ -93,6 +93,18 @@ def test_a_query_value_that_is_not_utf8_is_refused_or_read_with_replacements(aut
         assert_error(authed_api.get(path), 422, "validation_error")
 
 
+@pytest.mark.rules("malformed-json-body", "validation-422", "refused-changes-nothing")
+def test_a_body_that_is_not_valid_json_is_422_and_stores_nothing(
+    client_factory, auth_headers, unique, db
+):
+    email = f"{unique('notjson')}@library.test"
+    body = json.dumps({"name": "Raw", "email": email}).encode()
+    for broken in (body[:-1], body.replace(b'"Raw"', b'"R\xffw"')):  # cut short; not UTF-8
+        response = post_member_raw(client_factory, auth_headers, broken, "application/json")
+        assert_error(response, 422, "validation_error")
+    assert stored_members(db, email) == 0
+
+
 @pytest.mark.rules("oversized-body", "refused-changes-nothing")
 def test_a_body_over_1_mib_is_refused_or_handled_like_any_other(
     api, client_factory, auth_headers, unique, db
