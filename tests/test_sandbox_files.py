@@ -212,7 +212,8 @@ def test_harness_requirements_hold_what_hidden_tests_import() -> None:
             else:
                 continue
             for top in {m.split(".")[0] for m in modules}:
-                if top in sys.stdlib_module_names or top in local:
+                # backbench itself: the test kit the hidden tests run on, wherever they run
+                if top in sys.stdlib_module_names or top in local or top == "backbench":
                     continue
                 dists = {canonicalize_name(d) for d in providers.get(top, [top])}
                 assert dists & harness, f"{test_file.relative_to(ROOT)} imports {top}"

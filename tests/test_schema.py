@@ -27,6 +27,8 @@ from backbench.catalogue import (
     load_scenario,
     read_scenario_file,
     scenario_folders,
+    section_names,
+    section_scenarios,
 )
 from backbench.catalogue_check import check_folder, kit_fixtures_used
 from backbench.cli import main
@@ -122,7 +124,9 @@ def test_every_scenario_loads_through_the_schema(folder: Path) -> None:
     model, problems = read_scenario_file(folder)
     assert model is not None and problems == []
     scenario = load_scenario(folder)
-    assert scenario.id == folder.name and scenario.probes and scenario.mutants
+    # a kind without a server is not probed
+    assert scenario.id == folder.name and scenario.mutants
+    assert bool(scenario.probes) == scenario.kind_spec.server
     assert all(isinstance(p, dict) and p["kind"] in PROBE_KINDS for p in scenario.probes)
     assert scenario.peers == [] and scenario.rules
     # declared equivalents name a file, scope and operator the mutator could generate from; that
@@ -148,7 +152,8 @@ def test_the_real_catalogue_passes_the_check(capsys: pytest.CaptureFixture[str])
 def test_listing_names_every_scenario_with_its_counts(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["catalogue"]) == 0
     out = capsys.readouterr().out
-    assert "api_development: 3 scenario(s)" in out
+    for section in section_names():
+        assert f"{section}: {len(section_scenarios(section))} scenario(s)" in out
     header = next(line for line in out.splitlines() if line.startswith("id "))
     assert header.split() == ["id", "title", "services", "tests", "mutants", "rules"]
     for folder in scenario_folders():
