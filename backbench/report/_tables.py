@@ -162,9 +162,10 @@ def cwe_exploits(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def not_probed(frame: pd.DataFrame) -> pd.Series:
-    """Per group, the scored samples that no probe reached (their server never ran)."""
+    """Per group, the scored samples that no probe reached (their server never ran); a kind
+    without a server (its `secure` NaN) is never probed and is not counted."""
     ok = scored(frame)
-    unprobed = ok[ok["probe_cwes"].map(len) == 0]
+    unprobed = ok[(ok["probe_cwes"].map(len) == 0) & ok["secure"].notna()]
     return unprobed.groupby("group").size().reindex(group_order(frame), fill_value=0)
 
 
