@@ -407,3 +407,21 @@ def test_adequacy_leaves_a_codebases_own_tests_unmutated(tmp_path: Path) -> None
     assert files == {"app/a.py"}
     assert find_scenario("library-loans-extension").unmutated == ("tests",)
     assert find_scenario("inventory-crud").unmutated == ()
+
+
+def test_a_file_is_never_read_through_a_linked_folder_on_its_way(tmp_path: Path) -> None:
+    from backbench.scoring.kinds.workspace_runs import read_workspace_file
+
+    hidden = tmp_path / "hidden" / "workflows"  # a harness folder: a reference's workflow, say
+    hidden.mkdir(parents=True)
+    (hidden / "ci.yml").write_text("the reference's workflow")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / ".github").symlink_to(tmp_path / "hidden")
+    assert read_workspace_file(workspace, ".github/workflows/ci.yml", 1000) is None
+    (workspace / ".github").unlink()
+    (workspace / ".github" / "workflows").mkdir(parents=True)
+    (workspace / ".github" / "workflows" / "ci.yml").write_text("the agent's")
+    assert read_workspace_file(workspace, ".github/workflows/ci.yml", 1000) == "the agent's"
+    assert read_workspace_file(workspace, "../hidden/workflows/ci.yml", 1000) is None
+    assert read_workspace_file(workspace, ".github/workflows", 1000) is None  # a folder

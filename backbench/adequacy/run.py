@@ -39,6 +39,7 @@ from backbench.model import submission_files
 from backbench.runtime import HarnessError
 from backbench.sandbox.local import BackbenchSandbox
 from backbench.sandbox.namespace import NamespaceSandbox, namespace_support
+from backbench.sandbox.paths import empty_folder
 from backbench.scoring.functional import functional_stage, functional_verdict
 from backbench.scoring.kinds.migration import downgrade_checks, upgrade_checks
 from backbench.scoring.kinds.seed import seeded
@@ -98,11 +99,7 @@ async def close_sandbox(env: BackbenchSandbox) -> None:
 async def load_workspace(env: BackbenchSandbox, source: Path) -> None:
     """Empty the sandbox's workspace and copy a submission into it, keeping exec bits."""
     workspace = env.host_path(env.sandbox_workspace)
-    for child in workspace.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+    empty_folder(workspace)
     for rel in submission_files(source):
         await env.write_file(str(rel), (source / rel).read_bytes())
         if (source / rel).stat().st_mode & 0o111:

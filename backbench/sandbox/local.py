@@ -34,6 +34,7 @@ from inspect_ai.util import (
 from typing_extensions import override
 
 from backbench._inspect import SANDBOX_CLI
+from backbench.sandbox.paths import empty_folder
 from backbench.sandbox.ports import free_port
 from backbench.sandbox.processes import kill_group, kill_marked, run_capped
 from backbench.sandbox.services import (
@@ -397,11 +398,7 @@ class BackbenchSandbox(SandboxEnvironment):
     async def replace_workspace(self, folder: Path) -> None:
         # rmtree unlinks the agent's symlinks without following them, and the copy recreates
         # links as links: the harness never writes through a path the agent made
-        for entry in list(self.workspace.iterdir()):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        empty_folder(self.workspace)
         shutil.copytree(folder, self.workspace, symlinks=True, dirs_exist_ok=True)
         for path in [self.workspace, *self.workspace.rglob("*")]:
             if not path.is_symlink():

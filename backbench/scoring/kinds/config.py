@@ -24,6 +24,7 @@ import yaml
 
 from backbench.catalogue import Scenario
 from backbench.runtime import ScoringRuntime
+from backbench.sandbox.paths import remove_path
 from backbench.schema import ConfigDeliverable
 from backbench.scoring.kinds import KindVerdict
 from backbench.scoring.kinds.workspace_runs import (
@@ -363,7 +364,5 @@ async def _ci_runs(
 
 def overlay_step(tree: Path, script: str) -> None:
     """Write the step's script where the run finds it (the harness's file, not the agent's)."""
-    target = tree / STEP_FILE
-    if target.is_symlink() or target.exists():
-        target.unlink()
-    target.write_text(script)
+    remove_path(tree / STEP_FILE)
+    (tree / STEP_FILE).write_text(script)

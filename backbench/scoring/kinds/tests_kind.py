@@ -25,6 +25,7 @@ from pathlib import Path
 from backbench.adequacy.mutate import mutants_of_folder, select_mutants
 from backbench.catalogue import Scenario
 from backbench.runtime import ScoringRuntime
+from backbench.sandbox.paths import remove_path
 from backbench.schema import SuiteDeliverable
 from backbench.scoring.kinds import KindVerdict
 from backbench.scoring.kinds.workspace_runs import SKIPPED, run_in_workspace, snapshot
@@ -100,23 +101,16 @@ async def run_suite(
             shutil.rmtree(tree, ignore_errors=True)
             shutil.copytree(base, tree, symlinks=True)
             # the harness's version of the package, whatever the agent left there
-            _clear_package(tree / deliverable.package)
+            remove_path(tree / deliverable.package)
             shutil.copytree(source, tree / deliverable.package, ignore=SKIPPED)
             for file, text in replaced.items():
                 (tree / deliverable.package / file).write_text(text)
-            _clear_package(tree / COVERAGE_RC)
+            remove_path(tree / COVERAGE_RC)
             (tree / COVERAGE_RC).write_text("[run]\n")
             runs.append(await _one_run(runtime, tree, version, deliverable))
         # the workspace as submitted, for whatever reads it after this stage
         await runtime.replace_workspace(base)
     return SuiteEvidence(has_tests=True, runs=runs)
-
-
-def _clear_package(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.is_dir():
-        shutil.rmtree(path)
 
 
 async def _one_run(

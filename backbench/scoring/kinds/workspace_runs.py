@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backbench.runtime import ScoringRuntime
+from backbench.sandbox.paths import read_no_follow, remove_path
 
 RUN_TIMEOUT = 120
 # never copied from a submission into a run's tree: caches and coverage data of earlier runs
@@ -54,21 +55,15 @@ def _clear_path(tree: Path, target: Path) -> None:
         if current.is_symlink() or (current.exists() and not current.is_dir()):
             current.unlink()
         current.mkdir(exist_ok=True)
-    if target.is_symlink() or target.is_file():
-        target.unlink()
-    elif target.is_dir():
-        shutil.rmtree(target)
+    remove_path(target)
 
 
 def read_workspace_file(workspace: Path, name: str, limit: int) -> str | None:
     """A file the agent wrote, as text, or None when there is none: never through a link the
-    agent made (it could point at a harness file), at most `limit` bytes."""
-    try:
-        fd = os.open(workspace / name, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        return f.read(limit).decode("utf-8", errors="replace")
+    agent made, in any component of `name` (it could point at a harness file), at most `limit`
+    bytes."""
+    data = read_no_follow(workspace, name, limit)
+    return data.decode("utf-8", errors="replace") if data is not None else None
 
 
 async def run_as_submission(
