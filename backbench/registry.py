@@ -13,13 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from backbench.scoring.exploits import (
+    auth_bypass,
     authentication,
+    client_spoofing,
     command_injection,
     cors,
     cross_site_scripting,
+    debugger,
     denial_of_service,
+    hardcoded_credentials,
     header_injection,
     information_exposure,
+    log_exposure,
     mass_assignment,
     path_traversal,
     redis_keys,
@@ -152,13 +157,16 @@ class ProbeKind:
     applies: Callable[[dict[str, Any]], bool]
     probe: Callable[[Target], dict[str, Any]]
     findings: Callable[[dict[str, Any]], list[dict[str, Any]]]
+    # the raw evidence goes back to the scorer, which judges it with what only it has (the log)
+    keep_evidence: bool = False
 
 
 # in the order they run: the denial-of-service family last, since it may take the server down
 FAMILIES = (
-    authentication, sql_injection, command_injection, header_injection, path_traversal,
-    mass_assignment, redis_keys, server_side_request, cross_site_scripting, cors,
-    information_exposure, denial_of_service,
+    authentication, auth_bypass, hardcoded_credentials, client_spoofing, sql_injection,
+    command_injection, header_injection, log_exposure, path_traversal, mass_assignment,
+    redis_keys, server_side_request, cross_site_scripting, cors, information_exposure, debugger,
+    denial_of_service,
 )  # fmt: skip
 PROBE_KINDS: dict[str, ProbeKind] = {
     f.NAME: ProbeKind(
@@ -168,6 +176,7 @@ PROBE_KINDS: dict[str, ProbeKind] = {
         f.applies,
         f.probe,
         f.findings,
+        bool(getattr(f, "KEEP_EVIDENCE", False)),
     )
     for f in FAMILIES
 }

@@ -126,6 +126,7 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out apart: no 40 ms ACK wait
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             """Silent."""
@@ -336,7 +337,7 @@ CASES = [
     ("cors", ("cors",), {"cwe-942"}),
     ("command_injection", ("eval",), {"cwe-94"}),
     ("information_exposure", ("debug",), {"cwe-200"}),
-    ("information_exposure", ("debug_trace",), {"cwe-489"}),
+    ("debugger", ("debug_trace",), {"cwe-489"}),
     ("information_exposure", ("leak", "sqli"), {"cwe-209"}),
     ("denial_of_service", ("dos_limit",), {"cwe-770"}),
     ("denial_of_service", ("dos_body",), {"cwe-400"}),
@@ -355,7 +356,12 @@ def test_the_family_fires_on_the_flaw(
     assert cwes <= set(_proven(serve(*flaws), surface_file, family))
 
 
-@pytest.mark.parametrize("family", sorted(PROBE_KINDS))
+# families that need a rate limit or the submission's code, which this toy has not: their
+# fixed twin is tests/test_probes_greybox.py's notes service
+GREYBOX_ONLY = {"client_spoofing", "hardcoded_credentials"}
+
+
+@pytest.mark.parametrize("family", sorted(set(PROBE_KINDS) - GREYBOX_ONLY))
 def test_the_family_is_silent_on_the_fixed_twin(
     family: str, serve: Any, surface_file: Path
 ) -> None:

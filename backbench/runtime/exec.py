@@ -379,6 +379,14 @@ class SandboxProcess:
             user=self.runtime.config.tool_user, timeout=30,
         )  # fmt: skip
 
+    async def sync_log(self) -> None:
+        """Copy the log out of the sandbox as it stands."""
+        try:
+            data = await self.runtime.sandbox.read_file(self.remote_log, text=False)
+        except (FileNotFoundError, PermissionError):
+            return
+        self.log.write_bytes(data[:LOG_LIMIT])
+
     async def kill(self) -> None:
         # no `--`: dash's kill (Debian's sh) refuses it and then kills nothing
         await self.runtime.sandbox.exec(

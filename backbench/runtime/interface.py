@@ -35,6 +35,10 @@ class SubmissionProcess(Protocol):
         """Send `signum` to its main process (start.sh), as `docker stop` would."""
         ...
 
+    async def sync_log(self) -> None:
+        """Bring its log file on this machine up to date while it runs."""
+        ...
+
 
 class ScoringRuntime(Protocol):
     """The scoring side of a sample's sandbox.

@@ -458,6 +458,9 @@ class LocalProcess:
     async def wait(self) -> int:
         return await self.proc.wait()
 
+    async def sync_log(self) -> None:
+        """Nothing to do: the process writes its log on this machine."""
+
     async def send_signal(self, signum: int) -> None:
         if self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):

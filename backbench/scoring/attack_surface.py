@@ -64,7 +64,19 @@ def probe_plan(openapi_file: Path, config: dict[str, Any]) -> list[dict[str, Any
     """
     if not openapi_file.is_file():
         return []
-    surface = attack_surface(openapi_file, config)
+    return _plan(attack_surface(openapi_file, config))
+
+
+def with_code(plan: list[dict[str, Any]], code: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan again over a surface that also holds what the submission's code reveals
+    (backbench.scoring.code_surface): a family may apply only with it (literals to try as
+    credentials). A scenario that plans no probes gains none."""
+    if not plan:
+        return []
+    return _plan({**plan[0]["surface"], "code": code})
+
+
+def _plan(surface: dict[str, Any]) -> list[dict[str, Any]]:
     whole = {e.get("family") for e in surface["exclude"] if not e.get("operation")}
     cwes = {e.get("cwe") for e in surface["exclude"] if not e.get("operation")}
     return [
@@ -114,7 +126,9 @@ def _answer(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
         )
         if schema.get("type") == "array":
             list_key = ""
-    return {"response_fields": fields, "list_key": list_key, "serves_html": html}
+    statuses = [str(s) for s in (node.get("responses") or {})]
+    return {"response_fields": fields, "list_key": list_key, "serves_html": html,
+            "statuses": statuses}  # fmt: skip
 
 
 def _resolve(document: dict[str, Any], node: Any, depth: int = 0) -> Any:

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 import httpx
 
 from backbench.registry import PROBE_KINDS
+from backbench.scoring.exploits._discover import discover
 from backbench.scoring.exploits._send import Target, Unresponsive, seed
 from backbench.scoring.exploits.information_exposure import leak_finding
 from backbench.testkit.http import deadline_client
@@ -88,6 +89,9 @@ def run_probes(
     with deadline_client(url, deadline=TIMEOUT) as client:
         target = Target(client, spec[0]["surface"], secret, sleep=sleep, slow=slow)
         seed(target)
+        results.append(_discovery(target))
+        if results[-1].get("unresponsive"):
+            return results
         for name in kinds:
             kind = PROBE_KINDS[name]
             target.family = name
@@ -102,6 +106,9 @@ def run_probes(
                 entry["findings"] = kind.findings(raw)
                 entry["leaks"] = [f for r in records(raw) if (f := leak_finding(r))]
                 entry["requests"] = len(records(raw))
+                entry["server_errors"] = server_errors(raw)
+                if kind.keep_evidence:
+                    entry["evidence"] = raw
             except Unresponsive as ex:
                 # a server that stops answering under attack is a finding, never "no exploit"
                 entry["error"] = str(ex)
@@ -113,6 +120,33 @@ def run_probes(
             if entry.get("unresponsive"):
                 break
     return results
+
+
+def _discovery(target: Target) -> dict[str, Any]:
+    """The surface past the contract (routes and parameters the code reveals), added in place
+    before any family runs; its entry proves nothing by itself."""
+    start = time.monotonic()
+    try:
+        found = discover(target)
+    except Unresponsive as ex:
+        return {"id": "discovery", "kind": "discovery", "cwes": [], "error": str(ex),
+                "unresponsive": True, "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
+    return {
+        "id": "discovery", "kind": "discovery", "cwes": [],
+        "undocumented_operations": found["undocumented_operations"], "placed": found["placed"],
+        "requests": len(found["sent"]), "seconds": round(time.monotonic() - start, 2),
+    }  # fmt: skip
+
+
+def server_errors(evidence: Any) -> list[dict[str, Any]]:
+    """The 5xx answers to hostile input (deep JSON, huge numbers, bytes that are not UTF-8,
+    malformed bodies): they count against `robust`, whichever stage sent them."""
+    return [
+        {"operation": r.get("operation", ""), "vector": r.get("vector", ""),
+         "request": r.get("request", ""), "status": r["status"]}
+        for r in records(evidence)
+        if r.get("robust_input") and (r.get("status") or 0) >= 500
+    ][:20]  # fmt: skip
 
 
 def records(evidence: Any) -> list[dict[str, Any]]:

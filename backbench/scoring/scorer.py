@@ -46,9 +46,11 @@ from backbench.scoring.security import (
     SecurityResult,
     bandit_high,
     run_bandit,
-    run_probes,
+    security_stage,
     security_verdict,
+    with_probe_errors,
 )
+from backbench.scoring.static_rules import run_static_rules, static_findings
 from backbench.scoring.submission import (
     READY_TIMEOUT,
     RunningSubmission,
@@ -158,7 +160,10 @@ async def score_submission(
         await collect_quality(runtime, tool_env, runtime.private)
     )
     # bandit's findings count toward `secure`, which only the security stage decides
-    bandit = await run_bandit(runtime, tool_env, runtime.private) if "security" in stages else {}
+    bandit, static = {}, {}
+    if "security" in stages:
+        bandit = await run_bandit(runtime, tool_env, runtime.private)
+        static = await run_static_rules(runtime, tool_env, runtime.private)
     lap("static")
 
     before: KindVerdict | None = None
@@ -183,7 +188,7 @@ async def score_submission(
         if running.ready:
             score = await _score_live(
                 runtime, scenario, running, load_seconds, tool_env, (quality, quality_text),
-                bandit, lap, robust, baseline, stages, before,
+                bandit, lap, robust, baseline, stages, before, static,
             )  # fmt: skip
             score.metadata = {**(score.metadata or {}), "timings": timings}
         else:
@@ -205,7 +210,7 @@ async def _score_live(
     runtime: ScoringRuntime, scenario: Scenario, running: RunningSubmission, load_seconds: float,
     tool_env: dict[str, str], quality: tuple[float, str], bandit: dict[str, Any], lap: Lap,
     robust_stage: bool = True, baseline: bool = True, stages: tuple[str, ...] = STAGES,
-    before: KindVerdict | None = None,
+    before: KindVerdict | None = None, static: dict[str, Any] | None = None,
 ) -> Score:  # fmt: skip
     kind: KindVerdict | None = before  # a check judged before the server started
     upgraded = None
@@ -263,10 +268,9 @@ async def _score_live(
     probe_evidence: list[dict[str, Any]] = []
     security = SecurityResult(explanation=f"security: not run (-T stages={','.join(stages)})")
     if "security" in stages:
-        probe_evidence = await run_probes(
-            runtime, running.base_url, scenario.probes, tool_env, runtime.private
-        )
-        security = security_verdict(probe_evidence, bandit)
+        probe_evidence = await security_stage(runtime, running, scenario.probes, tool_env)
+        security = security_verdict(probe_evidence, bandit, static)
+        robust, robust_text = with_probe_errors(robust, robust_text, probe_evidence)
         lap("security")
 
     load_evidence = LoadEvidence(returncode=0, aggregated=None, seconds=0.0)
@@ -311,6 +315,7 @@ async def _score_live(
             {k: r.get(k) for k in ("test_id", "filename", "line_number", "issue_text")}
             for r in bandit_high(bandit)
         ],
+        "static_findings": [asdict(a) for a in static_findings(static or {})],
         "load": asdict(load),
         "load_stats": load_evidence.aggregated,
         "baseline_load_stats": load_evidence.baseline,

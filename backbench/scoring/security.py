@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from dataclasses import dataclass, field
@@ -9,21 +10,30 @@ from pathlib import Path
 from typing import Any
 
 from backbench.runtime import HarnessError, ScoringRuntime
+from backbench.scoring.attack_surface import with_code
+from backbench.scoring.code_surface import code_surface_of
+from backbench.scoring.exploits import log_exposure
 from backbench.scoring.source_files import python_files
+from backbench.scoring.static_rules import static_findings
+from backbench.scoring.submission import RunningSubmission
 
 # every probe's requests have total deadlines (netprobe.TIMEOUT); this bounds the stage
 PROBES_TIMEOUT = 120
 # a server that stops answering the probes: uncontrolled resource consumption
 UNRESPONSIVE_CWE = 400
+# bytes of the server's log the log family reads (its last)
+LOG_READ = 4_000_000
 
 
 @dataclass
 class SecurityResult:
-    """Which CWEs the probes proved (ids cwe-<n>), how, and what bandit found."""
+    """Which CWEs the probes proved (ids cwe-<n>), how, what bandit found, and the alarms of
+    our static rules that are scored (backbench.scoring.static_rules)."""
 
     exploited: list[str] = field(default_factory=list)
     bandit_high: int = 0
     explanation: str = ""
+    static_scored: int = 0
 
 
 def probes_verdict(evidence: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
@@ -57,17 +67,23 @@ def bandit_high(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def security_verdict(
-    probe_evidence: list[dict[str, Any]], bandit: dict[str, Any]
-) -> SecurityResult:
-    """Combine probes and bandit into one result whose explanation says which signal decided."""
+    probe_evidence: list[dict[str, Any]], bandit: dict[str, Any],
+    static: dict[str, Any] | None = None,
+) -> SecurityResult:  # fmt: skip
+    """Combine probes, bandit and the static rules into one result whose explanation says
+    which signal decided. A static rule's alarm decides only if the rule is scored (it raised
+    none on any correct code of the catalogue); the others are reported."""
     exploits = probes_verdict(probe_evidence)
     high = bandit_high(bandit)
+    alarms = static_findings(static or {})
+    scored = [a for a in alarms if a.scored]
     families = [e for e in probe_evidence if "findings" in e]
     requests = sum(int(e.get("requests", 0)) for e in families)
     lines = [f"security: {len(exploits)} CWEs proven by {len(families)} probe families "
              f"({requests} requests), {len(high)} high-severity bandit findings"]  # fmt: skip
-    if exploits or high:
+    if exploits or high or scored:
         decided = (["probes"] if exploits else []) + (["bandit"] if high else [])
+        decided += ["static rules"] if scored else []
         lines.append(f"  not secure, decided by {' and '.join(decided)}")
     lines += [f"  EXPLOIT {pid} (CWE-{cwe}): {how}" for pid, cwe, how in exploits]
     lines += [
@@ -77,10 +93,63 @@ def security_verdict(
     lines += [
         f"  probe {e['id']} could not run: {e['error']}" for e in probe_evidence if "error" in e
     ]
+    lines += [f"  STATIC {a.rule} (CWE-{a.cwe}) {a.file}:{a.line}: {a.text}" for a in scored]
+    lines += [
+        f"  static rule {a.rule} (CWE-{a.cwe}, not scored) {a.file}:{a.line}: {a.text}"
+        for a in alarms if not a.scored
+    ]  # fmt: skip
     others = len(bandit.get("results", [])) - len(high)
     if others:
         lines.append(f"  bandit: {others} findings of lower severity or confidence (not scored)")
-    return SecurityResult([pid for pid, _, _ in exploits], len(high), "\n".join(lines))
+    return SecurityResult([pid for pid, _, _ in exploits], len(high), "\n".join(lines), len(scored))
+
+
+def judge_log(
+    evidence: list[dict[str, Any]], log: str, secrets: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The evidence with the log family's findings made from the server's log (pure)."""
+    judged = []
+    for entry in evidence:
+        if entry.get("kind") == log_exposure.NAME and "findings" in entry:
+            made = log_exposure.log_findings(log, entry.get("evidence") or {}, secrets)
+            entry = {**entry, "findings": [*entry["findings"], *made]}
+        judged.append(entry)
+    return judged
+
+
+def robust_failures(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The 5xx answers the probes drew with hostile input: `robust` counts them too."""
+    return [e for entry in evidence for e in entry.get("server_errors", [])]
+
+
+def with_probe_errors(
+    robust: float, text: str, evidence: list[dict[str, Any]]
+) -> tuple[float, str]:
+    """`robust` and its explanation, lowered to 0 by a 5xx the probes drew with hostile input.
+    A robust stage that did not run (NaN) stays unjudged."""
+    failures = robust_failures(evidence)
+    if not failures or robust != robust:
+        return robust, text
+    first = failures[0]
+    return 0.0, (
+        f"{text}\n  robust: 0, the security stage's hostile input drew {len(failures)} 5xx "
+        f"answers, the first: {first['request']} -> HTTP {first['status']} ({first['vector']})"
+    )
+
+
+async def security_stage(
+    runtime: ScoringRuntime, running: RunningSubmission, plan: list[dict[str, Any]],
+    tool_env: dict[str, str],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The probes over the contract and what the submission's code reveals, judged with the
+    server's log; the raw evidence."""
+    code = await asyncio.to_thread(code_surface_of, runtime.workspace)
+    evidence = await run_probes(
+        runtime, running.base_url, with_code(plan, code), tool_env, runtime.private
+    )
+    await running.proc.sync_log()
+    log = running.log_tail(LOG_READ)
+    return judge_log(evidence, log, log_exposure.secrets_of(runtime.app_secret, running.env))
 
 
 async def run_probes(

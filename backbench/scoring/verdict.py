@@ -41,7 +41,9 @@ class StageVerdicts:
 
 def served_score(v: StageVerdicts) -> tuple[dict[str, float], str]:
     """Score values and explanation of a submission whose server became ready."""
-    secure = int(not v.security.exploited and v.security.bandit_high == 0)
+    secure = int(
+        not v.security.exploited and v.security.bandit_high == 0 and not v.security.static_scored
+    )
     # a start.sh that exits while its server answers breaks the contract's foreground rule
     correct = int(v.functional.correct and not v.daemonized and (v.kind is None or v.kind.passed))
     uptime_text = v.uptime_text
