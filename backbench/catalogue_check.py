@@ -23,6 +23,7 @@ from backbench.catalogue import (
     read_scenario_file,
 )
 from backbench.registry import CHECK_KINDS, DELIVERABLE_KINDS, SLO_METRICS, one_of
+from backbench.scoring.attack_surface import possible_probe_ids
 from backbench.testkit import FIXTURE_NAMES
 
 # A non-empty tests/conftest.py is a warning while the scenarios move their fixtures into the
@@ -175,7 +176,7 @@ def _mutant_scopes(tree: ast.Module) -> set[str]:
 def mutant_problems(scenario: Scenario) -> list[Problem]:
     """Mutants without a patch, or catching with a test, probe or SLO metric that is not there."""
     meta = scenario.folder / "scenario.yaml"
-    probes = [str(p["id"]) for p in scenario.probes]
+    probes = possible_probe_ids(scenario.probes)
     tests = hidden_test_names(scenario.tests_dir)
     problems = []
     for i, mutant in enumerate(scenario.mutants):

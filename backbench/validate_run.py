@@ -27,6 +27,7 @@ from backbench.catalogue_check import (
 )
 from backbench.identity import folder_sha256
 from backbench.model import SKIPPED_PARTS
+from backbench.scoring.attack_surface import possible_probe_ids
 from backbench.validate import (
     ERROR,
     INSPECT_TIMEOUT,
@@ -430,7 +431,7 @@ def scenario_rule_matrix(scenario: Scenario) -> dict[str, list[str]]:
 
 def _prepare_mutant(scenario: Scenario, mutant: Mutant, copy: Path) -> str:
     """Check the mutant's declaration and build its patched copy; '' or the problem."""
-    probes = [str(p.get("id")) for p in scenario.probes]
+    probes = possible_probe_ids(scenario.probes)
     tests = hidden_test_names(scenario.tests_dir)
     problem = catch_problem(mutant.catches, probes, tests, scenario.slo, scenario.kind_spec.checks)
     return problem or apply_patch(scenario.reference_dir, mutant.patch, copy)

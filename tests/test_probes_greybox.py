@@ -384,6 +384,15 @@ def test_without_the_code_the_flaw_goes_unseen(
     assert not plan or not _proven(run_probes(url, plan, SECRET, sleep=SLEEP, slow=SLOW))
 
 
+def test_a_token_the_probes_put_in_a_url_is_not_a_leak_of_the_servers() -> None:
+    secrets = log_exposure.secrets_of(SECRET, {})
+    access = f'127.0.0.1 - "POST /notes?access_token={SECRET}&token={SECRET} HTTP/1.1" 401'
+    assert log_exposure.log_findings(access, {}, secrets) == []
+    told = f"INFO auth header was Bearer {SECRET}"
+    [found] = log_exposure.log_findings(f"{access}\n{told}", {}, secrets)
+    assert found["cwe"] == 532 and "auth header was Bearer" in found["proof"]
+
+
 def test_a_5xx_to_hostile_input_counts_against_robust() -> None:
     evidence = [{"kind": "information_exposure", "findings": [], "server_errors": [
         {"operation": "POST /notes", "vector": "a body that is not UTF-8",

@@ -76,6 +76,22 @@ def with_code(plan: list[dict[str, Any]], code: dict[str, Any]) -> list[dict[str
     return _plan({**plan[0]["surface"], "code": code})
 
 
+# a code surface with one of everything the code can reveal: which probes a submission's code
+# could add to a scenario's plan
+ANY_CODE: dict[str, Any] = {
+    "routes": [{"method": "GET", "path": "/any", "params": []}],
+    "params": [{"name": "any", "in": "query", "route": None}],
+    "regexes": [{"pattern": "(a+)+$", "attack": "a" * 30 + "!", "kind": "exponential"}],
+    "literals": [{"value": "any-literal", "env_default": False}],
+}
+
+
+def possible_probe_ids(plan: list[dict[str, Any]]) -> list[str]:
+    """The probe ids a mutant may declare: the plan's, and those a submission's code can add
+    (a family that applies only with what the code reveals, such as its literals)."""
+    return list(dict.fromkeys(str(p["id"]) for p in [*plan, *with_code(plan, ANY_CODE)]))
+
+
 def _plan(surface: dict[str, Any]) -> list[dict[str, Any]]:
     whole = {e.get("family") for e in surface["exclude"] if not e.get("operation")}
     cwes = {e.get("cwe") for e in surface["exclude"] if not e.get("operation")}
