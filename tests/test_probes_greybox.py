@@ -405,3 +405,25 @@ def test_a_5xx_to_hostile_input_counts_against_robust() -> None:
     nan = float("nan")
     value = with_probe_errors(nan, "robust: not run", evidence)[0]
     assert value != value  # a robust stage that did not run stays unjudged
+
+
+def test_a_scored_static_rule_decides_and_an_unscored_one_is_only_reported() -> None:
+    from backbench.scoring.security import security_verdict
+    from backbench.scoring.static_rules import RULES
+
+    scored = next(r for r in RULES.values() if r.scored)
+    unscored = next(r for r in RULES.values() if not r.scored)
+    alarm = {"file": "app.py", "line": 3, "text": "the construct"}
+    decided = security_verdict([], {}, {"results": [{"rule": scored.id, **alarm}]})
+    assert decided.static_scored == 1 and "static rules" in decided.explanation
+    reported = security_verdict([], {}, {"results": [{"rule": unscored.id, **alarm}]})
+    assert reported.static_scored == 0 and "not scored" in reported.explanation
+
+
+def test_a_mutant_may_declare_a_probe_only_a_submissions_code_adds(surface_file: Path) -> None:
+    from backbench.scoring.attack_surface import possible_probe_ids
+
+    plan = probe_plan(surface_file, CONFIG)
+    assert "cwe-798" not in {p["id"] for p in plan}  # no code read: no literal to try
+    assert "cwe-798" in possible_probe_ids(plan)
+    assert possible_probe_ids([]) == []
