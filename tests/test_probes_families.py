@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -29,6 +29,7 @@ from backbench.scoring.attack_surface import attack_surface, probe_plan
 from backbench.scoring.exploits._send import shaped
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import probes_verdict
+from tests.loopback import loopback_servers
 
 SECRET = "s3cret-token-0123456789"
 SLEEP = 0.6
@@ -301,19 +302,8 @@ def surface_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def serve() -> Iterator[Any]:
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(*flaws: str) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _app(set(flaws)))
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with loopback_servers() as start_server:
+        yield lambda *flaws: start_server(_app(set(flaws)))
 
 
 def _proven(url: str, surface_file: Path, family: str) -> list[str]:

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -28,6 +28,7 @@ from backbench.scoring.code_surface import code_surface
 from backbench.scoring.exploits import log_exposure
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import judge_log, probes_verdict, robust_failures
+from tests.loopback import loopback_servers
 
 SECRET = "s3cret-token-0123456789"
 BACKDOOR = "letmein-2024"
@@ -292,20 +293,13 @@ def surface_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def serve() -> Iterator[Any]:
-    servers: list[ThreadingHTTPServer] = []
+    with loopback_servers() as start_server:
 
-    def start(*flaws: str) -> tuple[str, Store]:
-        store = Store()
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _app(set(flaws), store))
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}", store
+        def start(*flaws: str) -> tuple[str, Store]:
+            store = Store()
+            return start_server(_app(set(flaws), store)), store
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 def _evidence(url: str, surface_file: Path, family: str, code: bool = True) -> list[dict[str, Any]]:
@@ -427,3 +421,21 @@ def test_a_mutant_may_declare_a_probe_only_a_submissions_code_adds(surface_file:
     assert "cwe-798" not in {p["id"] for p in plan}  # no code read: no literal to try
     assert "cwe-798" in possible_probe_ids(plan)
     assert possible_probe_ids([]) == []
+
+
+def test_a_regex_that_freezes_the_whole_server_is_its_own_cwe_not_an_unresponsive_one() -> None:
+    """A backtracking regex holds every thread of a Python process: the health checks after
+    the attack string miss too, and the finding is still the vector's CWE-1333."""
+    from backbench.scoring.exploits import denial_of_service
+    from backbench.scoring.exploits._send import Target, Unresponsive
+
+    class Frozen(Target):
+        def alive(self) -> dict[str, Any]:
+            raise Unresponsive("3 requests in a row missed their deadline")
+
+    target = Frozen(client=None, surface={}, secret=SECRET)  # type: ignore[arg-type]
+    attack = {"operation": "GET /notes", "request": "GET /notes?title=zzzz!", "status": None,
+              "error": "ReadTimeout", "seconds": 5.0}  # fmt: skip
+    attempt = denial_of_service._checked(target, attack, 1333)
+    [found] = denial_of_service.findings({"attempts": [attempt]})
+    assert found["cwe"] == 1333 and "stopped answering" in found["signal"]

@@ -27,6 +27,7 @@ from typing import Any
 
 from backbench.sandbox.paths import read_no_follow
 from backbench.scoring.source_files import python_files
+from backbench.scoring.static_values import import_map
 
 MAX_ROUTES, MAX_PARAMS, MAX_REGEXES, MAX_LITERALS = 200, 200, 50, 60
 MAX_ROUTE_PARAMS = 40
@@ -237,21 +238,7 @@ def _same_module(file: str, dotted: str) -> bool:
 
 def _imports(file: _File) -> dict[str, str]:
     package = _module(file.name).split(".")[: None if file.name.endswith("__init__.py") else -1]
-    found = {}
-    for node in file.nodes:
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                found[a.asname or a.name.split(".")[0]] = (
-                    a.name if a.asname else a.name.split(".")[0]
-                )
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                up = package[: max(0, len(package) - node.level + 1)]
-                base = ".".join([*up, base] if base else up)
-            for a in node.names:
-                found[a.asname or a.name] = f"{base}.{a.name}" if base else a.name
-    return found
+    return import_map(file.nodes, package)
 
 
 def _index(files: dict[str, _File]) -> _Index:

@@ -92,7 +92,8 @@ def _parse(name: str, data: bytes) -> Module:
     dotted = name.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
     scope = scope_of(tree.body, None, None)
     scope.module = dotted
-    return Module(dotted, tree, source.splitlines(), scope, import_map(tree, dotted))
+    imports = import_map(tree.body, dotted.split(".")[:-1])
+    return Module(dotted, tree, source.splitlines(), scope, imports)
 
 
 def _is_settings(module: Module) -> bool:

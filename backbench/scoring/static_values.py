@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 MAX_TEXT = 64 * 1024
@@ -94,10 +95,11 @@ def scope_of(body: list[ast.stmt], args: ast.arguments | None, outer: Scope | No
     return scope
 
 
-def import_map(tree: ast.Module, module: str) -> dict[str, str]:
-    """Local name -> dotted origin for the module's top-level imports (relative ones resolved)."""
+def import_map(nodes: Iterable[ast.AST], package: list[str]) -> dict[str, str]:
+    """Local name -> dotted origin for the imports among `nodes`, relative ones resolved
+    against `package`, the dotted parts of the package the module is in."""
     found: dict[str, str] = {}
-    for node in tree.body:
+    for node in nodes:
         if isinstance(node, ast.Import):
             for a in node.names:
                 found[a.asname or a.name.split(".")[0]] = (
@@ -106,8 +108,8 @@ def import_map(tree: ast.Module, module: str) -> dict[str, str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                package = module.split(".")[: -node.level]
-                base = ".".join([*package, base] if base else package)
+                up = package[: max(0, len(package) - node.level + 1)]
+                base = ".".join([*up, base] if base else up)
             for a in node.names:
                 found[a.asname or a.name] = f"{base}.{a.name}" if base else a.name
     return found
