@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from backbench.scoring.static_rules import RULES, StaticFinding, scan_folder
+from backbench.scoring.static_rules import RULES, UNSCORED_BY_CHOICE, StaticFinding, scan_folder
 
 REPO = Path(__file__).resolve().parent.parent
 TASKS = REPO / "tasks"
@@ -104,7 +104,8 @@ def measure() -> dict[str, Any]:
                 (caught if own else alarms)[f.rule].append(where(f, origin))
     counted["mutant"] = len(patches) - len(not_applied)
     rules = {
-        rule: {"cwe": r.cwe, "scored": not alarms[rule], "false_alarms": len(alarms[rule]),
+        rule: {"cwe": r.cwe, "scored": not alarms[rule]
+                and rule not in UNSCORED_BY_CHOICE, "false_alarms": len(alarms[rule]),
                "where": alarms[rule], "on_mutant_changes": len(caught[rule])}
         for rule, r in RULES.items()
     }  # fmt: skip

@@ -19,6 +19,7 @@ from backbench.runtime import HarnessError
 from backbench.sandbox.processes import run_capped
 from backbench.scoring.static_rules import (
     RULES,
+    UNSCORED_BY_CHOICE,
     StaticFinding,
     run_static_rules,
     scan,
@@ -208,12 +209,12 @@ CASES: list[tuple[str, str, str]] = [
         "from itsdangerous import URLSafeTimedSerializer\ns = URLSafeTimedSerializer(k)",
     ),
     (
-        "hardcoded-secret",
+        "secret-env-default",
         "import os\nkey = os.environ.get('JWT_SECRET', 'dev')",
         "import os\nkey = os.environ.get('JWT_SECRET', '')",
     ),
     (
-        "hardcoded-secret",
+        "secret-env-default",
         "import os\nkey = os.getenv('API_KEY', 'abc')",
         "import os\nsize = os.getenv('TOKEN_BUCKET_SIZE', '20')",
     ),
@@ -460,7 +461,7 @@ def test_run_static_rules_reports_from_a_subprocess(tmp_path: Path) -> None:
     private = tmp_path / "private"
     report = asyncio.run(run_static_rules(runtime, {}, private))  # type: ignore[arg-type]
     assert [(f.rule, f.file, f.line) for f in static_findings(report)] == [
-        ("hardcoded-secret", "app.py", 2)
+        ("secret-env-default", "app.py", 2)
     ]
 
 
@@ -497,7 +498,8 @@ def test_scored_flags_are_what_the_measurement_found() -> None:
     measured = json.loads((REPO / "results" / "static_rules.json").read_text())["rules"]
     assert set(measured) == set(RULES)
     for rule, row in measured.items():
-        assert RULES[rule].scored == row["scored"] == (row["false_alarms"] == 0), rule
+        clean = row["false_alarms"] == 0 and rule not in UNSCORED_BY_CHOICE
+        assert RULES[rule].scored == row["scored"] == clean, rule
         assert row["cwe"] == RULES[rule].cwe
 
 

@@ -377,7 +377,7 @@ class Checker(ast.NodeVisitor):
         if name in ENV_DEFAULTS and len(node.args) > 1 and isinstance(node.args[0], ast.Constant):
             env_name = str(node.args[0].value)
             if names_secret(env_name) and self.literal(node.args[1]):
-                self.hit("hardcoded-secret", node, f"a literal default for ${env_name}")
+                self.hit("secret-env-default", node, f"a literal default for ${env_name}")
 
     def literal(self, node: ast.expr) -> bool:
         return (

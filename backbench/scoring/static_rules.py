@@ -58,6 +58,8 @@ class StaticFinding:
     end_line: int = 0
 
 
+# rules left unscored whatever their measurement: what they find is never exploitable here
+UNSCORED_BY_CHOICE = {"secret-env-default"}
 RULES: dict[str, StaticRule] = {
     r.id: r
     for r in [
@@ -66,7 +68,10 @@ RULES: dict[str, StaticRule] = {
         StaticRule("sql-value-spliced", 89, "a value spliced into SQL where a value goes", True),
         StaticRule("eval-exec", 94, "eval or exec of a non-constant", True),
         StaticRule("unsafe-deserialization", 502, "pickle, marshal, unsafe yaml, jsonpickle", True),
-        StaticRule("hardcoded-secret", 798, "a literal secret, key or secret's default", True),
+        StaticRule("hardcoded-secret", 798, "a literal secret or key", True),
+        # unscored by choice: the harness always sets the variable, so the default never runs
+        # here; the hard-coded credentials probe proves one that the server does accept
+        StaticRule("secret-env-default", 798, "a literal default of a secret's variable", False),
         StaticRule("weak-password-hash", 916, "a password hashed without key derivation", True),
         StaticRule("shell-command", 78, "a shell runs a non-constant command", True),
         StaticRule("tls-unverified", 295, "TLS certificates not checked", True),
