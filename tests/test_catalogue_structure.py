@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from backbench.catalogue import KNOWN_SERVICES, REQUIRED_KEYS, Scenario, all_scenarios, tasks_dir
+from backbench.scoring.attack_surface import possible_probe_ids
 from backbench.validate import CATCH_KINDS, SLO_METRICS
 from backbench.validate_run import hidden_test_names
 
@@ -67,7 +68,7 @@ def test_mutants_declare_a_known_check(scenario: Scenario) -> None:
     names = [m.name for m in scenario.mutants]
     assert len(names) == len(set(names)), f"duplicate mutant names in {names}"
     tests = hidden_test_names(scenario.tests_dir)
-    probes = {p["id"] for p in scenario.probes}
+    probes = set(possible_probe_ids(scenario.probes))  # with those a submission's code adds
     for mutant in scenario.mutants:
         assert len(mutant.catches) == 1, f"{mutant.name}: catches {mutant.catches}"
         [(kind, target)] = mutant.catches.items()

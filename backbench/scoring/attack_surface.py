@@ -93,15 +93,20 @@ def possible_probe_ids(plan: list[dict[str, Any]]) -> list[str]:
 
 
 def _plan(surface: dict[str, Any]) -> list[dict[str, Any]]:
+    """One probe per CWE: a CWE two families prove (94: a sleep in a value, and a debugger's
+    console) is planned by the first that applies, and the other's proof of it still counts."""
     whole = {e.get("family") for e in surface["exclude"] if not e.get("operation")}
     cwes = {e.get("cwe") for e in surface["exclude"] if not e.get("operation")}
-    return [
-        {"id": f"cwe-{cwe}", "kind": kind.name, "cwe": cwe, "surface": surface}
-        for kind in PROBE_KINDS.values()
-        if kind.name not in whole and kind.applies(surface)
-        for cwe in kind.cwes
-        if cwe not in cwes
-    ]
+    planned: dict[int, dict[str, Any]] = {}
+    for kind in PROBE_KINDS.values():
+        if kind.name in whole or not kind.applies(surface):
+            continue
+        for cwe in kind.cwes:
+            if cwe not in cwes:
+                planned.setdefault(
+                    cwe, {"id": f"cwe-{cwe}", "kind": kind.name, "cwe": cwe, "surface": surface}
+                )
+    return list(planned.values())
 
 
 def _credentials(schemes: dict[str, Any], given: dict[str, Any] | None) -> dict[str, str] | None:
