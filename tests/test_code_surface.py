@@ -104,6 +104,28 @@ app.include_router(items.router, prefix="/api")
     assert ("force", "query", "DELETE /api/items/{item_id}") in params(surface)
 
 
+def test_fastapi_arguments_typed_by_an_alias_from_another_module_are_read() -> None:
+    schemas = """
+from typing import Annotated
+from fastapi import Header, Query
+SortBy = Annotated[str | None, Query(alias="sort_by")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Trace = Annotated[str | None, Header()]
+"""
+    routes_file = """
+from fastapi import FastAPI
+from app.schemas import Limit, SortBy, Trace
+app = FastAPI()
+@app.get("/things")
+def things(order: SortBy = None, limit: Limit = 20, x_trace: Trace = None): ...
+"""
+    surface = code_surface({"app/schemas.py": schemas, "app/main.py": routes_file})
+    found = params(surface)
+    assert {("sort_by", "query", "GET /things"), ("limit", "query", "GET /things"),
+            ("x-trace", "header", "GET /things")} <= found  # fmt: skip
+    assert ("order", "query", "GET /things") not in found  # the alias renames it
+
+
 FLASK = """
 from flask import Blueprint, Flask, request
 

@@ -131,9 +131,10 @@ def _arguments(fn: Func, path: str, index: _Index) -> Iterator[tuple[str, str]]:
     for arg, default in pairs:
         if arg.arg in in_path or arg.arg in SKIP_ARGS:
             continue
-        marker = _marker(default) or _marker(arg.annotation)
+        annotation = _unaliased(arg.annotation, index)
+        marker = _marker(default) or _marker(annotation)
         if marker is None:
-            if _scalar(arg.annotation, index):
+            if _scalar(annotation, index):
                 yield arg.arg, "query"
             continue
         kind, call = marker
@@ -146,6 +147,17 @@ def _arguments(fn: Func, path: str, index: _Index) -> Iterator[tuple[str, str]]:
             name = name.replace("_", "-")
         if MARKERS[kind] and NAME_OK.fullmatch(name):
             yield name, MARKERS[kind]
+
+
+def _unaliased(annotation: ast.AST | None, index: _Index) -> ast.AST | None:
+    """The type a module-level alias names (`limit: Limit` where `Limit = Annotated[int,
+    Query(ge=1)]`), followed a few times; any other annotation as it is."""
+    for _ in range(3):
+        name = annotation.id if isinstance(annotation, ast.Name) else None
+        if name is None or name not in index.aliases:
+            break
+        annotation = index.aliases[name]
+    return annotation
 
 
 def _marker(node: ast.AST | None, depth: int = 0) -> tuple[str, ast.Call] | None:

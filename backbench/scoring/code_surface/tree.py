@@ -58,6 +58,8 @@ class _Index:
     routers: dict[Key, str] = field(default_factory=dict)  # (file, variable) -> own prefix
     mounts: dict[Key, tuple[Key | None, str | None, bool]] = field(default_factory=dict)
     includes: list[tuple[str, str, str]] = field(default_factory=list)  # Django
+    # module-level type aliases (IdFilter = Annotated[int | None, Query(...)]): name -> type
+    aliases: dict[str, ast.AST] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,6 +143,12 @@ def _index(files: dict[str, _File]) -> _Index:
                 "Enum", "IntEnum", "StrEnum"
             }:  # fmt: skip
                 index.enums.add(node.name)
+            if (
+                isinstance(node, ast.Assign) and isinstance(node.value, ast.Subscript)
+                and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and len(index.aliases) < MAX_TABLE
+            ):  # fmt: skip
+                index.aliases.setdefault(node.targets[0].id, node.value)
             if (
                 isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
                 and _last(node.value.func) in ROUTER_CLASSES and len(index.routers) < MAX_TABLE
