@@ -6,6 +6,17 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def write_openapi(folder: Path, document: dict[str, Any]) -> Path:
+    """A toy service's contract as `folder/openapi.yaml`, the file the probe plan reads."""
+    path = folder / "openapi.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
 
 
 @contextmanager

@@ -21,7 +21,6 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import httpx
 import pytest
-import yaml
 
 from backbench.registry import PROBE_KINDS
 from backbench.scoring import netprobe
@@ -29,7 +28,7 @@ from backbench.scoring.attack_surface import attack_surface, probe_plan
 from backbench.scoring.exploits._send import shaped
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import probes_verdict
-from tests.loopback import loopback_servers
+from tests.loopback import loopback_servers, write_openapi
 
 SECRET = "s3cret-token-0123456789"
 SLEEP = 0.6
@@ -295,9 +294,7 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture(scope="module")
 def surface_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("toy") / "openapi.yaml"
-    path.write_text(yaml.safe_dump(OPENAPI))
-    return path
+    return write_openapi(tmp_path_factory.mktemp("toy"), OPENAPI)
 
 
 @pytest.fixture

@@ -21,14 +21,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-import yaml
 
 from backbench.scoring.attack_surface import probe_plan, with_code
 from backbench.scoring.code_surface import code_surface
 from backbench.scoring.exploits import log_exposure
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import judge_log, probes_verdict, robust_failures
-from tests.loopback import loopback_servers
+from tests.loopback import loopback_servers, write_openapi
 
 SECRET = "s3cret-token-0123456789"
 BACKDOOR = "letmein-2024"
@@ -286,9 +285,7 @@ def _app(flaws: set[str], store: Store) -> type[BaseHTTPRequestHandler]:  # noqa
 
 @pytest.fixture(scope="module")
 def surface_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("notes") / "openapi.yaml"
-    path.write_text(yaml.safe_dump(OPENAPI))
-    return path
+    return write_openapi(tmp_path_factory.mktemp("notes"), OPENAPI)
 
 
 @pytest.fixture
