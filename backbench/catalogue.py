@@ -97,6 +97,10 @@ class Scenario:
     rules: list[Rule] = field(default_factory=list)
     equivalent_mutants: list[EquivalentMutant] = field(default_factory=list)
     deliverable: Deliverable = field(default_factory=lambda: ServiceDeliverable(kind="service"))
+    declared_section: str = ""
+    difficulty: str = "medium"
+    builds: str = ""
+    cwes: list[int] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -228,6 +232,10 @@ def load_scenario(folder: Path) -> Scenario:
         rules=list(model.rules),
         equivalent_mutants=list(model.equivalent_mutants),
         deliverable=model.deliverable,
+        declared_section=model.section,
+        difficulty=model.difficulty,
+        builds=model.builds,
+        cwes=list(model.cwes),
     )
 
 

@@ -22,6 +22,7 @@ from backbench.catalogue import (
     load_scenario,
     read_scenario_file,
 )
+from backbench.identity import DESCRIPTIVE_KEYS, descriptive_line
 from backbench.registry import CHECK_KINDS, DELIVERABLE_KINDS, SLO_METRICS, one_of
 from backbench.scoring.attack_surface import possible_probe_ids
 from backbench.testkit import FIXTURE_NAMES
@@ -48,7 +49,47 @@ def check_folder(folder: Path) -> list[Problem]:
     return (
         problems + test_problems(scenario) + mutant_problems(scenario)
         + equivalent_problems(scenario) + rule_problems(scenario)
+        + metadata_problems(scenario)
     )  # fmt: skip
+
+
+def planned_cwes(scenario: Scenario) -> list[int]:
+    """The CWEs the contract's probes plan for a scenario, ascending (its `cwes:`)."""
+    return sorted({int(p["cwe"]) for p in scenario.probes})
+
+
+def metadata_problems(scenario: Scenario) -> list[Problem]:
+    """The descriptive keys: `section` as the folder says, `cwes` as the contract plans them,
+    and a warning for any of the four not on a line of its own (the validation digest leaves
+    out only such lines)."""
+    meta = scenario.folder / "scenario.yaml"
+    problems = []
+    if scenario.declared_section != scenario.section:
+        problems.append(
+            Problem(
+                meta,
+                "section",
+                f"{scenario.declared_section!r} differs from "
+                f"the section folder {scenario.section!r}",
+            )
+        )
+    planned = planned_cwes(scenario)
+    if sorted(scenario.cwes) != planned or len(set(scenario.cwes)) != len(scenario.cwes):
+        problems.append(
+            Problem(meta, "cwes", f"{scenario.cwes} differs from the planned probes' {planned}")
+        )
+    lines = meta.read_text().splitlines()
+    for key in DESCRIPTIVE_KEYS:
+        if not any(descriptive_line(line) == key for line in lines):
+            problems.append(
+                Problem(
+                    meta,
+                    key,
+                    "not on one line of its own: changing it calls for a new validation",
+                    WARNING,
+                )
+            )
+    return problems
 
 
 def file_problems(folder: Path, kind: str = "service") -> list[Problem]:

@@ -21,7 +21,7 @@ from backbench.catalogue import (
     tasks_dir,
 )
 from backbench.catalogue_check import check_folder, hidden_test_names
-from backbench.identity import adequacy_sha256, folder_sha256
+from backbench.identity import adequacy_sha256, validation_sha256
 from backbench.report_cli import USAGE_ERROR, add_gate, add_report
 from backbench.schema_docs import write_schema_docs
 from backbench.validate import (
@@ -160,7 +160,7 @@ def _validate(args: argparse.Namespace) -> int:
     scenarios = chosen_scenarios(args.section, args.scenarios)
     output = args.output or default_output()
     if args.changed:
-        current = {s.id: folder_sha256(s.folder) for s in scenarios}
+        current = {s.id: validation_sha256(s.folder) for s in scenarios}
         stale = set(changed(current, validated_hashes(recorded_runs(output))))
         scenarios = [s for s in scenarios if s.id in stale]
         print(f"{len(scenarios)} scenario(s) changed since their last full validation: "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -17,8 +18,9 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def folder_sha256(folder: Path) -> str:
-    """The sha256 over every file of a folder: relative paths, exec bits and contents."""
+def folder_sha256(folder: Path, *, describing: bool = True) -> str:
+    """The sha256 over every file of a folder: relative paths, exec bits and contents; without
+    `describing`, scenario.yaml's descriptive lines are left out."""
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder)
@@ -26,8 +28,28 @@ def folder_sha256(folder: Path) -> str:
             continue
         executable = b"x" if path.stat().st_mode & 0o111 else b"-"
         data = path.read_bytes()
+        if not describing and rel.as_posix() == "scenario.yaml":
+            data = _DESCRIPTIVE.sub(b"", data)
         digest.update(f"{rel.as_posix()}\0{len(data)}\0".encode() + executable + b"\0" + data)
     return digest.hexdigest()
+
+
+# scenario.yaml keys that describe a scenario without changing how it is scored (the README's
+# table); each sits on one line of its own, which the validation digest leaves out
+DESCRIPTIVE_KEYS = ("section", "difficulty", "builds", "cwes")
+_DESCRIPTIVE = re.compile(rb"^(?:" + "|".join(DESCRIPTIVE_KEYS).encode() + rb"):[^\n]*\n?", re.M)
+
+
+def descriptive_line(line: str) -> str | None:
+    """The descriptive key a scenario.yaml line sets whole (`cwes: [89]`), if any."""
+    key, colon, value = line.partition(":")
+    return key if colon and key in DESCRIPTIVE_KEYS and value.strip() else None
+
+
+def validation_sha256(folder: Path) -> str:
+    """The sha256 a validation records: the whole folder but scenario.yaml's descriptive lines,
+    so describing a scenario (its difficulty, its line in the README) keeps its record."""
+    return folder_sha256(folder, describing=False)
 
 
 # what a mutation-adequacy measurement depends on (backbench adequacy): the hidden tests, the

@@ -56,6 +56,8 @@ def _one_line(text: str) -> str:
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")]
 OneLine = Annotated[str, AfterValidator(_one_line)]
+# how hard a scenario is for an agent (docs/scenarios.md#difficulty says how it is judged)
+Difficulty = Literal["easy", "medium", "hard"]
 ServiceName = Annotated[str, _registered(SERVICES, "service"), _enum(SERVICES, "a service")]
 PeerName = Annotated[str, _registered(PEERS, "peer"), _enum(PEERS, "a peer")]
 ProbeKindName = Annotated[
@@ -317,6 +319,15 @@ class ScenarioFile(Strict):
 
     id: Slug = Field(description="equals the folder name; the sample id")
     title: OneLine = Field(description="one line, shown to the agent")
+    section: Slug = Field(description="the section: the folder under tasks/ that holds it")
+    difficulty: Difficulty = Field(
+        description="easy, medium or hard, judged as docs/scenarios.md#difficulty says"
+    )
+    builds: OneLine = Field(description="what the agent builds, in one line (the README's table)")
+    cwes: list[int] = Field(
+        description="the CWEs the contract's probes plan, ascending (catalogue --check computes "
+        "them); [] for a kind that is not served"
+    )
     services: list[ServiceName] = Field(description="services started for the submission")
     deliverable: Deliverable = Field(
         default_factory=lambda: ServiceDeliverable(kind="service"),

@@ -1,7 +1,9 @@
-"""The schema's documents: docs/scenario.schema.json and the field table of docs/scenarios.md.
+"""The schema's documents: docs/scenario.schema.json, the field table of docs/scenarios.md and
+the README's table of scenarios.
 
-Both are generated from backbench.schema (`backbench catalogue --schema`), and
-tests/test_schema.py checks the committed files equal what it generates, so neither drifts.
+All are generated (`backbench catalogue --schema`): the first two from backbench.schema, the
+third from the scenarios' descriptive keys; tests/test_schema.py and tests/test_docs.py check the
+committed files equal what is generated, so none drifts.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+from backbench.catalogue import Scenario, all_scenarios
 from backbench.schema import json_schema
 
 SCHEMA_FILE = "scenario.schema.json"
 GUIDE_FILE = "scenarios.md"
 BLOCK = "scenario-fields"
+README_FILE = "README.md"
+SCENARIOS_BLOCK = "scenarios"
+SERVICE_NAMES = {"postgres": "PostgreSQL", "redis": "Redis"}
 
 
 def schema_text() -> str:
@@ -112,8 +118,35 @@ def with_field_table(guide: str) -> str:
     return pattern.sub(lambda m: f"{m.group(1)}{field_table()}\n{m.group(2)}", guide)
 
 
+def scenario_table(scenarios: list[Scenario]) -> str:
+    """The README's table of scenarios: section, id, what the agent builds, services,
+    difficulty and the CWEs the contract's probes plan, by section then id."""
+    lines = [
+        "| section | scenario | what the agent builds | services | difficulty | CWEs probed |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for s in sorted(scenarios, key=lambda s: (s.section, s.id)):
+        services = ", ".join(SERVICE_NAMES.get(x, x) for x in s.services) or "none"
+        cwes = ", ".join(map(str, s.cwes)) or "none (not served)"
+        builds = s.builds.replace("|", "\\|")
+        lines.append(
+            f"| {s.section} | `{s.id}` | {builds} | {services} | {s.difficulty} | {cwes} |"
+        )
+    return "\n".join(lines)
+
+
+def with_scenario_table(readme: str, scenarios: list[Scenario]) -> str:
+    """The README with its generated table of scenarios replaced by the current one."""
+    block = SCENARIOS_BLOCK
+    pattern = re.compile(rf"(<!-- {block}:.*?-->\n).*?(<!-- /{block} -->)", re.S)
+    if not pattern.search(readme):
+        raise ValueError(f"{README_FILE} has no <!-- {block}: ... --> block")
+    return pattern.sub(lambda m: f"{m.group(1)}{scenario_table(scenarios)}\n{m.group(2)}", readme)
+
+
 def write_schema_docs(docs: Path) -> list[Path]:
-    """Write docs/scenario.schema.json and refresh the field table of docs/scenarios.md."""
+    """Write docs/scenario.schema.json and refresh the field table of docs/scenarios.md and the
+    README's table of scenarios (the README beside docs/)."""
     docs.mkdir(parents=True, exist_ok=True)
     schema = docs / SCHEMA_FILE
     schema.write_text(schema_text())
@@ -122,4 +155,8 @@ def write_schema_docs(docs: Path) -> list[Path]:
     if guide.is_file():
         guide.write_text(with_field_table(guide.read_text()))
         written.append(guide)
+    readme = docs.parent / README_FILE
+    if readme.is_file() and SCENARIOS_BLOCK in readme.read_text():
+        readme.write_text(with_scenario_table(readme.read_text(), all_scenarios()))
+        written.append(readme)
     return written

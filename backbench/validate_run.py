@@ -25,7 +25,7 @@ from backbench.catalogue_check import (
     hidden_test_names,
     rule_matrix,
 )
-from backbench.identity import folder_sha256
+from backbench.identity import validation_sha256
 from backbench.model import SKIPPED_PARTS
 from backbench.scoring.attack_surface import possible_probe_ids
 from backbench.validate import (
@@ -201,7 +201,7 @@ def run_validation(plan: Plan, echo: Callable[[str], None]) -> tuple[list[Check]
     runner = _Runner(tasks_dir(), plan.load_seconds, plan.sandbox, clock, echo, not plan.fast)
     # the content this run validates: taken before it starts, so an edit during the run is not
     # recorded as validated
-    hashes = {s.id: folder_sha256(s.folder) for s in plan.scenarios}
+    hashes = {s.id: validation_sha256(s.folder) for s in plan.scenarios}
     try:
         checks = _validate(plan, runner, scratch, logs)
     finally:

@@ -53,9 +53,15 @@ def test_score_key_table_matches_the_scorer() -> None:
     assert keys == SCORE_KEYS
 
 
-def test_every_scenario_is_listed() -> None:
-    for scenario in all_scenarios():
-        assert f"`{scenario.id}`" in README, scenario.id
+def test_the_scenario_table_is_what_the_scenarios_declare() -> None:
+    """The README's table of scenarios is generated from every scenario.yaml (`backbench
+    catalogue --schema`): a new scenario, or a changed difficulty, shows there."""
+    from backbench.schema_docs import with_scenario_table
+
+    scenarios = all_scenarios()
+    assert with_scenario_table(README, scenarios) == README, "run `backbench catalogue --schema`"
+    for scenario in scenarios:
+        assert f"| `{scenario.id}` | {scenario.builds}" in README, scenario.id
 
 
 def test_contract_in_readme_names_what_scenarios_promise() -> None:

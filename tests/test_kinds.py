@@ -233,7 +233,8 @@ def test_the_unchanged_starting_code_must_fail_but_pass_the_functional_tests() -
 
 
 def test_a_server_kind_must_state_its_load_and_an_offline_kind_need_not() -> None:
-    review = {"id": "r", "title": "t", "services": [], "mutants": [],
+    review = {"id": "r", "title": "t", "services": [], "mutants": [], "section": "s",
+              "difficulty": "easy", "builds": "a review", "cwes": [],
               "deliverable": {"kind": "review", "min_recall": 1, "min_precision": 0.5}}  # fmt: skip
     assert ScenarioFile.model_validate(review).load is None
     with pytest.raises(ValidationError, match="needs load, slo, probes"):

@@ -342,7 +342,7 @@ def test_catalogue_refuses_an_unknown_peer(tmp_path: Path) -> None:
 
 def assemble_scenario(tmp_path: Path) -> Scenario:
     """The peers scenario as a folder of data: scenario.yaml and its hidden tests."""
-    folder = tmp_path / "peers_scenario"
+    folder = tmp_path / "peers" / "peers_scenario"
     (folder / "tests").mkdir(parents=True)
     shutil.copy(SCENARIO / "scenario.yaml", folder / "scenario.yaml")
     shutil.copy(SCENARIO / "hidden_conftest.py", folder / "tests" / "conftest.py")

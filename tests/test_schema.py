@@ -216,8 +216,9 @@ BROKEN = {
     ),
     "misspelled top-level key": (
         _misspelled_top_level_key,
-        f"{META}: sevices: unknown key 'sevices'; expected one of deliverable, "
-        "equivalent_mutants, id, load, mutants, peers, probes, rules, services, slo, title "
+        f"{META}: sevices: unknown key 'sevices'; expected one of builds, cwes, "
+        "deliverable, difficulty, equivalent_mutants, id, load, mutants, peers, probes, rules, "
+        "section, services, slo, title "
         "(did you mean 'services'?)",
     ),
     "misspelled nested key": (
