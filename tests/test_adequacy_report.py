@@ -160,3 +160,29 @@ def test_the_adequacy_digest_follows_what_a_measurement_depends_on(tmp_path: Pat
             meta["equivalent_mutants"] = []
             (copy / "scenario.yaml").write_text(yaml.safe_dump(meta))
         assert adequacy_sha256(copy) != before, change
+
+
+def test_describing_a_scenario_keeps_its_validation_and_anything_else_calls_for_one(
+    tmp_path: Path,
+) -> None:
+    """The validation digest leaves out scenario.yaml's one-line descriptive keys only."""
+    from backbench.catalogue import find_scenario
+    from backbench.identity import folder_sha256, validation_sha256
+
+    folder = tmp_path / "s"
+    shutil.copytree(find_scenario("inventory-crud").folder, folder)
+    before, whole = validation_sha256(folder), folder_sha256(folder)
+    meta_file = folder / "scenario.yaml"
+    text = meta_file.read_text()
+    described = text.replace("difficulty: medium\n", "difficulty: hard\n").replace(
+        'builds: "', 'builds: "changed: '
+    )
+    assert described != text
+    meta_file.write_text(described)
+    assert validation_sha256(folder) == before
+    assert folder_sha256(folder) != whole  # the eval log's identity still sees it
+    meta_file.write_text(described.replace("users: 8", "users: 9"))
+    assert validation_sha256(folder) != before
+    meta_file.write_text(described)
+    (folder / "prompt.md").write_text("changed\n")
+    assert validation_sha256(folder) != before
