@@ -1,0 +1,1 @@
+"""The customers service: an HTTP API over the customers table of DATABASE_URL."""
