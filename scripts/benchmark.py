@@ -4,6 +4,7 @@
     .venv/bin/python scripts/benchmark.py --load-variance [--repeats 5] [--samples 3] \
         [--slices 1,10]
     .venv/bin/python scripts/benchmark.py --robust-repeats [--repeats 5] [--samples 1]
+    .venv/bin/python scripts/benchmark.py --speedup-repeats [--repeats 5] [--samples 1]
 
 For each --max-samples value it runs the real `inspect eval tasks/ --model backbench/reference`
 and reads per-sample stage timings from the log. Sandbox tear-down is timed apart (it happens
@@ -19,6 +20,11 @@ design of one block after the other.
 With --robust-repeats it scores the reference of every scenario --repeats times (epochs) and
 reports, per scenario, the robust values and how many distinct lists of generated cases the
 runs sent: 1 when the stage is deterministic.
+
+With --speedup-repeats it scores the reference of every speed-up scenario (tasks/performance)
+--repeats times (epochs; the functional and load stages) and reports, per scenario, the median
+speed-up over the starting code, its range and a 95 % bootstrap interval of the median, and how
+many repeats showed the declared factor significantly.
 """
 
 from __future__ import annotations
@@ -46,11 +52,11 @@ LOAD_FIGURES = ("p95_ms", "p95_ratio", "rps", "rps_ratio", "slo_met")
 
 def run_eval(
     max_samples: int, load_seconds: float, sandbox: str, log_dir: Path,
-    extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
+    extra: tuple[str, ...] = (), env: dict[str, str] | None = None, tasks: str = "tasks/",
 ) -> float:  # fmt: skip
-    """Wall seconds of one reference run over the catalogue."""
+    """Wall seconds of one reference run over the catalogue (or the `tasks` given)."""
     command = [
-        str(Path(sys.executable).parent / "inspect"), "eval", "tasks/",
+        str(Path(sys.executable).parent / "inspect"), "eval", tasks,
         "--model", "backbench/reference", "--max-samples", str(max_samples),
         "-T", f"load_seconds={load_seconds}", "-T", f"sandbox={sandbox}", *extra,
         "--log-dir", str(log_dir), "--display", "none",
@@ -247,6 +253,64 @@ def robust_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def speedup_repeats(args: argparse.Namespace) -> dict[str, Any]:
+    """Per speed-up scenario: the reference's speed-up in each of --repeats epochs."""
+    from scipy.stats import bootstrap
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_eval(
+            int(args.samples.split(",")[0]), args.load_seconds, args.sandbox, Path(tmp),
+            ("--epochs", str(args.repeats), "-T", "stages=load", "-T", "robust=false"),
+            tasks="tasks/performance",
+        )  # fmt: skip
+        found: dict[str, list[dict[str, Any]]] = {}
+        for path in sorted(Path(tmp).glob("*.eval")):
+            for sample in read_eval_log(str(path)).samples or []:
+                score = next(iter((sample.scores or {}).values()))
+                value = score.value if isinstance(score.value, dict) else {}
+                if isinstance(value.get("speedup"), float) and not math.isnan(value["speedup"]):
+                    found.setdefault(str(sample.id), []).append(
+                        {"epoch": sample.epoch, "speedup": value["speedup"],
+                         "p": value.get("speedup_p"), "correct": value.get("correct")}
+                    )  # fmt: skip
+    report = {}
+    for sid, runs in sorted(found.items()):
+        values = [r["speedup"] for r in runs]
+        low, high = (
+            bootstrap((values,), statistics.median, n_resamples=2000, method="percentile",
+                      random_state=0).confidence_interval
+            if len(set(values)) > 1 else (values[0], values[0])
+        )  # fmt: skip
+        report[sid] = {
+            "repeats": len(runs),
+            "median": round(statistics.median(values), 2),
+            "min": round(min(values), 2),
+            "max": round(max(values), 2),
+            "median_ci95": [round(float(low), 2), round(float(high), 2)],
+            # the declared factor shown significantly (the check's own test, at alpha 0.05)
+            "passed": sum(1 for r in runs if isinstance(r["p"], float) and r["p"] < 0.05),
+            "runs": sorted(runs, key=lambda r: r["epoch"]),
+        }
+    return report
+
+
+def speedup_main(args: argparse.Namespace) -> int:
+    """--speedup-repeats: run, write results/benchmarks/<UTC time>-speedup.json, print a table."""
+    report = speedup_repeats(args)
+    out = REPO / "results" / "benchmarks" / f"{datetime.now(UTC):%Y-%m-%dT%H%M%SZ}-speedup.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"when": datetime.now(UTC).isoformat(), "speedup": report},
+                              indent=2))  # fmt: skip
+    print("| scenario | repeats | median speed-up | 95 % interval of the median | range | passed |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for sid, row in report.items():
+        low, high = row["median_ci95"]
+        print(f"| {sid} | {row['repeats']} | {row['median']} | {low}–{high} | "
+              f"{row['min']}–{row['max']} | {row['passed']}/{row['repeats']} |")  # fmt: skip
+    print(f"written: {out.relative_to(REPO)}")
+    return 0
+
+
 def main() -> int:
     """Run the benchmark and write its report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -260,7 +324,13 @@ def main() -> int:
         "--robust-repeats", action="store_true",
         help="the reference's robust value and cases over --repeats epochs",
     )  # fmt: skip
+    parser.add_argument(
+        "--speedup-repeats", action="store_true",
+        help="the reference's speed-up of each speed-up scenario over --repeats epochs",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.speedup_repeats:
+        return speedup_main(args)
     if args.robust_repeats:
         return robust_main(args)
     if args.load_variance:
