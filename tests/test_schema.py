@@ -108,7 +108,12 @@ def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def edit(folder: Path, change: Callable[[dict[str, Any]], None]) -> None:
     meta = yaml.safe_load((folder / "scenario.yaml").read_text())
     change(meta)
-    (folder / "scenario.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    text = yaml.safe_dump(meta, sort_keys=False)
+    # the descriptive keys stay on one line each, as a scenario writes them
+    for key in ("section", "difficulty", "builds", "cwes"):
+        text = text.replace(yaml.safe_dump({key: meta[key]}), yaml.safe_dump(
+            {key: meta[key]}, default_flow_style=True, width=10**6)[1:-2] + "\n")
+    (folder / "scenario.yaml").write_text(text)
 
 
 def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
