@@ -111,8 +111,10 @@ def edit(folder: Path, change: Callable[[dict[str, Any]], None]) -> None:
     text = yaml.safe_dump(meta, sort_keys=False)
     # the descriptive keys stay on one line each, as a scenario writes them
     for key in ("section", "difficulty", "builds", "cwes"):
-        text = text.replace(yaml.safe_dump({key: meta[key]}), yaml.safe_dump(
-            {key: meta[key]}, default_flow_style=True, width=10**6)[1:-2] + "\n")
+        text = text.replace(
+            yaml.safe_dump({key: meta[key]}),
+            yaml.safe_dump({key: meta[key]}, default_flow_style=True, width=10**6)[1:-2] + "\n",
+        )
     (folder / "scenario.yaml").write_text(text)
 
 
