@@ -42,8 +42,10 @@ _DESCRIPTIVE = re.compile(rb"^(?:" + "|".join(DESCRIPTIVE_KEYS).encode() + rb"):
 
 def descriptive_line(line: str) -> str | None:
     """The descriptive key a scenario.yaml line sets whole (`cwes: [89]`), if any."""
-    key, colon, value = line.partition(":")
-    return key if colon and key in DESCRIPTIVE_KEYS and value.strip() else None
+    # the same lines the validation digest leaves out, and only those that hold a value
+    match = _DESCRIPTIVE.fullmatch(line.encode())
+    key = line.partition(":")[0]
+    return key if match and line.partition(":")[2].strip() else None
 
 
 def validation_sha256(folder: Path) -> str:

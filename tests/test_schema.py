@@ -215,6 +215,14 @@ def _unknown_peer(folder: Path) -> None:
     edit(folder, lambda m: m.update(peers=["smtp", "ftp"]))
 
 
+def _section_of_another_folder(folder: Path) -> None:
+    edit(folder, lambda m: m.update(section="database"))
+
+
+def _cwes_not_planned(folder: Path) -> None:
+    edit(folder, lambda m: m.update(cwes=[*m["cwes"], 79]))
+
+
 BROKEN = {
     "unknown probe kind": (
         _unknown_probe_kind,
@@ -254,7 +262,23 @@ BROKEN = {
         _unknown_peer,
         f"{META}: peers[1]: unknown peer 'ftp'; expected one of http_sink, smtp, upstream",
     ),
+    "section of another folder": (
+        _section_of_another_folder,
+        f"{META}: section: 'database' differs from the section folder 'api_development'",
+    ),
+    "cwes the probes do not plan": (_cwes_not_planned, f"{META}: cwes: "),
 }
+
+
+def test_a_descriptive_key_over_several_lines_is_a_warning(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    meta = scenario / "scenario.yaml"
+    meta.write_text(meta.read_text().replace("difficulty: medium\n", "difficulty:\n  medium\n"))
+    code, out = check(capsys)
+    assert code == 0, "\n".join(out)
+    assert f"{META}: difficulty: warning: not on one line of its own" in "\n".join(out)
+    assert out[-1] == "checked 1 scenario folder(s): 0 error(s), 1 warning(s)"
 
 
 @pytest.mark.parametrize("breakage", BROKEN)
