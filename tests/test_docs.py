@@ -101,3 +101,22 @@ def test_budget_table_matches_the_code() -> None:
     assert set(rows) == set(expected)
     for what, value in expected.items():
         assert rows[what] in (f"{value:g} s", f"{value:g}"), what
+
+
+def test_the_benchmark_scripts_repeat_runs_ask_for_stages_the_scorer_accepts() -> None:
+    # --speedup-repeats once asked for `stages=load`, which the scorer refuses (functional must
+    # be among them): the script then failed at once, before measuring anything
+    import importlib.util
+
+    from backbench.scoring.scorer import parse_stages
+
+    spec = importlib.util.spec_from_file_location("benchmark", REPO / "scripts" / "benchmark.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert "load" in parse_stages(module.SPEEDUP_STAGES)
+    assert parse_stages(module.ROBUST_STAGES) == ("functional",)
+    source = (REPO / "scripts" / "benchmark.py").read_text()
+    assert re.findall(r'(?<!f)"stages=', source) == [], (
+        "stages passed as a literal, not a checked name"
+    )
