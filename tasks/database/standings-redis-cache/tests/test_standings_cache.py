@@ -366,13 +366,21 @@ def test_standings_of_an_unknown_or_invalid_league(api, db, redis):
 
 
 @pytest.mark.rules("delete-404")
-def test_deleting_a_match_that_does_not_exist(authed_api):
+def test_deleting_a_match_that_does_not_exist(authed_api, db, unique):
     r = authed_api.delete("/v1/matches/9000000000000000000")
     assert r.status_code == 404
     assert error_code(r) == "not_found"
-    for value in ("abc", "0", "1.5", "99999999999999999999", "\u0661"):
+    league, (a, b, _), _ = make_league(db, unique)
+    match = record(authed_api, league, a, b, 2, 2)
+    stored = db.scalar("SELECT count(*) FROM matches")
+    mid = match["id"]
+    for value in ("abc", "0", "-1", "1.5", "null%2Cnull", "99999999999999999999", "\u0661",
+                  f"-{mid}", f"{mid}.5"):  # fmt: skip
         r = authed_api.delete(f"/v1/matches/{value}")
         assert r.status_code in (404, 422), (value, r.text)
+        assert error_code(r) == ("not_found" if r.status_code == 404 else "validation_error")
+    assert db.scalar("SELECT count(*) FROM matches") == stored, "a malformed id deleted a match"
+    assert db.scalar("SELECT count(*) FROM matches WHERE id = %s", (mid,)) == 1
 
 
 # md5 of compute_standings' body as seed.py creates it
