@@ -28,6 +28,7 @@ from backbench.scoring.exploits import (
     mass_assignment,
     path_traversal,
     redis_keys,
+    security_headers,
     server_side_request,
     sql_injection,
 )
@@ -165,8 +166,8 @@ class ProbeKind:
 FAMILIES = (
     authentication, auth_bypass, hardcoded_credentials, client_spoofing, sql_injection,
     command_injection, header_injection, log_exposure, path_traversal, mass_assignment,
-    redis_keys, server_side_request, cross_site_scripting, cors, information_exposure, debugger,
-    denial_of_service,
+    redis_keys, server_side_request, cross_site_scripting, cors, security_headers,
+    information_exposure, debugger, denial_of_service,
 )  # fmt: skip
 PROBE_KINDS: dict[str, ProbeKind] = {
     f.NAME: ProbeKind(

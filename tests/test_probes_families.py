@@ -51,6 +51,8 @@ OPENAPI = {
     },
     "paths": {
         "/health": {"get": {"responses": {"200": {"description": "ok"}}}},
+        "/page": {"get": {"responses": {"200": {"description": "a page", "content": {
+            "text/html": {"schema": {"type": "string"}}}}}}},
         "/items": {
             "get": {
                 "parameters": [
@@ -86,6 +88,13 @@ CONFIG = {
     "url_fields": ["url"],
     "file_fields": ["file"],
     "html_fields": ["name"],
+}
+
+
+# the headers the fixed twin's HTML page carries: no framing, no inline script, no sniffing
+PAGE_DEFENCES = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
 }
 
 
@@ -174,6 +183,9 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             if url.path == "/health":
                 return self._answer(200, {"status": "ok"})
+            if url.path == "/page":
+                defences = {} if "bare_page" in flaws else PAGE_DEFENCES
+                return self._answer(200, "<h1>items</h1>", defences, html=True)
             if url.path == "/.env" and "debug" in flaws:
                 return self._answer(200, {"env": f"APP_SECRET={SECRET}"})
             if url.path == "/debug" and "debug_trace" in flaws:
@@ -322,6 +334,7 @@ CASES = [
     ("server_side_request", ("redirect",), {"cwe-601"}),
     ("cross_site_scripting", ("xss",), {"cwe-79"}),
     ("cors", ("cors",), {"cwe-942"}),
+    ("security_headers", ("bare_page",), {"cwe-693", "cwe-1021"}),
     ("command_injection", ("eval",), {"cwe-94"}),
     ("information_exposure", ("debug",), {"cwe-200"}),
     ("debugger", ("debug_trace",), {"cwe-489"}),
@@ -373,7 +386,10 @@ def test_the_families_cover_at_least_25_cwes() -> None:
 def test_the_surface_comes_from_the_document(surface_file: Path) -> None:
     surface = attack_surface(surface_file, CONFIG)
     ops = {op["id"]: op for op in surface["operations"]}
-    assert set(ops) == {"GET /health", "GET /items", "POST /items", "GET /items/{id}"}
+    assert set(ops) == {
+        "GET /health", "GET /page", "GET /items", "POST /items", "GET /items/{id}"
+    }  # fmt: skip
+    assert [i for i, op in ops.items() if op["html_success"]] == ["GET /page"]
     assert ops["POST /items"]["secured"] and not ops["GET /items"]["secured"]
     assert [p["name"] for p in ops["GET /items/{id}"]["params"]] == ["id"]
     assert ops["GET /items"]["list_key"] == "items"

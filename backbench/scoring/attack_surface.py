@@ -15,6 +15,7 @@ from typing import Any
 
 from backbench.contract import ContractValidator
 from backbench.registry import PROBE_KINDS
+from backbench.scoring.exploits._send import media_type
 
 MAX_DEPTH = 12
 
@@ -129,15 +130,17 @@ def _json_body(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]
 
 
 def _answer(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    """The success answer's fields, the key of its item list, and whether it is HTML."""
+    """The success answer's fields, the key of its item list, whether any answer is HTML and
+    whether a success answer is an HTML page (`text/html`, what a browser renders and frames)."""
     fields: dict[str, Any] = {}
     list_key = None
-    html = False
+    html = html_success = False
     for status, response in (node.get("responses") or {}).items():
         content = _resolve(document, response).get("content", {})
         html = html or any("html" in m for m in content)
         if not str(status).startswith("2"):
             continue
+        html_success = html_success or any(media_type(m) == "text/html" for m in content)
         media = next((m for m in content if "json" in m), None)
         schema = _resolve(document, content[media].get("schema", {})) if media else {}
         props = schema.get("properties", {}) if isinstance(schema, dict) else {}
@@ -149,7 +152,7 @@ def _answer(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
             list_key = ""
     statuses = [str(s) for s in (node.get("responses") or {})]
     return {"response_fields": fields, "list_key": list_key, "serves_html": html,
-            "statuses": statuses}  # fmt: skip
+            "html_success": html_success, "statuses": statuses}  # fmt: skip
 
 
 def _resolve(document: dict[str, Any], node: Any, depth: int = 0) -> Any:
