@@ -31,6 +31,7 @@ from backbench.scoring.exploits import (
     security_headers,
     server_side_request,
     sql_injection,
+    tokens,
 )
 from backbench.scoring.exploits._send import Target
 
@@ -164,7 +165,7 @@ class ProbeKind:
 
 # in the order they run: the denial-of-service family last, since it may take the server down
 FAMILIES = (
-    authentication, auth_bypass, hardcoded_credentials, client_spoofing, sql_injection,
+    authentication, auth_bypass, hardcoded_credentials, tokens, client_spoofing, sql_injection,
     command_injection, header_injection, log_exposure, path_traversal, mass_assignment,
     redis_keys, server_side_request, cross_site_scripting, cors, security_headers,
     information_exposure, debugger, denial_of_service,

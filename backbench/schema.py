@@ -132,6 +132,41 @@ class Credentials(Strict):
     token: str = Field(description="the credential's value; {secret} is APP_SECRET")
 
 
+# claims the harness sets itself on every token it mints (backbench.scoring.exploits.tokens)
+REGISTERED_CLAIMS = ("aud", "iss", "iat", "nbf", "exp")
+
+
+class Jwt(Strict):
+    """JWT bearer authentication: the tokens the harness mints, which the submission must accept
+    (valid ones) or refuse (forged, expired, for another audience or issuer)."""
+
+    key: str = Field(
+        "{secret}", min_length=1, description="the HMAC signing key; {secret} is APP_SECRET"
+    )
+    algorithm: Literal["HS256", "HS384", "HS512"] = Field(
+        "HS256", description="the signing algorithm"
+    )
+    audience: str | None = Field(None, description="the aud claim the submission must require")
+    issuer: str | None = Field(None, description="the iss claim the submission must require")
+    claims: dict[str, Any] = Field(
+        default_factory=dict, description="further claims of every token, e.g. {sub: alice}"
+    )
+    lifetime_seconds: int = Field(
+        300, ge=30, le=86400, description="seconds from a valid token's iat to its exp"
+    )
+
+    @model_validator(mode="after")
+    def _no_registered_claims(self) -> Jwt:
+        # the harness sets these per token: a fixed value would defeat the forged variants
+        clash = sorted(set(self.claims) & set(REGISTERED_CLAIMS))
+        if clash:
+            raise ValueError(
+                f"claims may not set {', '.join(clash)}: audience, issuer and lifetime_seconds "
+                "say them"
+            )
+        return self
+
+
 class RedisKey(Strict):
     """An input that the submission turns into a Redis key."""
 
@@ -163,6 +198,9 @@ class ProbeSurface(Strict):
 
     credentials: Credentials | None = Field(
         None, description="the credential of the operations that require one"
+    )
+    jwt: Jwt | None = Field(
+        None, description="JWT bearer tokens the submission must verify (the tokens family)"
     )
     redis_keys: list[RedisKey] = Field(
         default_factory=list, description="inputs that become Redis keys"

@@ -359,9 +359,11 @@ def test_the_family_fires_on_the_flaw(
 # families that need a rate limit or the submission's code, which this toy has not: their
 # fixed twin is tests/test_probes_greybox.py's notes service
 GREYBOX_ONLY = {"client_spoofing", "hardcoded_credentials"}
+# families whose toy must verify JWTs, which this one does not: tests/test_probes_tokens.py
+OWN_TWIN = {"tokens"}
 
 
-@pytest.mark.parametrize("family", sorted(set(PROBE_KINDS) - GREYBOX_ONLY))
+@pytest.mark.parametrize("family", sorted(set(PROBE_KINDS) - GREYBOX_ONLY - OWN_TWIN))
 def test_the_family_is_silent_on_the_fixed_twin(
     family: str, serve: Any, surface_file: Path
 ) -> None:

@@ -3,9 +3,10 @@
 Operations, their parameters (path, query, header), their JSON bodies and whether they need
 credentials come from `openapi.yaml` (through backbench.contract.ContractValidator, with every
 local `$ref` resolved); scenario.yaml's `probes:` adds only what the document cannot say (the
-credential's value, the inputs that become Redis keys, which fields hold URLs, file names or
-HTML, and exclusions with a reason). `probe_plan()` turns both into the probes the security
-stage runs: one entry per CWE of every family that applies, each id `cwe-<n>`.
+credential's value, the JWTs the submission must accept, the inputs that become Redis keys,
+which fields hold URLs, file names or HTML, and exclusions with a reason). `probe_plan()` turns
+both into the probes the security stage runs: one entry per CWE of every family that applies,
+each id `cwe-<n>`.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def attack_surface(openapi_file: Path, config: dict[str, Any]) -> dict[str, Any]
         "file_fields": list(config.get("file_fields", [])),
         "html_fields": list(config.get("html_fields", [])),
         "exclude": list(config.get("exclude", [])),
+        # only where declared: the surfaces, and so the plans, of other scenarios stay as they are
+        **({"jwt": _jwt(schemes, config["jwt"])} if config.get("jwt") else {}),
     }
 
 
@@ -120,6 +123,16 @@ def _credentials(schemes: dict[str, Any], given: dict[str, Any] | None) -> dict[
         return {"header": scheme["name"], "prefix": "", "token": given["token"]}
     prefix = "Basic " if scheme.get("scheme", "bearer").lower() == "basic" else "Bearer "
     return {"header": "Authorization", "prefix": prefix, "token": given["token"]}
+
+
+def _jwt(schemes: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's JWTs and where they go: an `Authorization: Bearer` header, which only an
+    HTTP bearer scheme of the contract asks for (`bearer`)."""
+    bearer = any(
+        isinstance(s, dict) and s.get("type") == "http" and str(s.get("scheme")).lower() == "bearer"
+        for s in schemes.values()
+    )
+    return {**given, "bearer": bearer, "header": "Authorization", "prefix": "Bearer "}
 
 
 def _json_body(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any] | None:

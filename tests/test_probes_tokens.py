@@ -1,0 +1,384 @@
+"""The tokens family (JWT bearer authentication): its pure verdict on hand-written answers, the
+tokens it mints, the plan it adds (none for today's catalogue), and both ways on loopback apps
+that verify their JWTs with the stdlib, each flawed one way, or not at all."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from backbench.catalogue import all_scenarios, read_scenario_file
+from backbench.schema import ProbeSurface
+from backbench.scoring import attack_surface as attack_surface_module
+from backbench.scoring.attack_surface import attack_surface, possible_probe_ids, probe_plan
+from backbench.scoring.exploits import tokens
+from backbench.scoring.exploits._send import Target
+from backbench.scoring.netprobe import run_probes
+from backbench.scoring.security import probes_verdict
+from backbench.testkit.http import deadline_client
+from tests.loopback import loopback_servers, write_openapi
+
+SECRET = "s3cret-token-0123456789"
+AUDIENCE, ISSUER = "notes-api", "backbench"
+JWT = {"key": "{secret}", "algorithm": "HS256", "audience": AUDIENCE, "issuer": ISSUER,
+       "claims": {"sub": "alice"}, "lifetime_seconds": 300}  # fmt: skip
+OK = {"200": {"description": "ok", "content": {"application/json": {"schema": {}}}}}
+NOTE = {"type": "object", "properties": {"text": {"type": "string"}}}
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "notes", "version": "1"},
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                  "bearerFormat": "JWT"}}},
+    "security": [{"bearer": []}],
+    "paths": {
+        "/health": {"get": {"security": [], "responses": OK}},
+        "/notes": {
+            "get": {"responses": OK},
+            "post": {"requestBody": {"content": {"application/json": {"schema": NOTE}}},
+                     "responses": {"201": OK["200"]}},
+        },
+        "/notes/{note_id}": {"delete": {
+            "parameters": [{"name": "note_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "responses": {"204": {"description": "gone"}}}},
+    },
+}  # fmt: skip
+CWE_IDS = ["cwe-347", "cwe-345", "cwe-613"]
+
+
+def _config(**jwt: Any) -> dict[str, Any]:
+    """The `probes:` config as the catalogue hands it to the plan: validated, defaults filled."""
+    model = ProbeSurface.model_validate({"jwt": {**JWT, **jwt}})
+    return model.model_dump(by_alias=True, exclude_none=True)
+
+
+# -- the pure verdict ------------------------------------------------------------------------
+
+
+def _record(vector: str, status: int | None, body: str = "[]", cwe: int | None = None) -> Any:
+    record = {"operation": "GET /notes", "vector": vector, "status": status, "body": body,
+              "request": f"GET /notes {vector}"}  # fmt: skip
+    return record if cwe is None else {**record, "cwe": cwe}
+
+
+def _entry(
+    forged: list[dict[str, Any]], valid: int | None = 200, anonymous: int | None = 401
+) -> dict[str, Any]:
+    return {"operation": "GET /notes", "valid": _record("a valid token", valid),
+            "anonymous": _record("no token", anonymous, '{"detail": "who?"}'),
+            "forged": forged}  # fmt: skip
+
+
+def _cwes(*entries: dict[str, Any]) -> set[int]:
+    return {f["cwe"] for f in tokens.findings({"operations": list(entries)})}
+
+
+@pytest.mark.parametrize(("cwe", "vector"), tokens.VECTORS, ids=[v for _, v in tokens.VECTORS])
+def test_a_served_forged_token_proves_its_cwe(cwe: int, vector: str) -> None:
+    assert _cwes(_entry([_record(vector, 200, cwe=cwe)])) == {cwe}
+    assert _cwes(_entry([_record(vector, 401, cwe=cwe)])) == set()
+
+
+@pytest.mark.parametrize(
+    ("case", "valid", "anonymous"),
+    [("the valid token refused", 401, 401), ("the valid token failed", 500, 401),
+     ("no token served", 200, 200), ("no answer to no token", 200, None),
+     ("no answer to the valid token", None, 401)],
+)  # fmt: skip
+def test_nothing_is_judged_unless_valid_is_served_and_no_token_refused(
+    case: str, valid: int | None, anonymous: int | None
+) -> None:
+    forged = [_record(v, 200, cwe=c) for c, v in tokens.VECTORS]
+    assert _cwes(_entry(forged, valid, anonymous)) == set()
+
+
+def test_the_valid_tokens_very_answer_counts_as_served_and_another_does_not() -> None:
+    redirect = _entry([_record("alg none", 302, "to /home", cwe=347)], valid=302)
+    redirect["valid"]["body"] = "to /home"
+    assert _cwes(redirect) == {347}
+    redirect["forged"][0]["body"] = "to /login"
+    assert _cwes(redirect) == set()
+
+
+def test_one_finding_per_cwe_keeping_the_request_and_the_status() -> None:
+    first = _entry([_record("alg none", 200, cwe=347), _record("alg NONE", 200, cwe=347)])
+    second = {**_entry([_record("an expired token", 201, cwe=613)]), "operation": "POST /notes"}
+    found = tokens.findings({"operations": [first, second]})
+    assert [(f["cwe"], f["request"]) for f in found] == [
+        (347, "GET /notes alg none"), (613, "GET /notes an expired token")
+    ]  # fmt: skip
+    assert found[0]["proof"].startswith("HTTP 200")
+    assert found[0]["signal"] == "served HTTP 200 to alg none where no token got HTTP 401"
+
+
+# -- the tokens minted -----------------------------------------------------------------------
+
+
+def test_mint_signs_as_the_jwt_specification_does() -> None:
+    # jwt.io's example token, byte for byte
+    header = {"alg": "HS256", "typ": "JWT"}
+    claims = {"sub": "1234567890", "name": "John Doe", "iat": 1516239022}
+    assert tokens.mint(header, claims, "your-256-bit-secret") == (
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwi"
+        "aWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+    )
+    assert tokens.mint({"alg": "none"}, claims, None).endswith(".")
+
+
+def test_the_forged_tokens_change_one_thing_each() -> None:
+    now = 1_700_000_000
+    jwt = _config()["jwt"]
+    good = tokens.valid_claims(jwt, now)
+    assert good == {"sub": "alice", "aud": AUDIENCE, "iss": ISSUER, "iat": now, "exp": now + 300}
+    made = {vector: (header, claims, key) for _, vector, header, claims, key in
+            tokens.forged(jwt, SECRET, now)}  # fmt: skip
+    assert list(made) == [v for _, v in tokens.VECTORS]
+    assert {made[v][0]["alg"] for v in ("alg none", "alg None", "alg NONE")} == {
+        "none", "None", "NONE"
+    }  # fmt: skip
+    assert made["a signature by another key"][2] not in (None, SECRET)
+    assert made["the signature stripped"][2] is None
+    assert made["an expired token"][1]["exp"] < now < made["a token not yet valid"][1]["nbf"]
+    assert "exp" not in made["a token without exp"][1]
+    assert made["a wrong audience"][1]["aud"] != AUDIENCE
+    assert made["a wrong issuer"][1]["iss"] != ISSUER
+    bare = _config(audience=None, issuer=None)["jwt"]
+    assert {v for _, v, *_ in tokens.forged(bare, SECRET, now)}.isdisjoint(
+        {"a wrong audience", "a wrong issuer"}
+    )
+
+
+# -- the schema, the surface and the plan ----------------------------------------------------
+
+
+def test_the_schema_fills_defaults_and_refuses_claims_the_harness_sets() -> None:
+    assert _config(key="{secret}")["jwt"]["algorithm"] == "HS256"
+    assert ProbeSurface.model_validate({"jwt": {}}).model_dump()["jwt"]["key"] == "{secret}"
+    for bad in ({"claims": {"exp": 1}}, {"algorithm": "RS256"}, {"lifetime_seconds": 0},
+                {"key": ""}, {"kid": "k1"}):  # fmt: skip
+        with pytest.raises(ValidationError):
+            ProbeSurface.model_validate({"jwt": bad})
+
+
+@pytest.fixture(scope="module")
+def contract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_openapi(tmp_path_factory.mktemp("notes"), OPENAPI)
+
+
+def test_a_declared_jwt_over_a_bearer_scheme_plans_the_three_cwes(contract: Path) -> None:
+    plan = [p for p in probe_plan(contract, _config()) if p["kind"] == "tokens"]
+    assert [p["id"] for p in plan] == CWE_IDS
+    assert plan[0]["surface"]["jwt"]["bearer"]
+
+
+def test_without_jwt_a_bearer_scheme_or_a_secured_operation_nothing_is_planned(
+    contract: Path, tmp_path: Path
+) -> None:
+    assert not any(p["kind"] == "tokens" for p in probe_plan(contract, {}))
+    assert "jwt" not in attack_surface(contract, {"credentials": {"token": "{secret}"}})
+    api_key = {"key": {"type": "apiKey", "in": "header", "name": "X-Key"}}
+    keyed = write_openapi(tmp_path, {**OPENAPI, "components": {"securitySchemes": api_key},
+                                     "security": [{"key": []}]})  # fmt: skip
+    assert not tokens.applies(attack_surface(keyed, _config()))
+    public = write_openapi(tmp_path, {**OPENAPI, "security": []})
+    assert not tokens.applies(attack_surface(public, _config()))
+
+
+def test_no_scenario_of_the_catalogue_plans_the_family() -> None:
+    for scenario in all_scenarios():
+        assert not any(p["kind"] == "tokens" for p in scenario.probes), scenario.id
+        assert set(CWE_IDS).isdisjoint(possible_probe_ids(scenario.probes)), scenario.id
+
+
+def test_every_scenarios_plan_is_the_same_with_and_without_the_family(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scenarios = all_scenarios()
+
+    def plans() -> dict[str, Any]:
+        found = {}
+        for scenario in scenarios:
+            model, _ = read_scenario_file(scenario.folder)
+            assert model is not None
+            probes = model.probes
+            config = probes.model_dump(by_alias=True, exclude_none=True) if probes else None
+            plan = probe_plan(scenario.folder / "openapi.yaml", config) if config else []
+            found[scenario.id] = json.dumps(plan, sort_keys=True, default=str)
+        return found
+
+    with_family = plans()
+    without = {k: v for k, v in attack_surface_module.PROBE_KINDS.items() if k != "tokens"}
+    monkeypatch.setattr(attack_surface_module, "PROBE_KINDS", without)
+    assert plans() == with_family
+    assert len(with_family) == len(scenarios) > 0
+
+
+# -- both ways on loopback apps --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What the app verifies of a bearer JWT; the fixed twin verifies everything."""
+
+    signature: bool = True  # with the key and the configured algorithm, never `alg: none`
+    trusts_alg_none: bool = False  # the classic bug: an unsigned token skips verification
+    expiry: bool = True  # exp required and in the future, nbf (when set) not ahead
+    audience: bool = True
+    issuer: bool = True
+    key: str = SECRET
+    algorithm: str = "HS256"
+
+
+def _b64decode(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def verified(token: str, checks: Checks) -> bool:
+    """The app's own verification, with the stdlib as a server without PyJWT would write it."""
+    try:
+        head, body, signature = token.split(".")
+        header, claims = json.loads(_b64decode(head)), json.loads(_b64decode(body))
+    except ValueError:
+        return False
+    unsigned = checks.trusts_alg_none and str(header.get("alg")).lower() == "none"
+    if checks.signature and not unsigned:
+        digest = tokens.DIGESTS[checks.algorithm]
+        expected = hmac.new(checks.key.encode(), f"{head}.{body}".encode(), digest).digest()
+        if header.get("alg") != checks.algorithm or not hmac.compare_digest(
+            expected, _b64decode(signature)
+        ):
+            return False
+    now = time.time()
+    if checks.expiry and (
+        not isinstance(claims.get("exp"), int) or claims["exp"] <= now
+        or claims.get("nbf", 0) > now
+    ):  # fmt: skip
+        return False
+    if checks.audience and claims.get("aud") != AUDIENCE:
+        return False
+    return not (checks.issuer and claims.get("iss") != ISSUER)
+
+
+def _app(checks: Checks) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            """Silent."""
+
+        def _send(self, status: int, payload: Any) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _authorised(self) -> bool:
+            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+            return scheme == "Bearer" and verified(token, checks)
+
+        def do_GET(self) -> None:  # noqa: N802
+            path = self.path.split("?")[0]
+            if path == "/health":
+                return self._send(200, {"status": "ok"})
+            if path != "/notes":
+                return self._send(404, {"detail": "not found"})
+            if not self._authorised():
+                return self._send(401, {"detail": "invalid token"})
+            self._send(200, [{"id": 1, "text": "mine"}])
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.split("?")[0] != "/notes":
+                return self._send(404, {"detail": "not found"})
+            if not self._authorised():
+                return self._send(401, {"detail": "invalid token"})
+            self._send(201, {"id": 2, "text": "new"})
+
+    return Handler
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    with loopback_servers() as start_server:
+        yield lambda checks: start_server(_app(checks))
+
+
+LOOPBACK = [
+    ("fixed twin", Checks(), "HS256", set()),
+    ("fixed twin, HS512", Checks(algorithm="HS512"), "HS512", set()),
+    ("decodes without verifying", Checks(signature=False), "HS256", {"cwe-347"}),
+    ("decodes HS384 without verifying", Checks(signature=False, algorithm="HS384"), "HS384",
+     {"cwe-347"}),
+    ("trusts alg none", Checks(trusts_alg_none=True), "HS256", {"cwe-347"}),
+    ("ignores exp", Checks(expiry=False), "HS256", {"cwe-613"}),
+    ("ignores aud", Checks(audience=False), "HS256", {"cwe-345"}),
+    ("ignores iss", Checks(issuer=False), "HS256", {"cwe-345"}),
+    ("verifies nothing", Checks(signature=False, expiry=False, audience=False, issuer=False),
+     "HS256", set(CWE_IDS)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "checks", "algorithm", "cwes"), LOOPBACK, ids=[c[0] for c in LOOPBACK]
+)
+def test_the_family_catches_each_flaw_for_its_cwe(
+    case: str, checks: Checks, algorithm: str, cwes: set[str], serve: Any, contract: Path
+) -> None:
+    plan = [p for p in probe_plan(contract, _config(algorithm=algorithm)) if p["kind"] == "tokens"]
+    evidence = run_probes(serve(checks), plan, SECRET)
+    assert {pid for pid, _, _ in probes_verdict(evidence)} == cwes
+
+
+def _probe(url: str, contract: Path, config: dict[str, Any]) -> dict[str, Any]:
+    with deadline_client(url, deadline=5.0) as client:
+        return tokens.probe(Target(client, attack_surface(contract, config), SECRET))
+
+
+def test_the_fixed_twin_is_sent_every_vector_and_serves_only_the_valid_token(
+    serve: Any, contract: Path
+) -> None:
+    evidence = _probe(serve(Checks()), contract, _config())
+    # collection reads first, writes next, never a DELETE
+    assert [e["operation"] for e in evidence["operations"]] == ["GET /notes", "POST /notes"]
+    for entry in evidence["operations"]:
+        assert (entry["valid"]["status"], entry["anonymous"]["status"]) in ((200, 401), (201, 401))
+        assert [r["vector"] for r in entry["forged"]] == [v for _, v in tokens.VECTORS]
+        assert {r["status"] for r in entry["forged"]} == {401}
+    assert tokens.findings(evidence) == []
+
+
+def test_the_request_shows_the_token_decoded_without_its_signature(
+    serve: Any, contract: Path
+) -> None:
+    [entry, _] = _probe(serve(Checks(signature=False)), contract, _config())["operations"]
+    valid = entry["valid"]["request"]
+    assert valid.startswith('GET /notes Authorization: Bearer {"alg":"HS256","typ":"JWT"}.{')
+    assert valid.endswith(".<signature elided>") and '"sub":"alice"' in valid
+    assert SECRET not in json.dumps(entry) and "eyJ" not in json.dumps(entry)
+    none = next(r for r in entry["forged"] if r["vector"] == "alg none")
+    assert none["request"].endswith(".<no signature>") and '"alg":"none"' in none["request"]
+    [found] = [f for f in tokens.findings({"operations": [entry]}) if f["cwe"] == 347]
+    assert (found["operation"], found["request"]) == ("GET /notes", none["request"])
+
+
+def test_a_secured_operation_that_refuses_the_valid_token_judges_nothing(
+    serve: Any, contract: Path
+) -> None:
+    # the app verifies with a key the harness does not hold: no baseline, so no forged token
+    evidence = _probe(serve(Checks(key="another-key")), contract, _config())
+    assert {e["valid"]["status"] for e in evidence["operations"]} == {401}
+    assert all(e["forged"] == [] for e in evidence["operations"])
+    assert tokens.findings(evidence) == []
