@@ -41,6 +41,7 @@ from backbench.scoring.load_test import (
 )
 from backbench.scoring.peers import declared_peers, start_peers
 from backbench.scoring.quality import collect_quality, quality_verdict
+from backbench.scoring.quiet import measuring, stage_running
 from backbench.scoring.robustness import RobustEvidence, robust_verdict, run_robust
 from backbench.scoring.security import (
     SecurityResult,
@@ -141,7 +142,8 @@ async def score_submission(
 ) -> Score:  # fmt: skip
     """Every stage against the submission in `runtime.workspace`."""
     if not scenario.kind_spec.server:
-        return await score_offline(runtime, scenario)
+        async with stage_running():
+            return await score_offline(runtime, scenario)
     # every database the harness creates for a seeded scenario holds the seed data
     runtime = seeded(runtime, scenario)
     timings: dict[str, float] = {}
@@ -156,33 +158,36 @@ async def score_submission(
 
     # nothing the agent left running may change the files or hold the port while it is scored
     await runtime.stop_agent_processes()
-    quality, quality_text = quality_verdict(
-        await collect_quality(runtime, tool_env, runtime.private)
-    )
-    # bandit's findings count toward `secure`, which only the security stage decides
-    bandit, static = {}, {}
-    if "security" in stages:
-        bandit = await run_bandit(runtime, tool_env, runtime.private)
-        static = await run_static_rules(runtime, tool_env, runtime.private)
+    async with stage_running():
+        quality, quality_text = quality_verdict(
+            await collect_quality(runtime, tool_env, runtime.private)
+        )
+        # bandit's findings count toward `secure`, which only the security stage decides
+        bandit, static = {}, {}
+        if "security" in stages:
+            bandit = await run_bandit(runtime, tool_env, runtime.private)
+            static = await run_static_rules(runtime, tool_env, runtime.private)
     lap("static")
 
     before: KindVerdict | None = None
     if scenario.kind == "repository":
         # the codebase's original tests over the submitted code, before its server starts
-        before = own_tests_verdict(await run_own_tests(runtime, scenario))
+        async with stage_running():
+            before = own_tests_verdict(await run_own_tests(runtime, scenario))
         lap("own_tests")
 
     problem = start_script_problem(runtime.workspace)
     if problem:
         return _not_served(problem, quality, quality_text, bandit, timings, scenario, before)
 
-    peers = await start_peers(runtime, declared_peers(scenario), tool_env)
-    try:
-        running = await start_submission(runtime, tool_env, peers.submission_env)
-        running.test_env = peers.test_env
-    except BaseException:
-        await peers.stop()
-        raise
+    async with stage_running():
+        peers = await start_peers(runtime, declared_peers(scenario), tool_env)
+        try:
+            running = await start_submission(runtime, tool_env, peers.submission_env)
+            running.test_env = peers.test_env
+        except BaseException:
+            await peers.stop()
+            raise
     lap("start")
     try:
         if running.ready:
@@ -216,9 +221,11 @@ async def _score_live(
     upgraded = None
     if scenario.kind == "migration":
         # before any hidden test writes: the seeded rows as the upgrade left them
-        upgraded = await upgrade_checks(runtime, scenario, running, tool_env)
+        async with stage_running():
+            upgraded = await upgrade_checks(runtime, scenario, running, tool_env)
         lap("migration_up")
-    functional_evidence = await functional_stage(runtime, scenario.tests_dir, running, tool_env)
+    async with stage_running():
+        functional_evidence = await functional_stage(runtime, scenario.tests_dir, running, tool_env)
     functional = functional_verdict(functional_evidence)
     lap("functional")
     if functional.out_of_time:
@@ -236,27 +243,31 @@ async def _score_live(
     # the server's output while the hidden tests ran: the restart below starts a new log
     tested_log = running.log_tail(3000)
     if upgraded is not None:
-        code, downgraded = await downgrade_checks(runtime, scenario, running, tool_env)
+        async with stage_running():
+            code, downgraded = await downgrade_checks(runtime, scenario, running, tool_env)
         kind = migration_verdict(upgraded, code, downgraded)
         lap("migration_down")
         if not robust_stage:
             # the downgrade stopped the server: the later stages score it started again
-            await restart_on_fresh_data(
-                runtime, running, tool_env, runtime.private / "server-after-downgrade.log"
-            )
+            async with stage_running():
+                await restart_on_fresh_data(
+                    runtime, running, tool_env, runtime.private / "server-after-downgrade.log"
+                )
     robust_evidence = RobustEvidence(operations=[])
     robust, robust_text = float("nan"), "robust: not run (-T robust=false)"
     if robust_stage:
         # the cases draw ids from the answers: on the data the tests left (random names, and
         # as many rows as their timing made) the same contract would give other cases each run
-        await restart_on_fresh_data(
-            runtime, running, tool_env, runtime.private / "server-robust.log"
-        )
+        async with stage_running():
+            await restart_on_fresh_data(
+                runtime, running, tool_env, runtime.private / "server-robust.log"
+            )
         lap("restart")
         if running.ready:
-            robust_evidence = await run_robust(
-                runtime, running.base_url, scenario.openapi_file, tool_env
-            )
+            async with stage_running():
+                robust_evidence = await run_robust(
+                    runtime, running.base_url, scenario.openapi_file, tool_env
+                )
             robust, robust_text = robust_verdict(robust_evidence)
         else:
             robust, robust_text = (
@@ -268,7 +279,8 @@ async def _score_live(
     probe_evidence: list[dict[str, Any]] = []
     security = SecurityResult(explanation=f"security: not run (-T stages={','.join(stages)})")
     if "security" in stages:
-        probe_evidence = await security_stage(runtime, running, scenario.probes, tool_env)
+        async with stage_running():
+            probe_evidence = await security_stage(runtime, running, scenario.probes, tool_env)
         security = security_verdict(probe_evidence, bandit, static)
         robust, robust_text = with_probe_errors(robust, robust_text, probe_evidence)
         lap("security")
@@ -277,10 +289,15 @@ async def _score_live(
     probes: list[dict[str, Any]] = []
     load = not_loaded(f"load and uptime: not run (-T stages={','.join(stages)})")
     uptime, uptime_text, gone = float("nan"), "", False
+    quiet_wait = float("nan")
     if "load" in stages:
-        load_evidence, probes = await load_stage(
-            runtime, scenario, running, load_seconds, tool_env, baseline
-        )
+        # a speed-up's significance test needs the machine to itself (backbench.scoring.quiet)
+        hold = measuring() if scenario.kind == "speedup" else stage_running()
+        async with hold as waited:
+            load_evidence, probes = await load_stage(
+                runtime, scenario, running, load_seconds, tool_env, baseline
+            )
+        quiet_wait = round(waited, 2)
         load = load_verdict(
             load_evidence, scenario.slo,
             "the starting code" if scenario.kind == "speedup" else "reference",
@@ -326,6 +343,8 @@ async def _score_live(
         "control_ops": functional_evidence.control_ops,
         "restored_after_functional": functional_evidence.restored,
         "failed_checks": kind.failed if kind else [],
+        # how long the load stage waited for the other samples' stages to end
+        "load_wait_seconds": quiet_wait,
     }
     return Score(value=value, answer="start.sh", explanation=explanation, metadata=metadata)
 
