@@ -24,7 +24,7 @@ from backbench.catalogue import (
 )
 from backbench.identity import DESCRIPTIVE_KEYS, descriptive_line
 from backbench.registry import CHECK_KINDS, DELIVERABLE_KINDS, SLO_METRICS, one_of
-from backbench.scoring.attack_surface import possible_probe_ids
+from backbench.scoring.attack_surface import possible_probe_ids, unknown_operations
 from backbench.testkit import FIXTURE_NAMES
 
 # A non-empty tests/conftest.py is a warning while the scenarios move their fixtures into the
@@ -49,8 +49,22 @@ def check_folder(folder: Path) -> list[Problem]:
     return (
         problems + test_problems(scenario) + mutant_problems(scenario)
         + equivalent_problems(scenario) + rule_problems(scenario)
-        + metadata_problems(scenario)
+        + metadata_problems(scenario) + operation_problems(folder)
     )  # fmt: skip
+
+
+def operation_problems(folder: Path) -> list[Problem]:
+    """Operations `probes.owned` and `probes.admin_only` name that openapi.yaml lacks: the
+    authorization probes would skip them without a word."""
+    model, _ = read_scenario_file(folder)
+    if model is None or model.probes is None:
+        return []
+    config = model.probes.model_dump(by_alias=True, exclude_none=True)
+    return [
+        Problem(folder / "scenario.yaml", f"probes.{where}",
+                f"{name!r} is no operationId or 'METHOD /path' of openapi.yaml")
+        for where, name in unknown_operations(folder / "openapi.yaml", config)
+    ]  # fmt: skip
 
 
 def planned_cwes(scenario: Scenario) -> list[int]:

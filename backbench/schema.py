@@ -167,6 +167,32 @@ class Jwt(Strict):
         return self
 
 
+class Principal(Strict):
+    """A user the authorization probes act as: a literal token, or claims of a minted JWT."""
+
+    token: str | None = Field(None, description="the user's credential; {secret} is APP_SECRET")
+    claims: dict[str, Any] | None = Field(
+        None, description="claims of the user's JWT, minted like probes.jwt's (needs jwt)"
+    )
+    admin: bool = Field(False, description="whether the user may call the admin_only operations")
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> Principal:
+        if (self.token is None) == (self.claims is None):
+            raise ValueError("set exactly one of token, claims")
+        return self
+
+
+class Owned(Strict):
+    """A kind of object a user owns: the operations (operationId or 'METHOD /path') on it."""
+
+    create: str = Field(description="the operation that creates one, as its owner")
+    read: str = Field(description="the operation that reads one by its id")
+    update: str | None = Field(None, description="the operation that changes one")
+    delete: str | None = Field(None, description="the operation that deletes one")
+    id_field: str = Field("id", description="the field of create's answer holding the id")
+
+
 class RedisKey(Strict):
     """An input that the submission turns into a Redis key."""
 
@@ -211,6 +237,23 @@ class ProbeSurface(Strict):
     exclude: list[Exclusion] = Field(
         default_factory=list, description="probes left out, each with a reason"
     )
+    principals: dict[str, Principal] = Field(
+        default_factory=dict, description="users the authorization probes act as, by name"
+    )
+    owned: list[Owned] = Field(
+        default_factory=list, description="objects each user owns, which others may not touch"
+    )
+    admin_only: list[str] = Field(
+        default_factory=list,
+        description="operations only an admin principal may call (operationId or 'METHOD /path')",
+    )
+
+    @model_validator(mode="after")
+    def _claims_need_jwt(self) -> ProbeSurface:
+        minted = sorted(n for n, p in self.principals.items() if p.claims is not None)
+        if minted and self.jwt is None:
+            raise ValueError(f"principals {', '.join(minted)} set claims: declare jwt too")
+        return self
 
 
 class Catches(Strict):

@@ -3,10 +3,10 @@
 Operations, their parameters (path, query, header), their JSON bodies and whether they need
 credentials come from `openapi.yaml` (through backbench.contract.ContractValidator, with every
 local `$ref` resolved); scenario.yaml's `probes:` adds only what the document cannot say (the
-credential's value, the JWTs the submission must accept, the inputs that become Redis keys,
-which fields hold URLs, file names or HTML, and exclusions with a reason). `probe_plan()` turns
-both into the probes the security stage runs: one entry per CWE of every family that applies,
-each id `cwe-<n>`.
+credential's value, the JWTs the submission must accept, the users and what they own or may
+do, the inputs that become Redis keys, which fields hold URLs, file names or HTML, and exclusions
+with a reason). `probe_plan()` turns both into the probes the security stage runs: one entry per
+CWE of every family that applies, each id `cwe-<n>`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from backbench.registry import PROBE_KINDS
 from backbench.scoring.exploits._send import media_type
 
 MAX_DEPTH = 12
+# the operations of an owned object scenario.yaml names
+OWNED_ROLES = ("create", "read", "update", "delete")
 
 
 def attack_surface(openapi_file: Path, config: dict[str, Any]) -> dict[str, Any]:
@@ -58,6 +60,7 @@ def attack_surface(openapi_file: Path, config: dict[str, Any]) -> dict[str, Any]
         "exclude": list(config.get("exclude", [])),
         # only where declared: the surfaces, and so the plans, of other scenarios stay as they are
         **({"jwt": _jwt(schemes, config["jwt"])} if config.get("jwt") else {}),
+        **(_authorization(contract, schemes, config) if config.get("principals") else {}),
     }
 
 
@@ -133,6 +136,57 @@ def _jwt(schemes: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
         for s in schemes.values()
     )
     return {**given, "bearer": bearer, "header": "Authorization", "prefix": "Bearer "}
+
+
+def operation_names(contract: ContractValidator) -> dict[str, str]:
+    """Every name scenario.yaml may give an operation, to its label ('GET /notes/{id}'): the
+    label itself and the document's operationId."""
+    names = {}
+    for op in contract.operations():
+        node = contract.document["paths"][op.template][op.method]
+        names[op.label] = op.label
+        if node.get("operationId"):
+            names[str(node["operationId"])] = op.label
+    return names
+
+
+def unknown_operations(openapi_file: Path, config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, name) of every operation `probes.owned` and `admin_only` name that the
+    document does not have (catalogue --check reports them)."""
+    if not openapi_file.is_file():
+        return []
+    names = operation_names(ContractValidator.from_file(openapi_file))
+    given = [
+        (f"owned[{i}].{role}", str(entry[role]))
+        for i, entry in enumerate(config.get("owned", []))
+        for role in OWNED_ROLES if entry.get(role)
+    ]  # fmt: skip
+    given += [(f"admin_only[{i}]", str(n)) for i, n in enumerate(config.get("admin_only", []))]
+    return [(where, name) for where, name in given if name not in names]
+
+
+def _authorization(
+    contract: ContractValidator, schemes: dict[str, Any], config: dict[str, Any]
+) -> dict[str, Any]:
+    """The users, owned objects and admin-only operations, each operation named by its label;
+    a user's token goes where the scenario's credential goes (else the first scheme's)."""
+    names = operation_names(contract)
+    scheme = (config.get("credentials") or {}).get("scheme", "")
+    where = _credentials(schemes, {"scheme": scheme, "token": ""}) or {}
+    owned = [
+        {**entry, **{role: names.get(str(entry[role]), str(entry[role]))
+                     for role in OWNED_ROLES if entry.get(role)}}
+        for entry in config.get("owned", [])
+    ]  # fmt: skip
+    return {
+        "principals": {
+            name: {**given, "header": where.get("header", "Authorization"),
+                   "prefix": where.get("prefix", "Bearer ")}
+            for name, given in config["principals"].items()
+        },
+        "owned": owned,
+        "admin_only": [names.get(str(n), str(n)) for n in config.get("admin_only", [])],
+    }  # fmt: skip
 
 
 def _json_body(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any] | None:
