@@ -15,6 +15,7 @@ from typing import Any
 from backbench.scoring.exploits import (
     auth_bypass,
     authentication,
+    authorization,
     client_spoofing,
     command_injection,
     cors,
@@ -165,9 +166,9 @@ class ProbeKind:
 
 # in the order they run: the denial-of-service family last, since it may take the server down
 FAMILIES = (
-    authentication, auth_bypass, hardcoded_credentials, tokens, client_spoofing, sql_injection,
-    command_injection, header_injection, log_exposure, path_traversal, mass_assignment,
-    redis_keys, server_side_request, cross_site_scripting, cors, security_headers,
+    authentication, auth_bypass, hardcoded_credentials, tokens, authorization, client_spoofing,
+    sql_injection, command_injection, header_injection, log_exposure, path_traversal,
+    mass_assignment, redis_keys, server_side_request, cross_site_scripting, cors, security_headers,
     information_exposure, debugger, denial_of_service,
 )  # fmt: skip
 PROBE_KINDS: dict[str, ProbeKind] = {

@@ -359,8 +359,9 @@ def test_the_family_fires_on_the_flaw(
 # families that need a rate limit or the submission's code, which this toy has not: their
 # fixed twin is tests/test_probes_greybox.py's notes service
 GREYBOX_ONLY = {"client_spoofing", "hardcoded_credentials"}
-# families whose toy must verify JWTs, which this one does not: tests/test_probes_tokens.py
-OWN_TWIN = {"tokens"}
+# families whose toy must verify JWTs (tests/test_probes_tokens.py) or tell users apart
+# (tests/test_probes_authorization.py), which this one does not
+OWN_TWIN = {"tokens", "authorization"}
 
 
 @pytest.mark.parametrize("family", sorted(set(PROBE_KINDS) - GREYBOX_ONLY - OWN_TWIN))
