@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,3 +39,30 @@ def loopback_servers() -> Iterator[Callable[[type[BaseHTTPRequestHandler]], str]
         for server in servers:
             server.shutdown()
             server.server_close()
+
+
+def assert_plans_unchanged_without(family: str, monkeypatch: Any) -> None:
+    """Every scenario of the catalogue plans the same probes with and without `family`: a new
+    family that plans nothing for them changes no scenario's `cwes:` and no validation."""
+    from backbench.catalogue import all_scenarios, read_scenario_file
+    from backbench.scoring import attack_surface as attack_surface_module
+    from backbench.scoring.attack_surface import probe_plan
+
+    scenarios = all_scenarios()
+
+    def plans() -> dict[str, str]:
+        found = {}
+        for scenario in scenarios:
+            model, _ = read_scenario_file(scenario.folder)
+            assert model is not None
+            probes = model.probes
+            config = probes.model_dump(by_alias=True, exclude_none=True) if probes else None
+            plan = probe_plan(scenario.folder / "openapi.yaml", config) if config else []
+            found[scenario.id] = json.dumps(plan, sort_keys=True, default=str)
+        return found
+
+    with_family = plans()
+    without = {k: v for k, v in attack_surface_module.PROBE_KINDS.items() if k != family}
+    monkeypatch.setattr(attack_surface_module, "PROBE_KINDS", without)
+    assert plans() == with_family
+    assert len(with_family) == len(scenarios) > 0

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 
 from backbench.catalogue import all_scenarios, read_scenario_file
 from backbench.schema import ProbeSurface
-from backbench.scoring import attack_surface as attack_surface_module
 from backbench.scoring.attack_surface import (
     attack_surface,
     possible_probe_ids,
@@ -31,7 +30,7 @@ from backbench.scoring.exploits._send import Target
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import probes_verdict
 from backbench.testkit.http import deadline_client
-from tests.loopback import loopback_servers, write_openapi
+from tests.loopback import assert_plans_unchanged_without, loopback_servers, write_openapi
 
 SECRET = "s3cret-token-0123456789"
 NAME = authorization.NAME
@@ -242,24 +241,7 @@ def test_no_scenario_of_the_catalogue_plans_the_family() -> None:
 def test_every_scenarios_plan_is_the_same_with_and_without_the_family(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    scenarios = all_scenarios()
-
-    def plans() -> dict[str, Any]:
-        found = {}
-        for scenario in scenarios:
-            model, _ = read_scenario_file(scenario.folder)
-            assert model is not None
-            probes = model.probes
-            config = probes.model_dump(by_alias=True, exclude_none=True) if probes else None
-            plan = probe_plan(scenario.folder / "openapi.yaml", config) if config else []
-            found[scenario.id] = json.dumps(plan, sort_keys=True, default=str)
-        return found
-
-    with_family = plans()
-    without = {k: v for k, v in attack_surface_module.PROBE_KINDS.items() if k != NAME}
-    monkeypatch.setattr(attack_surface_module, "PROBE_KINDS", without)
-    assert plans() == with_family
-    assert len(with_family) == len(scenarios) > 0
+    assert_plans_unchanged_without(NAME, monkeypatch)
 
 
 # -- both ways on loopback apps --------------------------------------------------------------

@@ -17,16 +17,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from backbench.catalogue import all_scenarios, read_scenario_file
+from backbench.catalogue import all_scenarios
 from backbench.schema import ProbeSurface
-from backbench.scoring import attack_surface as attack_surface_module
 from backbench.scoring.attack_surface import attack_surface, possible_probe_ids, probe_plan
 from backbench.scoring.exploits import tokens
 from backbench.scoring.exploits._send import Target
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import probes_verdict
 from backbench.testkit.http import deadline_client
-from tests.loopback import loopback_servers, write_openapi
+from tests.loopback import assert_plans_unchanged_without, loopback_servers, write_openapi
 
 SECRET = "s3cret-token-0123456789"
 AUDIENCE, ISSUER = "notes-api", "backbench"
@@ -203,24 +202,7 @@ def test_no_scenario_of_the_catalogue_plans_the_family() -> None:
 def test_every_scenarios_plan_is_the_same_with_and_without_the_family(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    scenarios = all_scenarios()
-
-    def plans() -> dict[str, Any]:
-        found = {}
-        for scenario in scenarios:
-            model, _ = read_scenario_file(scenario.folder)
-            assert model is not None
-            probes = model.probes
-            config = probes.model_dump(by_alias=True, exclude_none=True) if probes else None
-            plan = probe_plan(scenario.folder / "openapi.yaml", config) if config else []
-            found[scenario.id] = json.dumps(plan, sort_keys=True, default=str)
-        return found
-
-    with_family = plans()
-    without = {k: v for k, v in attack_surface_module.PROBE_KINDS.items() if k != "tokens"}
-    monkeypatch.setattr(attack_surface_module, "PROBE_KINDS", without)
-    assert plans() == with_family
-    assert len(with_family) == len(scenarios) > 0
+    assert_plans_unchanged_without("tokens", monkeypatch)
 
 
 # -- both ways on loopback apps --------------------------------------------------------------
