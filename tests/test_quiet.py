@@ -6,7 +6,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from backbench.scoring.quiet import measuring, stage_running
+import pytest
+
+from backbench.scoring.quiet import measuring, quiet_folder, stage_running
 
 
 async def events_of(folder: Path) -> list[str]:
@@ -85,3 +87,13 @@ def test_a_stage_in_another_process_holds_a_measurement_back(tmp_path: Path) -> 
         assert asyncio.run(asyncio.wait_for(measure(), 10)) > 0.5
     finally:
         proc.wait(10)
+
+
+def test_the_lock_files_are_the_harness_users_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # another user who could open them could hold the lock and stall every sample's stages
+    monkeypatch.setenv("BACKBENCH_CACHE", str(tmp_path / "cache"))
+    folder = quiet_folder()
+    folder.chmod(0o755)
+    assert quiet_folder().stat().st_mode & 0o777 == 0o700

@@ -31,6 +31,10 @@ def quiet_folder() -> Path:
 
     folder = cache_dir() / "quiet"
     folder.mkdir(exist_ok=True)
+    # flock needs only read access: a lock file another user could open, a submission could
+    # hold, and every sample's stages would wait on it. The namespace sandbox hides /var from
+    # the agent already; this holds wherever the cache is seen.
+    folder.chmod(0o700)
     return folder
 
 
