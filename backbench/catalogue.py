@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from backbench import _yaml
 from backbench.registry import DELIVERABLE_KINDS, SERVICES, DeliverableKind
 from backbench.schema import (
     Deliverable,
@@ -171,7 +172,7 @@ def read_scenario_file(folder: Path) -> tuple[ScenarioFile | None, list[Problem]
     """Parse and validate `folder/scenario.yaml`: the model, or None and every problem found."""
     meta_file = folder / "scenario.yaml"
     try:
-        meta = yaml.safe_load(meta_file.read_text())
+        meta = _yaml.safe_load(meta_file.read_text())
     except (OSError, yaml.YAMLError) as ex:
         return None, [Problem(meta_file, "", " ".join(str(ex).split()))]
     try:

@@ -36,11 +36,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from backbench import _yaml
 
 if TYPE_CHECKING:
     import httpx
@@ -95,7 +96,7 @@ class ContractValidator:
     @classmethod
     def from_file(cls, path: Path) -> ContractValidator:
         """Load a YAML or JSON OpenAPI document."""
-        return cls(yaml.safe_load(path.read_text()))
+        return cls(_yaml.safe_load(path.read_text()))
 
     def operations(self) -> list[Operation]:
         """Every documented operation, in document order."""

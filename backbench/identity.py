@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-import yaml
+from backbench import _yaml
 
 # Generated files are not content: a scenario run once must keep its hash.
 SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
@@ -67,7 +67,7 @@ def adequacy_sha256(folder: Path) -> str:
     Read from the files themselves (not the typed schema), so the digest of a folder as it was
     at an older commit can be computed with today's code.
     """
-    meta = yaml.safe_load((folder / "scenario.yaml").read_text()) or {}
+    meta = _yaml.safe_load((folder / "scenario.yaml").read_text()) or {}
     openapi = folder / "openapi.yaml"
     parts = [
         folder_sha256(folder / "tests"),

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from backbench import _yaml
 from backbench.peers import DECLARED_ENV, PEER_KINDS, TOKEN_ENV, unknown_peers
 from backbench.peers.kinds import LOOPBACK
 from backbench.runtime import HarnessError, ScoringRuntime, SubmissionProcess
@@ -30,7 +29,7 @@ def declared_peers(scenario: Any) -> list[str]:
     """The peer kinds a scenario declares: its `peers`, else its scenario.yaml's `peers`."""
     peers = getattr(scenario, "peers", None)
     if peers is None:
-        meta = yaml.safe_load((Path(scenario.folder) / "scenario.yaml").read_text()) or {}
+        meta = _yaml.safe_load((Path(scenario.folder) / "scenario.yaml").read_text()) or {}
         peers = meta.get("peers") or []
     names = [str(p) for p in peers]
     if unknown := unknown_peers(names):

@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 import statistics
 
-from scipy.stats import mannwhitneyu
-
 from backbench.scoring.kinds import KindVerdict
 
 # fewer cycles than this cannot reach p < 0.05 (Mann-Whitney U's smallest p at n = m = 3 is 0.05)
@@ -34,6 +32,9 @@ def speedup_verdict(
     ratios = [b / max(a, 0.01) for a, b in zip(submission, baseline, strict=True)]
     factor = round(statistics.median(ratios), 3)
     scaled = [a * required for a in submission]
+    # imported here: scipy.stats costs about 0.9 s, and every `inspect eval` imports this module
+    from scipy.stats import mannwhitneyu
+
     p = float(mannwhitneyu(scaled, baseline, alternative="less").pvalue)
     met = p < alpha
     text = (
