@@ -27,6 +27,7 @@ from backbench.schema_docs import write_schema_docs
 from backbench.validate import (
     FAST_LOAD_SECONDS,
     FULL_LOAD_SECONDS,
+    PARALLEL_EVALS,
     changed,
     exit_code,
     render_table,
@@ -119,6 +120,10 @@ def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--keep-logs", type=Path, metavar="DIR", help="keep the .eval logs under DIR"
     )
     validate.add_argument(
+        "--jobs", type=int, default=PARALLEL_EVALS, metavar="J",
+        help=f"`inspect eval`s run at once (default {PARALLEL_EVALS})",
+    )  # fmt: skip
+    validate.add_argument(
         "--sandbox", help="passed on as the task's sandbox parameter (default: the task's)"
     )
     validate.add_argument(
@@ -154,6 +159,8 @@ def _validate(args: argparse.Namespace) -> int:
 
     if args.repeat < 1:
         raise CatalogueError(f"--repeat must be at least 1, got {args.repeat}")
+    if args.jobs < 1:
+        raise CatalogueError(f"--jobs must be at least 1, got {args.jobs}")
     load_seconds = args.load_seconds or (FAST_LOAD_SECONDS if args.fast else FULL_LOAD_SECONDS)
     if load_seconds <= 0:
         raise CatalogueError(f"--load-seconds must be positive, got {load_seconds:g}")
@@ -175,6 +182,7 @@ def _validate(args: argparse.Namespace) -> int:
         full=args.full,
         keep_logs=args.keep_logs,
         sandbox=args.sandbox,
+        jobs=args.jobs,
     )
     print(
         f"validating {len(plan.scenarios)} scenario(s) with {load_seconds:g} s load tests",

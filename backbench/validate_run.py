@@ -31,7 +31,7 @@ from backbench.scoring.attack_surface import possible_probe_ids
 from backbench.validate import (
     ERROR,
     INSPECT_TIMEOUT,
-    PARALLEL_MUTANTS,
+    PARALLEL_EVALS,
     Check,
     Observation,
     _number,
@@ -187,6 +187,7 @@ class Plan:
     full: bool = False  # every stage for every mutant, not only what its declared check needs
     keep_logs: Path | None = None
     sandbox: str | None = None  # the task's `sandbox` parameter; None: the task's default
+    jobs: int = PARALLEL_EVALS  # `inspect eval`s at once
 
 
 def run_validation(plan: Plan, echo: Callable[[str], None]) -> tuple[list[Check], dict[str, Any]]:
@@ -315,11 +316,11 @@ def _validate(plan: Plan, runner: _Runner, scratch: Path, logs: Path) -> list[Ch
     runner.progress(
         f"reference, null, {sum(len(c) for _, c in batches.values())} mutant(s) in "
         f"{len(batches)} eval(s) and {len(solutions)} other solution(s), "
-        f"{PARALLEL_MUTANTS} at a time"
+        f"{plan.jobs} at a time"
     )
     # the longest first, so that the last to finish is a short one
     calls.sort(key=lambda c: -expected_seconds(c, plan.repeat))
-    with ThreadPoolExecutor(max_workers=PARALLEL_MUTANTS) as pool:
+    with ThreadPoolExecutor(max_workers=plan.jobs) as pool:
         for call, found in zip(calls, pool.map(runner.run, calls), strict=True):
             if call.label in solutions:
                 scenario, name = solutions[call.label]
@@ -366,9 +367,11 @@ T = TypeVar("T")
 # of one each: about 7 s a mutant here), at most this many, in evals of even size.
 MUTANTS_PER_EVAL = 7
 # rough seconds a sample takes here, to hand the longest calls out first (a mutant's by the
-# stages it runs: the probes add about 10 s, the load beside the reference about 30 s)
-SAMPLE_SECONDS = {"reference": 55.0, "solution": 55.0, "mutant": 16.0, "null": 2.0}
-STAGE_SECONDS = {"security": 10.0, "load": 30.0}
+# stages it runs: the probes add about 4 s, the load beside the reference about 28 s), and the
+# start-up and tear-down of one `inspect eval` (measured with three at once on 2 cores)
+SAMPLE_SECONDS = {"reference": 65.0, "solution": 70.0, "mutant": 18.0, "null": 1.0}
+STAGE_SECONDS = {"security": 4.0, "load": 28.0}
+EVAL_SECONDS = 7.0
 
 
 def balanced_chunks(items: list[T], most: int) -> list[list[T]]:
@@ -386,8 +389,8 @@ def expected_seconds(call: EvalCall, repeat: int) -> float:
     if kind == "mutant":
         stages = ("security", "load") if call.stages == "all" else call.stages.split(",")
         extra = sum(STAGE_SECONDS.get(stage, 0.0) for stage in stages)
-        return (SAMPLE_SECONDS["mutant"] + extra) * call.epochs
-    return SAMPLE_SECONDS[kind] * repeat * len(call.scenario_ids)
+        return EVAL_SECONDS + (SAMPLE_SECONDS["mutant"] + extra) * call.epochs
+    return EVAL_SECONDS + SAMPLE_SECONDS[kind] * repeat * len(call.scenario_ids)
 
 
 def mutant_stages(catches: dict[str, str]) -> str:

@@ -427,11 +427,11 @@ def test_rules_check_fails_on_any_coverage_problem_and_shows_the_matrix(tmp_path
 
 
 def test_calls_expected_longest_count_the_stages_a_mutant_runs() -> None:
-    # a batch of four probe mutants outlasts one of six test-caught ones: it starts first
+    # a batch of five probe mutants outlasts one of five test-caught ones: it starts first
     probes = EvalCall("s/mutants-functional+security-0", "a", ["s"], "backbench/files",
-                      Path("x"), epochs=4, stages="functional,security")  # fmt: skip
+                      Path("x"), epochs=5, stages="functional,security")  # fmt: skip
     tests = EvalCall("s/mutants-functional-0", "a", ["s"], "backbench/files", Path("x"),
-                     epochs=6, stages="functional")  # fmt: skip
+                     epochs=5, stages="functional")  # fmt: skip
     assert expected_seconds(probes, 1) > expected_seconds(tests, 1)
     everything = EvalCall("s/mutants-all-0", "a", ["s"], "backbench/files", Path("x"), epochs=4)
     assert expected_seconds(everything, 1) > expected_seconds(probes, 1)
