@@ -202,6 +202,16 @@ def cross_references(model: ScenarioFile, folder_name: str) -> list[tuple[str, s
     return found
 
 
+def _load_profile(model: ScenarioFile) -> dict[str, Any]:
+    """The load profile locust gets: the scenario's, with probes.jwt for its {jwt} requests."""
+    if model.load is None:
+        return {}
+    profile = model.load.model_dump(by_alias=True, exclude_none=True)
+    if model.probes and model.probes.jwt:
+        profile["jwt"] = model.probes.jwt.model_dump(exclude_none=True)
+    return profile
+
+
 def load_scenario(folder: Path) -> Scenario:
     """Parse `folder/scenario.yaml`; CatalogueError with one line per problem when invalid."""
     model, problems = read_scenario_file(folder)
@@ -213,7 +223,7 @@ def load_scenario(folder: Path) -> Scenario:
         title=model.title,
         folder=folder,
         services=list(model.services),
-        load=model.load.model_dump(by_alias=True, exclude_none=True) if model.load else {},
+        load=_load_profile(model),
         slo=model.slo.metrics() if model.slo else {},
         # one probe per CWE of every family that applies, drawn from openapi.yaml and `probes:`
         probes=probe_plan(

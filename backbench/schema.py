@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from backbench.jwt_mint import JWT_PLACEHOLDER
 from backbench.registry import DELIVERABLE_KINDS, KIND_CHECKS, PEERS, PROBE_KINDS, SERVICES, one_of
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -74,7 +75,8 @@ class Strict(BaseModel):
 
 
 class LoadRequest(Strict):
-    """One request of the load mix; {uuid} and {secret} are substituted in every string."""
+    """One request of the load mix; {uuid}, {secret} and {jwt} (a fresh token of probes.jwt)
+    are substituted in every string."""
 
     name: OneLine = Field(description="label of the request in locust's statistics")
     method: Method = Field("GET", description="HTTP method")
@@ -129,7 +131,10 @@ class Credentials(Strict):
     scheme: str = Field(
         "", description="the securityScheme of openapi.yaml (default: its first one)"
     )
-    token: str = Field(description="the credential's value; {secret} is APP_SECRET")
+    token: str = Field(
+        description="the credential's value; {secret} is APP_SECRET, {jwt} a fresh token of "
+        "probes.jwt"
+    )
 
 
 # claims the harness sets itself on every token it mints (backbench.scoring.exploits.tokens)
@@ -253,6 +258,8 @@ class ProbeSurface(Strict):
         minted = sorted(n for n, p in self.principals.items() if p.claims is not None)
         if minted and self.jwt is None:
             raise ValueError(f"principals {', '.join(minted)} set claims: declare jwt too")
+        if self.credentials and JWT_PLACEHOLDER in self.credentials.token and self.jwt is None:
+            raise ValueError("credentials.token says {jwt}: declare jwt too")
         return self
 
 
@@ -437,6 +444,9 @@ class ScenarioFile(Strict):
             missing = [k for k in ("load", "slo", "probes") if getattr(self, k) is None]
             if missing:
                 raise ValueError(f"a {self.deliverable.kind} scenario needs {', '.join(missing)}")
+        if self.load and JWT_PLACEHOLDER in self.load.model_dump_json(by_alias=True):
+            if not (self.probes and self.probes.jwt):
+                raise ValueError("a load request says {jwt}: declare probes.jwt too")
         return self
 
 

@@ -5,6 +5,7 @@ token but not the owner or the admin flag, and its fixed twin."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -25,7 +26,7 @@ from backbench.scoring.attack_surface import (
     probe_plan,
     unknown_operations,
 )
-from backbench.scoring.exploits import authorization, tokens
+from backbench.scoring.exploits import authorization
 from backbench.scoring.exploits._send import Target
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import probes_verdict
@@ -226,7 +227,7 @@ def test_a_principal_with_claims_gets_a_jwt_minted_with_them(contract: Path) -> 
                      principals={"alice": {"claims": {"sub": "alice"}}})  # fmt: skip
     target = Target(None, attack_surface(contract, config), SECRET)  # type: ignore[arg-type]
     _, body, _ = authorization.token_of(target, "alice").split(".")
-    claims = json.loads(tokens.base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     assert (claims["sub"], claims["aud_role"]) == ("alice", "user")
 
 

@@ -7,6 +7,10 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import os
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +23,7 @@ from pydantic import ValidationError
 
 from backbench.catalogue import all_scenarios
 from backbench.schema import ProbeSurface
+from backbench.scoring import load_test
 from backbench.scoring.attack_surface import attack_surface, possible_probe_ids, probe_plan
 from backbench.scoring.exploits import tokens
 from backbench.scoring.exploits._send import Target
@@ -364,3 +369,67 @@ def test_a_secured_operation_that_refuses_the_valid_token_judges_nothing(
     assert {e["valid"]["status"] for e in evidence["operations"]} == {401}
     assert all(e["forged"] == [] for e in evidence["operations"])
     assert tokens.findings(evidence) == []
+
+
+# -- {jwt}: a fresh valid token wherever a credential or a load request says so ---------------
+
+
+def test_a_credential_that_says_jwt_is_sent_a_valid_token_of_the_scenario(
+    serve: Any, contract: Path
+) -> None:
+    config = ProbeSurface.model_validate(
+        {"jwt": JWT, "credentials": {"token": "{jwt}"}}
+    ).model_dump(by_alias=True, exclude_none=True)
+    target = Target(deadline_client("http://127.0.0.1:1"), attack_surface(contract, config), SECRET)
+    scheme, _, token = target.auth_headers()["Authorization"].partition(" ")
+    assert scheme == "Bearer" and verified(token, Checks())
+    # the other way: a plain token is sent as it is written, and verifies as no JWT
+    plain = {**config, "credentials": {"token": "{secret}"}}
+    other = Target(deadline_client("http://127.0.0.1:1"), attack_surface(contract, plain), SECRET)
+    assert other.auth_headers()["Authorization"] == f"Bearer {SECRET}"
+    assert not verified(SECRET, Checks())
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"credentials": {"token": "{jwt}"}}, "credentials.token says {jwt}: declare jwt too"),
+        ({"credentials": {"token": "x"}, "jwt": {"audience": "a"}}, ""),
+    ],
+)
+def test_a_jwt_credential_needs_the_jwt_it_is_minted_from(document: dict, message: str) -> None:
+    if not message:
+        ProbeSurface.model_validate(document)
+        return
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        ProbeSurface.model_validate(document)
+
+
+def _run_locust(spec: dict[str, Any], url: str, secret: str, tmp: Path) -> dict[str, Any]:
+    """The real locustfile, as a subprocess like the load stage runs it, for 1 s of load."""
+    (tmp / "spec.json").write_text(json.dumps(spec))
+    env = {
+        **os.environ, "BACKBENCH_LOAD_SPEC": str(tmp / "spec.json"), "APP_SECRET": secret,
+        "BACKBENCH_LOAD_SECONDS": "1", "BACKBENCH_LOAD_RESULT": str(tmp / "result.json"),
+    }  # fmt: skip
+    locustfile = Path(load_test.__file__).with_name("locustfile.py")
+    argv = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", "2",
+            "-r", "2", "-t", "20s", "--host", url, "--only-summary", "--exit-code-on-error", "0",
+            "--stop-timeout", "2", "--loglevel", "WARNING"]  # fmt: skip
+    subprocess.run(argv, env=env, cwd=tmp, capture_output=True, timeout=60, check=True)
+    result: dict[str, Any] = json.loads((tmp / "result.json").read_text())
+    return result["submission"]
+
+
+@pytest.mark.parametrize(("secret", "served"), [(SECRET, True), ("another-secret", False)])
+def test_a_load_request_that_says_jwt_sends_a_token_the_server_verifies(
+    serve: Any, tmp_path: Path, secret: str, served: bool
+) -> None:
+    jwt = ProbeSurface.model_validate({"jwt": JWT}).model_dump(exclude_none=True)["jwt"]
+    request = {"name": "notes", "method": "GET", "path": "/notes", "weight": 1,
+               "headers": {"Authorization": "Bearer {jwt}"}}  # fmt: skip
+    figures = _run_locust({"requests": [request], "jwt": jwt}, serve(Checks()), secret, tmp_path)
+    count, failed = int(figures["Request Count"]), int(figures["Failure Count"])
+    assert count > 0
+    # signed with the sample's APP_SECRET the server's key: every request served; another: none
+    assert (failed == 0) if served else (failed == count), figures

@@ -191,7 +191,7 @@ async def run_load(
     locustfile = run_dir / "locustfile.py"
     shutil.copyfile(LOCUSTFILE, locustfile)
     spec = run_dir / "profile.json"
-    spec.write_text(json.dumps({"requests": profile["requests"]}))
+    spec.write_text(json.dumps({"requests": profile["requests"], "jwt": profile.get("jwt")}))
     users = int(profile.get("users", 8))
     cap = load_cap_seconds(seconds, bool(baseline_url))
     argv = [

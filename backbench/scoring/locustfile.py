@@ -1,7 +1,8 @@
 """The load profile of a scenario, for locust (run as a subprocess, never imported by inspect).
 
 The profile is JSON at $BACKBENCH_LOAD_SPEC: {"requests": [{name, method, path, weight,
-headers?, json?}]}; {uuid} and {secret} in any string are substituted per request.
+headers?, json?}], "jwt": probes.jwt or null}; {uuid}, {secret} and {jwt} (a fresh token of
+probes.jwt) in any string are substituted per request.
 
 With $BACKBENCH_BASELINE_URL (the scenario's reference, started beside the submission) the
 users send to one server at a time, in alternating slices of $BACKBENCH_SLICE_SECONDS, until
@@ -33,6 +34,7 @@ from gevent.event import Event
 from locust import HttpUser, constant, events
 from locust.env import Environment
 
+from backbench.jwt_mint import fill_jwt
 from backbench.sandbox.pids import continue_all, stop_all
 from backbench.scoring.load_figures import figures, percentile
 
@@ -174,8 +176,9 @@ def write_result(environment: Environment, **_: Any) -> None:
 
 
 def fill(value: Any) -> Any:
-    """Substitute {uuid} and {secret} in every string of a request template."""
+    """Substitute {uuid}, {secret} and {jwt} in every string of a request template."""
     if isinstance(value, str):
+        value = fill_jwt(value, SPEC.get("jwt"), SECRET)
         return value.replace("{uuid}", uuid.uuid4().hex).replace("{secret}", SECRET)
     if isinstance(value, dict):
         return {k: fill(v) for k, v in value.items()}
