@@ -162,6 +162,14 @@ class ProbeKind:
     findings: Callable[[dict[str, Any]], list[dict[str, Any]]]
     # the raw evidence goes back to the scorer, which judges it with what only it has (the log)
     keep_evidence: bool = False
+    # the CWEs the family can prove on a surface it applies to (default: all of them)
+    planned_cwes: Callable[[dict[str, Any]], Iterable[int]] | None = None
+
+    def cwes_on(self, surface: dict[str, Any]) -> list[int]:
+        """The CWEs this family plans on `surface` (it applies there)."""
+        if self.planned_cwes is None:
+            return list(self.cwes)
+        return [cwe for cwe in self.cwes if cwe in set(self.planned_cwes(surface))]
 
 
 # in the order they run: the denial-of-service family last, since it may take the server down
@@ -180,6 +188,7 @@ PROBE_KINDS: dict[str, ProbeKind] = {
         f.probe,
         f.findings,
         bool(getattr(f, "KEEP_EVIDENCE", False)),
+        getattr(f, "planned_cwes", None),
     )
     for f in FAMILIES
 }

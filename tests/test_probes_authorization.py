@@ -56,6 +56,8 @@ OPENAPI: dict[str, Any] = {
             "delete": {"operationId": "deleteNote", "responses": {"204": {"description": "gone"}}},
         },
         "/users": {"get": {"operationId": "listUsers", "responses": OK}},
+        "/admin/notes/{note_id}": {"parameters": NOTE_ID, "delete": {
+            "operationId": "removeAnyNote", "responses": {"204": {"description": "gone"}}}},
     },
 }  # fmt: skip
 PROBES: dict[str, Any] = {
@@ -215,8 +217,10 @@ def test_the_family_applies_to_two_users_and_an_object_or_a_user_and_an_admin_op
         return [p["id"] for p in plan if p["kind"] == "authorization"]
 
     assert planned() == CWE_IDS
-    assert planned(admin_only=[]) == CWE_IDS
-    assert planned(owned=[], principals={"alice": {"token": "a"}}) == CWE_IDS
+    # each CWE only where its probe can run: 639 needs the object, 285 the admin-only operation
+    assert planned(admin_only=[]) == ["cwe-639"]
+    assert planned(owned=[]) == ["cwe-285"]
+    assert planned(owned=[], principals={"alice": {"token": "a"}}) == ["cwe-285"]
     assert planned(admin_only=[], principals={"alice": {"token": "a"}}) == []
     assert planned(owned=[], admin_only=[]) == []
     assert "principals" not in attack_surface(contract, {"credentials": {"token": "x"}})
@@ -254,6 +258,7 @@ class Checks:
 
     owner: bool = True  # a note is served, changed or deleted for its owner only
     admin: bool = True  # GET /users for an admin only
+    admin_delete: bool = True  # DELETE /admin/notes/{id} (any note) for an admin only
 
 
 def _app(checks: Checks) -> type[BaseHTTPRequestHandler]:
@@ -296,6 +301,12 @@ def _app(checks: Checks) -> type[BaseHTTPRequestHandler]:
                 if checks.admin and user != "admin":
                     return self._send(403, {"detail": "admins only"})
                 return self._send(200, [{"name": n} for n in sorted(set(users.values()))])
+            removal = re.fullmatch(r"/admin/notes/(\d+)", path)
+            if removal and method == "DELETE":
+                if checks.admin_delete and user != "admin":
+                    return self._send(403, {"detail": "admins only"})
+                gone = notes.pop(int(removal.group(1)), None)
+                return self._send(204) if gone else self._send(404, {"detail": "no such note"})
             if path == "/notes" and method == "POST":
                 with lock:
                     made = {"id": len(notes) + 1, "owner": user, "text": body.get("text", "")}
@@ -377,3 +388,20 @@ def test_each_proof_of_639_holds_alone(serve: Any, contract: Path) -> None:
     assert entry["owner_after_update"]["status"] == 200
     assert any(m in entry["owner_after_update"]["body"] for m in entry["update_markers"])
     assert (entry["other_delete"]["status"], entry["owner_after_delete"]["status"]) == (204, 404)
+
+
+@pytest.mark.parametrize(
+    ("checks", "cwes"), [(Checks(), set()), (Checks(admin_delete=False), {285})]
+)
+def test_an_admin_only_delete_served_to_a_user_proves_285(
+    checks: Checks, cwes: set[int], serve: Any, contract: Path
+) -> None:
+    url = serve(checks)
+    with deadline_client(url, deadline=5.0) as client:  # a note for the delete to remove
+        client.post("/notes", json={"text": "x"}, headers={"Authorization": f"Bearer {SECRET}-bob"})
+    evidence = _probe(url, contract, _config(owned=[], admin_only=["removeAnyNote"]))
+    [entry] = evidence["admin_only"]
+    # the user's delete (served when unchecked) leaves the admin a 404: it still counts
+    expected = [401, 204, 404] if cwes else [401, 403, 204]
+    assert [entry[k]["status"] for k in ("anonymous", "user", "admin")] == expected
+    assert {f["cwe"] for f in authorization.findings(evidence)} == cwes

@@ -108,7 +108,7 @@ def _plan(surface: dict[str, Any]) -> list[dict[str, Any]]:
     for kind in PROBE_KINDS.values():
         if kind.name in whole or not kind.applies(surface):
             continue
-        for cwe in kind.cwes:
+        for cwe in kind.cwes_on(surface):
             if cwe not in cwes:
                 planned.setdefault(
                     cwe, {"id": f"cwe-{cwe}", "kind": kind.name, "cwe": cwe, "surface": surface}
