@@ -259,6 +259,7 @@ class Checks:
     owner: bool = True  # a note is served, changed or deleted for its owner only
     admin: bool = True  # GET /users for an admin only
     admin_delete: bool = True  # DELETE /admin/notes/{id} (any note) for an admin only
+    owner_from_token: bool = True  # a new note's owner is its creator, whatever the body says
 
 
 def _app(checks: Checks) -> type[BaseHTTPRequestHandler]:
@@ -309,7 +310,8 @@ def _app(checks: Checks) -> type[BaseHTTPRequestHandler]:
                 return self._send(204) if gone else self._send(404, {"detail": "no such note"})
             if path == "/notes" and method == "POST":
                 with lock:
-                    made = {"id": len(notes) + 1, "owner": user, "text": body.get("text", "")}
+                    owner = user if checks.owner_from_token else body.get("owner", user)
+                    made = {"id": len(notes) + 1, "owner": owner, "text": body.get("text", "")}
                     notes[made["id"]] = made
                 return self._send(201, made)
             match = re.fullmatch(r"/notes/(\d+)", path)
@@ -372,8 +374,10 @@ def test_the_fixed_twin_is_sent_every_step_and_refuses_bob(serve: Any, contract:
     statuses = {k: v["status"] for k, v in entry.items() if isinstance(v, dict)}
     assert statuses == {
         "created": 201, "owner_read": 200, "other_read": 404, "other_update": 404,
-        "owner_after_update": 200, "other_delete": 404, "owner_after_delete": 200,
+        "owner_after_update": 200, "control": 201, "owner_reads_control": 404, "planted": 201,
+        "owner_reads_planted": 404, "other_delete": 404, "owner_after_delete": 200,
     }  # fmt: skip
+    assert entry["owner_fields"] == ["owner"]  # copied from alice's own note
     [admin] = evidence["admin_only"]
     assert [admin[k]["status"] for k in ("anonymous", "user", "admin")] == [401, 403, 200]
     assert authorization.findings(evidence) == []
@@ -405,3 +409,28 @@ def test_an_admin_only_delete_served_to_a_user_proves_285(
     expected = [401, 204, 404] if cwes else [401, 403, 204]
     assert [entry[k]["status"] for k in ("anonymous", "user", "admin")] == expected
     assert {f["cwe"] for f in authorization.findings(evidence)} == cwes
+
+
+@pytest.mark.parametrize(
+    ("checks", "cwes"),
+    [(Checks(), set()), (Checks(owner_from_token=False), {915}),
+     # no isolation at all: alice reads bob's plain note too, so the owner field proves nothing
+     (Checks(owner_from_token=False, owner=False), {639})],
+)  # fmt: skip
+def test_an_owner_named_in_the_body_and_honoured_proves_915(
+    checks: Checks, cwes: set[int], serve: Any, contract: Path
+) -> None:
+    evidence = _probe(serve(checks), contract, _config(admin_only=[]))
+    assert {f["cwe"] for f in authorization.findings(evidence)} == cwes
+    [entry] = evidence["owned"]
+    assert entry["planted"]["status"] == 201 and "alice" in entry["planted"]["request"]
+
+
+def test_owner_fields_come_from_the_owners_object_or_else_the_sub_claim() -> None:
+    surface = {"principals": {"alice": {"claims": {"sub": "u-1"}}, "bob": {"token": "b"}}}
+    target = Target(None, surface, SECRET)  # type: ignore[arg-type]
+    assert authorization.owner_claims(target, "alice", {"id": 3, "owner_id": 17}) == {
+        "owner_id": 17
+    }
+    assert set(authorization.owner_claims(target, "alice", {"id": 3}).values()) == {"u-1"}
+    assert set(authorization.owner_claims(target, "bob", None).values()) == {"bob"}
