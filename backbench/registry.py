@@ -26,6 +26,7 @@ from backbench.scoring.exploits import (
     header_injection,
     information_exposure,
     log_exposure,
+    login_throttling,
     mass_assignment,
     path_traversal,
     redis_keys,
@@ -174,7 +175,8 @@ class ProbeKind:
 
 # in the order they run: the denial-of-service family last, since it may take the server down
 FAMILIES = (
-    authentication, auth_bypass, hardcoded_credentials, tokens, authorization, client_spoofing,
+    authentication, auth_bypass, hardcoded_credentials, tokens, authorization, login_throttling,
+    client_spoofing,
     sql_injection, command_injection, header_injection, log_exposure, path_traversal,
     mass_assignment, redis_keys, server_side_request, cross_site_scripting, cors, security_headers,
     information_exposure, debugger, denial_of_service,

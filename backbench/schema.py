@@ -198,6 +198,23 @@ class Owned(Strict):
     id_field: str = Field("id", description="the field of create's answer holding the id")
 
 
+class Login(Strict):
+    """An account a client registers and logs into, and how many wrong passwords the contract
+    lets it try before the account refuses every login for a while (the right one too)."""
+
+    signup: str = Field(
+        description="the operation that creates an account (operationId or 'METHOD /path')"
+    )
+    login: str = Field(description="the operation that logs in with a name and a password")
+    username_field: str = Field("username", description="the body field of the account's name")
+    password_field: str = Field("password", description="the body field of the password")
+    attempts: int = Field(
+        ge=1,
+        le=20,
+        description="wrong passwords an account may be sent before its logins are refused",
+    )
+
+
 class RedisKey(Strict):
     """An input that the submission turns into a Redis key."""
 
@@ -251,6 +268,9 @@ class ProbeSurface(Strict):
     admin_only: list[str] = Field(
         default_factory=list,
         description="operations only an admin principal may call (operationId or 'METHOD /path')",
+    )
+    login: Login | None = Field(
+        None, description="an account's login and its throttle (the login_throttling family)"
     )
 
     @model_validator(mode="after")

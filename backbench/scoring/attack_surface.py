@@ -61,6 +61,7 @@ def attack_surface(openapi_file: Path, config: dict[str, Any]) -> dict[str, Any]
         # only where declared: the surfaces, and so the plans, of other scenarios stay as they are
         **({"jwt": _jwt(schemes, config["jwt"])} if config.get("jwt") else {}),
         **(_authorization(contract, schemes, config) if config.get("principals") else {}),
+        **({"login": _login(contract, config["login"])} if config.get("login") else {}),
     }
 
 
@@ -151,7 +152,7 @@ def operation_names(contract: ContractValidator) -> dict[str, str]:
 
 
 def unknown_operations(openapi_file: Path, config: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field, name) of every operation `probes.owned` and `admin_only` name that the
+    """(field, name) of every operation `probes.owned`, `admin_only` and `login` name that the
     document does not have (catalogue --check reports them)."""
     if not openapi_file.is_file():
         return []
@@ -162,6 +163,8 @@ def unknown_operations(openapi_file: Path, config: dict[str, Any]) -> list[tuple
         for role in OWNED_ROLES if entry.get(role)
     ]  # fmt: skip
     given += [(f"admin_only[{i}]", str(n)) for i, n in enumerate(config.get("admin_only", []))]
+    login = config.get("login") or {}
+    given += [(f"login.{role}", str(login[role])) for role in ("signup", "login") if role in login]
     return [(where, name) for where, name in given if name not in names]
 
 
@@ -187,6 +190,12 @@ def _authorization(
         "owned": owned,
         "admin_only": [names.get(str(n), str(n)) for n in config.get("admin_only", [])],
     }  # fmt: skip
+
+
+def _login(contract: ContractValidator, given: dict[str, Any]) -> dict[str, Any]:
+    """The declared login, its two operations named by their labels."""
+    names = operation_names(contract)
+    return {**given, **{r: names.get(str(given[r]), str(given[r])) for r in ("signup", "login")}}
 
 
 def _json_body(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any] | None:
