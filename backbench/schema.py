@@ -159,6 +159,11 @@ class Jwt(Strict):
     lifetime_seconds: int = Field(
         300, ge=30, le=86400, description="seconds from a valid token's iat to its exp"
     )
+    revoke: str | None = Field(
+        None,
+        description="the operation that revokes the token it is sent with (a logout; "
+        "operationId or 'METHOD /path'): a revoked token must be refused",
+    )
 
     @model_validator(mode="after")
     def _no_registered_claims(self) -> Jwt:

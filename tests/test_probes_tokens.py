@@ -24,7 +24,12 @@ from pydantic import ValidationError
 from backbench.catalogue import all_scenarios
 from backbench.schema import ProbeSurface
 from backbench.scoring import load_test
-from backbench.scoring.attack_surface import attack_surface, possible_probe_ids, probe_plan
+from backbench.scoring.attack_surface import (
+    attack_surface,
+    possible_probe_ids,
+    probe_plan,
+    unknown_operations,
+)
 from backbench.scoring.exploits import tokens
 from backbench.scoring.exploits._send import Target
 from backbench.scoring.netprobe import run_probes
@@ -224,6 +229,7 @@ class Checks:
     issuer: bool = True
     key: str = SECRET
     algorithm: str = "HS256"
+    revocation: bool = True  # POST /logout revokes the token it is sent with
 
 
 def _b64decode(part: str) -> bytes:
@@ -257,6 +263,8 @@ def verified(token: str, checks: Checks) -> bool:
 
 
 def _app(checks: Checks) -> type[BaseHTTPRequestHandler]:
+    revoked: set[str] = set()
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
@@ -274,7 +282,7 @@ def _app(checks: Checks) -> type[BaseHTTPRequestHandler]:
 
         def _authorised(self) -> bool:
             scheme, _, token = self.headers.get("Authorization", "").partition(" ")
-            return scheme == "Bearer" and verified(token, checks)
+            return scheme == "Bearer" and token not in revoked and verified(token, checks)
 
         def do_GET(self) -> None:  # noqa: N802
             path = self.path.split("?")[0]
@@ -288,6 +296,12 @@ def _app(checks: Checks) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.split("?")[0] == "/logout":
+                if not self._authorised():
+                    return self._send(401, {"detail": "invalid token"})
+                if checks.revocation:
+                    revoked.add(self.headers["Authorization"].partition(" ")[2])
+                return self._send(200, {"status": "logged out"})
             if self.path.split("?")[0] != "/notes":
                 return self._send(404, {"detail": "not found"})
             if not self._authorised():
@@ -433,3 +447,34 @@ def test_a_load_request_that_says_jwt_sends_a_token_the_server_verifies(
     assert count > 0
     # signed with the sample's APP_SECRET the server's key: every request served; another: none
     assert (failed == 0) if served else (failed == count), figures
+
+
+# -- a revoked token -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def contract_with_logout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    document = json.loads(json.dumps(OPENAPI))
+    document["paths"]["/logout"] = {"post": {"operationId": "logout", "responses": OK}}
+    return write_openapi(tmp_path_factory.mktemp("notes-logout"), document)
+
+
+@pytest.mark.parametrize(
+    ("checks", "cwes"), [(Checks(), set()), (Checks(revocation=False), {"cwe-613"})]
+)
+def test_a_token_served_after_its_revocation_proves_613(
+    checks: Checks, cwes: set[str], serve: Any, contract_with_logout: Path
+) -> None:
+    config = _config(revoke="logout")
+    plan = [p for p in probe_plan(contract_with_logout, config) if p["kind"] == "tokens"]
+    evidence = run_probes(serve(checks), plan, SECRET)
+    assert {pid for pid, _, _ in probes_verdict(evidence)} == cwes
+    raw = _probe(serve(checks), contract_with_logout, config)
+    # the logout is never a target of the forged tokens: it would end the valid one
+    assert "POST /logout" not in [entry["operation"] for entry in raw["operations"]]
+    statuses = [raw["revoked"][k]["status"] for k in ("before", "revoke", "after")]
+    assert statuses == ([200, 200, 200] if cwes else [200, 200, 401])
+
+
+def test_a_revoking_operation_the_contract_lacks_is_reported(contract: Path) -> None:
+    assert unknown_operations(contract, _config(revoke="logout")) == [("jwt.revoke", "logout")]

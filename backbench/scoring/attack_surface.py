@@ -59,7 +59,7 @@ def attack_surface(openapi_file: Path, config: dict[str, Any]) -> dict[str, Any]
         "html_fields": list(config.get("html_fields", [])),
         "exclude": list(config.get("exclude", [])),
         # only where declared: the surfaces, and so the plans, of other scenarios stay as they are
-        **({"jwt": _jwt(schemes, config["jwt"])} if config.get("jwt") else {}),
+        **({"jwt": _jwt(contract, schemes, config["jwt"])} if config.get("jwt") else {}),
         **(_authorization(contract, schemes, config) if config.get("principals") else {}),
         **({"login": _login(contract, config["login"])} if config.get("login") else {}),
     }
@@ -129,14 +129,19 @@ def _credentials(schemes: dict[str, Any], given: dict[str, Any] | None) -> dict[
     return {"header": "Authorization", "prefix": prefix, "token": given["token"]}
 
 
-def _jwt(schemes: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+def _jwt(
+    contract: ContractValidator, schemes: dict[str, Any], given: dict[str, Any]
+) -> dict[str, Any]:
     """The scenario's JWTs and where they go: an `Authorization: Bearer` header, which only an
     HTTP bearer scheme of the contract asks for (`bearer`)."""
     bearer = any(
         isinstance(s, dict) and s.get("type") == "http" and str(s.get("scheme")).lower() == "bearer"
         for s in schemes.values()
     )
-    return {**given, "bearer": bearer, "header": "Authorization", "prefix": "Bearer "}
+    revoke = given.get("revoke")
+    names = operation_names(contract) if revoke else {}
+    labelled = {"revoke": names.get(str(revoke), str(revoke))} if revoke else {}
+    return {**given, **labelled, "bearer": bearer, "header": "Authorization", "prefix": "Bearer "}
 
 
 def operation_names(contract: ContractValidator) -> dict[str, str]:
@@ -163,6 +168,8 @@ def unknown_operations(openapi_file: Path, config: dict[str, Any]) -> list[tuple
         for role in OWNED_ROLES if entry.get(role)
     ]  # fmt: skip
     given += [(f"admin_only[{i}]", str(n)) for i, n in enumerate(config.get("admin_only", []))]
+    if (config.get("jwt") or {}).get("revoke"):
+        given.append(("jwt.revoke", str(config["jwt"]["revoke"])))
     login = config.get("login") or {}
     given += [(f"login.{role}", str(login[role])) for role in ("signup", "login") if role in login]
     return [(where, name) for where, name in given if name not in names]
