@@ -359,9 +359,10 @@ def test_the_family_fires_on_the_flaw(
 # families that need a rate limit or the submission's code, which this toy has not: their
 # fixed twin is tests/test_probes_greybox.py's notes service
 GREYBOX_ONLY = {"client_spoofing", "hardcoded_credentials"}
-# families whose toy must verify JWTs (tests/test_probes_tokens.py) or tell users apart
-# (tests/test_probes_authorization.py), which this one does not
-OWN_TWIN = {"tokens", "authorization"}
+# families whose toy must verify JWTs (tests/test_probes_tokens.py), tell users apart
+# (tests/test_probes_authorization.py) or keep accounts (tests/test_probes_login_throttling.py),
+# which this one does not
+OWN_TWIN = {"tokens", "authorization", "login_throttling"}
 
 
 @pytest.mark.parametrize("family", sorted(set(PROBE_KINDS) - GREYBOX_ONLY - OWN_TWIN))
