@@ -201,6 +201,11 @@ class Owned(Strict):
     update: str | None = Field(None, description="the operation that changes one")
     delete: str | None = Field(None, description="the operation that deletes one")
     id_field: str = Field("id", description="the field of create's answer holding the id")
+    owner_fields: list[str] = Field(
+        default_factory=list,
+        description="body fields that would name the owner, which the submission must not honour "
+        "(default: owner, owner_id, user_id, user, created_by, author, author_id)",
+    )
 
 
 class Login(Strict):

@@ -434,3 +434,15 @@ def test_owner_fields_come_from_the_owners_object_or_else_the_sub_claim() -> Non
     }
     assert set(authorization.owner_claims(target, "alice", {"id": 3}).values()) == {"u-1"}
     assert set(authorization.owner_claims(target, "bob", None).values()) == {"bob"}
+
+
+@pytest.mark.parametrize(("names", "cwes"), [(["owner"], {915}), (["creator"], set())])
+def test_declared_owner_fields_are_the_ones_sent(
+    names: list[str], cwes: set[int], serve: Any, contract: Path
+) -> None:
+    # the service honours `owner` from the body: only a declaration naming it reaches that
+    owned = [{**PROBES["owned"][0], "owner_fields": names}]
+    evidence = _probe(serve(Checks(owner_from_token=False)), contract,
+                      _config(owned=owned, admin_only=[]))  # fmt: skip
+    assert {f["cwe"] for f in authorization.findings(evidence)} == cwes
+    assert evidence["owned"][0]["owner_fields"] == names
