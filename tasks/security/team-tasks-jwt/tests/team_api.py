@@ -92,10 +92,10 @@ class Person:
         assert project["name"] == body["name"], project
         return dict(project)
 
-    def task(self, project_id: int, title: str = "Write the report", **extra: Any) -> dict[str, Any]:
+    def task(self, project: int, title: str = "Write the report", **extra: Any) -> dict[str, Any]:
         """A new task in the project."""
         response = self.client.post(
-            f"/v1/projects/{project_id}/tasks", json={"title": title, **extra}
+            f"/v1/projects/{project}/tasks", json={"title": title, **extra}
         )
         assert response.status_code == 201, response.text
         return dict(response.json())
