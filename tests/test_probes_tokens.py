@@ -1,6 +1,6 @@
 """The tokens family (JWT bearer authentication): its pure verdict on hand-written answers, the
-tokens it mints, the plan it adds (none for today's catalogue), and both ways on loopback apps
-that verify their JWTs with the stdlib, each flawed one way, or not at all."""
+tokens it mints, the plan it adds (only to the scenarios that declare JWTs), and both ways on
+loopback apps that verify their JWTs with the stdlib, each flawed one way, or not at all."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from backbench.catalogue import all_scenarios
+from backbench.catalogue import all_scenarios, read_scenario_file
 from backbench.schema import ProbeSurface
 from backbench.scoring import load_test
 from backbench.scoring.attack_surface import (
@@ -203,16 +203,31 @@ def test_without_jwt_a_bearer_scheme_or_a_secured_operation_nothing_is_planned(
     assert not tokens.applies(attack_surface(public, _config()))
 
 
-def test_no_scenario_of_the_catalogue_plans_the_family() -> None:
+def declares_jwt(probes: ProbeSurface) -> bool:
+    """Whether a scenario's `probes:` declare the JWTs its submission must verify."""
+    return probes.jwt is not None
+
+
+def test_only_the_scenarios_that_declare_jwts_plan_the_family() -> None:
+    declaring = []
     for scenario in all_scenarios():
-        assert not any(p["kind"] == "tokens" for p in scenario.probes), scenario.id
-        assert set(CWE_IDS).isdisjoint(possible_probe_ids(scenario.probes)), scenario.id
+        model, _ = read_scenario_file(scenario.folder)
+        assert model is not None
+        declared = model.probes is not None and declares_jwt(model.probes)
+        planned = any(p["kind"] == "tokens" for p in scenario.probes)
+        assert planned == declared, scenario.id
+        if declared:
+            declaring.append(scenario.id)
+            assert set(CWE_IDS) <= {f"cwe-{c}" for c in scenario.cwes}, scenario.id
+        else:
+            assert set(CWE_IDS).isdisjoint(possible_probe_ids(scenario.probes)), scenario.id
+    assert "team-tasks-jwt" in declaring
 
 
-def test_every_scenarios_plan_is_the_same_with_and_without_the_family(
+def test_every_other_scenarios_plan_is_the_same_with_and_without_the_family(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert_plans_unchanged_without("tokens", monkeypatch)
+    assert_plans_unchanged_without("tokens", monkeypatch, declares_jwt)
 
 
 # -- both ways on loopback apps --------------------------------------------------------------
