@@ -223,9 +223,11 @@ def schemathesis_argv(document: Path, base_url: str, report: Path) -> list[str]:
 
 
 async def run_robust(
-    runtime: ScoringRuntime, base_url: str, openapi_file: Path, tool_env: dict[str, str]
-) -> RobustEvidence:
-    """Fuzz the live server from the scenario's document; return per-operation evidence."""
+    runtime: ScoringRuntime, base_url: str, openapi_file: Path, tool_env: dict[str, str],
+    jwt: dict[str, Any] | None = None,
+) -> RobustEvidence:  # fmt: skip
+    """Fuzz the live server from the scenario's document; return per-operation evidence. With
+    `jwt` (the scenario's probes.jwt) every request carries a fresh token of it, not the secret."""
     run_dir = runtime.private / f"robust-{uuid.uuid4().hex[:8]}"
     run_dir.mkdir(parents=True)
     document = run_dir / "openapi.yaml"
@@ -240,6 +242,7 @@ async def run_robust(
         "SCHEMATHESIS_HOOKS": str(run_dir / "robust_hooks.py"),
         "BACKBENCH_UNIQUE_HEADERS": ",".join(UNIQUE_HEADERS),
         "HOME": str(run_dir),
+        **({"BACKBENCH_JWT": json.dumps(jwt)} if jwt else {}),
     }
     labels = [op.label for op in ContractValidator.from_file(openapi_file).operations()]
     argv = schemathesis_argv(document, base_url, report)

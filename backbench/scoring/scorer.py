@@ -266,8 +266,9 @@ async def _score_live(
         if running.ready:
             async with stage_running():
                 robust_evidence = await run_robust(
-                    runtime, running.base_url, scenario.openapi_file, tool_env
-                )
+                    runtime, running.base_url, scenario.openapi_file, tool_env,
+                    scenario.load.get("jwt"),
+                )  # fmt: skip
             robust, robust_text = robust_verdict(robust_evidence)
         else:
             robust, robust_text = (
