@@ -152,7 +152,7 @@ def test_every_write_refuses_a_wrong_token(api, client_factory, authed_api, app_
     bookmark = new_bookmark(authed_api, unique)
     title = unique("wrong")
     wrong = ["Bearer not-the-secret", f"Bearer {app_secret}x", f"Bearer x{app_secret}",
-             f"Bearer {app_secret[:-1]}", "Bearer", "Bearer ", f"Basic {app_secret}", app_secret,
+             f"Bearer {app_secret[:-1]}", "Bearer", f"Basic {app_secret}", app_secret,
              f"Token {app_secret}"]  # fmt: skip
     for authorization in wrong:
         client = client_factory(headers={"Authorization": authorization})

@@ -161,7 +161,7 @@ def test_a_preflight_of_an_allowed_origin_and_method_is_accepted_on_any_path(api
 @pytest.mark.parametrize(
     "request_headers",
     [None, "", "Authorization", "content-type", "Content-Type,Authorization",
-     " AUTHORIZATION ,  content-TYPE ", "authorization,authorization"],
+     "AUTHORIZATION ,  content-TYPE", "authorization,authorization"],
 )  # fmt: skip
 def test_preflight_request_headers_are_compared_case_insensitively(api, request_headers):
     origin = ALLOWED_ORIGINS[0]
