@@ -60,11 +60,30 @@ def text_field(body: dict[str, Any], name: str, most: int) -> str:
 def json_object() -> dict[str, Any]:
     try:
         body = json.loads(request.get_data().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Refused(422, "the body is not UTF-8 JSON") from exc
     if not isinstance(body, dict):
         raise Refused(422, "the body must be a JSON object")
     return body
+
+
+def answer_options(origin: str | None) -> Response:
+    """An OPTIONS request: a preflight accepted (204) or refused (403), or not one (405)."""
+    wanted = request.headers.get("Access-Control-Request-Method")
+    if origin is None or wanted is None:
+        return failure(405, "OPTIONS is only answered as a CORS preflight")
+    asked = request.headers.get("Access-Control-Request-Headers", "")
+    names = [n.strip().lower() for n in asked.split(",") if n.strip()]
+    allowed_names = {h.lower() for h in PREFLIGHT_HEADERS}
+    if (
+        g.cors_origin is None
+        or wanted not in PREFLIGHT_METHODS
+        or any(n not in allowed_names for n in names)
+    ):
+        g.cors_origin = None  # a refusal carries no Access-Control-* header
+        return failure(403, "preflight refused")
+    g.preflight = True
+    return Response(status=204)
 
 
 def create_app() -> Flask:
@@ -78,20 +97,7 @@ def create_app() -> Flask:
         origin = request.headers.get("Origin")
         g.cors_origin = origin if origin in ORIGINS else None
         if request.method == "OPTIONS":
-            wanted = request.headers.get("Access-Control-Request-Method")
-            if origin is None or wanted is None:
-                return failure(405, "OPTIONS is only answered as a CORS preflight")
-            asked = request.headers.get("Access-Control-Request-Headers", "")
-            names = [n.strip().lower() for n in asked.split(",") if n.strip()]
-            if (
-                g.cors_origin is None
-                or wanted not in PREFLIGHT_METHODS
-                or any(n not in {h.lower() for h in PREFLIGHT_HEADERS} for n in names)
-            ):
-                g.cors_origin = None  # a refusal carries no Access-Control-* header
-                return failure(403, "preflight refused")
-            g.preflight = True
-            return Response(status=204)
+            return answer_options(origin)
         if request.method in ("POST", "DELETE") and request.path.startswith("/v1/"):
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             if not (secret and scheme.lower() == "bearer"
