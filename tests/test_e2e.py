@@ -25,7 +25,7 @@ SECTION = "api_development"
 # performance runs its pilot: a speed-up's verdict is a significance test, and the pilot's
 # reference clears its factor on a busy machine too (the first in alphabetical order,
 # activity-feed-async, is judged on rare blocking writes, whose effect a loaded CI machine blurs)
-SMOKE_CHOICE = {"performance": "product-catalog-speedup"}
+SMOKE_CHOICE = {"performance": "product-catalog-speedup", "security": "browser-bookmarks-cors"}
 SMOKE = {
     section: SMOKE_CHOICE.get(section) or section_scenarios(section)[0].id
     for section in section_names()
