@@ -264,6 +264,11 @@ class ProbeSurface(Strict):
         default_factory=list, description="inputs that become Redis keys"
     )
     url_fields: list[str] = Field(default_factory=list, description="fields holding URLs")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="the origins the contract trusts with credentials: the cors family also "
+        "sends near misses of each (another scheme or port, a longer host, a host under it)",
+    )
     file_fields: list[str] = Field(default_factory=list, description="fields holding file names")
     html_fields: list[str] = Field(default_factory=list, description="fields served back as HTML")
     exclude: list[Exclusion] = Field(

@@ -62,6 +62,7 @@ def attack_surface(openapi_file: Path, config: dict[str, Any]) -> dict[str, Any]
         **({"jwt": _jwt(contract, schemes, config["jwt"])} if config.get("jwt") else {}),
         **(_authorization(contract, schemes, config) if config.get("principals") else {}),
         **({"login": _login(contract, config["login"])} if config.get("login") else {}),
+        **({"cors_origins": list(config["cors_origins"])} if config.get("cors_origins") else {}),
     }
 
 
