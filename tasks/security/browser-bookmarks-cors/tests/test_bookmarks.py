@@ -128,6 +128,26 @@ def test_delete_answers_204_then_the_bookmark_is_gone(api, authed_api, unique, d
     assert rows_mentioning(db, bookmark["title"]) == 0
 
 
+@pytest.mark.rules("delete-204")
+def test_delete_removes_that_bookmark_only(api, authed_api, unique):
+    kept, gone = new_bookmark(authed_api, unique), new_bookmark(authed_api, unique)
+    assert authed_api.delete(f"/v1/bookmarks/{gone['id']}").status_code == 204
+    assert read_bookmark(api, kept["id"]) == kept
+
+
+@pytest.mark.rules("get-bookmark", "malformed-path-id")
+def test_a_bookmark_far_down_the_id_sequence_is_served(api, authed_api, unique):
+    # every id from 1 to 9223372036854775807 names a bookmark that exists: ids past the first
+    # hundred too
+    bookmark = new_bookmark(authed_api, unique)
+    for _ in range(300):
+        if bookmark["id"] > 300:
+            break
+        bookmark = new_bookmark(authed_api, unique)
+    assert bookmark["id"] > 300, bookmark
+    assert read_bookmark(api, bookmark["id"]) == bookmark
+
+
 @pytest.mark.rules("error-404")
 def test_an_unknown_id_is_404(api, authed_api):
     assert_error(api.get("/v1/bookmarks/3999999999"), 404, "not_found")

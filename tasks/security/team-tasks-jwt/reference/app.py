@@ -148,8 +148,8 @@ class Gatekeeper:
             return
         if scope["method"] in BODY_METHODS:
             body = await read_body(headers, receive)
-            if body is None:
-                await refuse(scope, receive, send, 413, "the body is larger than 1 MiB")
+            if body is None:  # read_body drained what was left of it
+                await refuse(scope, receive, send, 413, "the body is larger than 1 MiB", False)
                 return
             media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
             if media != "application/json":
@@ -161,9 +161,11 @@ class Gatekeeper:
 
 
 async def read_body(headers: dict[str, str], receive: Receive) -> bytes | None:
-    """The whole body, or None once it is over MAX_BODY (by its length or as it arrives)."""
+    """The whole body, or None once it is over MAX_BODY (by its length or as it arrives), what
+    is left of it drained: a body that has ended must not be waited for again."""
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
+        await drain(receive)
         return None
     chunks: list[bytes] = []
     size = 0
@@ -175,6 +177,8 @@ async def read_body(headers: dict[str, str], receive: Receive) -> bytes | None:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
+            if message.get("more_body", False):
+                await drain(receive)
             return None
         chunks.append(chunk)
         more = message.get("more_body", False)

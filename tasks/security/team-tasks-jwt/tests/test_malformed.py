@@ -50,6 +50,18 @@ def test_a_body_over_1_mib_is_413_and_stores_nothing(people, db, client_factory)
     assert client_factory().get("/health").status_code == 200
 
 
+@pytest.mark.rules("body-size", "error-413", "refused-changes-nothing")
+def test_a_body_over_1_mib_sent_in_chunks_without_a_length_is_413_and_stores_nothing(people, db):
+    alice = people.member("alice")
+    name = people.unique("chunked")
+    body = padded({"name": name}, MiB + 1)
+    chunks = (body[i:i + 64 * 1024] for i in range(0, len(body), 64 * 1024))
+    # a generator: httpx sends it with Transfer-Encoding: chunked and no Content-Length
+    response = send(people, alice, "POST", "/v1/projects", chunks)
+    assert_error(response, 413, "payload_too_large")
+    assert projects_named(db, name) == 0
+
+
 @pytest.mark.rules("body-size")
 def test_a_body_of_exactly_1_mib_is_read_as_usual(people, db):
     alice = people.member("alice")
