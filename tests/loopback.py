@@ -71,3 +71,37 @@ def assert_plans_unchanged_without(
     monkeypatch.setattr(attack_surface_module, "PROBE_KINDS", without)
     assert plans() == with_family
     assert len(with_family) > 0
+
+
+def assert_planned_only_where_declared(
+    family: str, declares: Callable[[Any], bool], cwe_ids: list[str]
+) -> list[str]:
+    """Exactly the scenarios whose `probes:` `declares` (a ProbeSurface -> bool) plan `family`,
+    each with all of `cwe_ids` in its `cwes:`; no other could plan them from its code either.
+    The ids of the declaring scenarios."""
+    from backbench.catalogue import all_scenarios, read_scenario_file
+    from backbench.scoring.attack_surface import possible_probe_ids
+
+    declaring = []
+    for scenario in all_scenarios():
+        model, _ = read_scenario_file(scenario.folder)
+        assert model is not None
+        declared = model.probes is not None and declares(model.probes)
+        planned = any(p["kind"] == family for p in scenario.probes)
+        assert planned == declared, scenario.id
+        if declared:
+            declaring.append(scenario.id)
+            assert set(cwe_ids) <= {f"cwe-{c}" for c in scenario.cwes}, scenario.id
+        else:
+            assert set(cwe_ids).isdisjoint(possible_probe_ids(scenario.probes)), scenario.id
+    return declaring
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, payload: Any) -> None:
+    """Answer a loopback app's request with `payload` as JSON."""
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

@@ -18,11 +18,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from backbench.catalogue import all_scenarios, read_scenario_file
 from backbench.schema import ProbeSurface
 from backbench.scoring.attack_surface import (
     attack_surface,
-    possible_probe_ids,
     probe_plan,
     unknown_operations,
 )
@@ -31,7 +29,12 @@ from backbench.scoring.exploits._send import Target
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import probes_verdict
 from backbench.testkit.http import deadline_client
-from tests.loopback import assert_plans_unchanged_without, loopback_servers, write_openapi
+from tests.loopback import (
+    assert_planned_only_where_declared,
+    assert_plans_unchanged_without,
+    loopback_servers,
+    write_openapi,
+)
 
 SECRET = "s3cret-token-0123456789"
 NAME = authorization.NAME
@@ -241,18 +244,7 @@ def declares_principals(probes: ProbeSurface) -> bool:
 
 
 def test_only_the_scenarios_that_declare_principals_plan_the_family() -> None:
-    declaring = []
-    for scenario in all_scenarios():
-        model, _ = read_scenario_file(scenario.folder)
-        assert model is not None
-        declared = model.probes is not None and declares_principals(model.probes)
-        planned = any(p["kind"] == "authorization" for p in scenario.probes)
-        assert planned == declared, scenario.id
-        if declared:
-            declaring.append(scenario.id)
-            assert set(CWE_IDS) <= {f"cwe-{c}" for c in scenario.cwes}, scenario.id
-        else:
-            assert set(CWE_IDS).isdisjoint(possible_probe_ids(scenario.probes)), scenario.id
+    declaring = assert_planned_only_where_declared("authorization", declares_principals, CWE_IDS)
     assert "team-tasks-jwt" in declaring
 
 

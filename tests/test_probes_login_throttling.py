@@ -20,7 +20,12 @@ from backbench.scoring.attack_surface import attack_surface, probe_plan, unknown
 from backbench.scoring.exploits import login_throttling
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import probes_verdict
-from tests.loopback import assert_plans_unchanged_without, loopback_servers, write_openapi
+from tests.loopback import (
+    assert_plans_unchanged_without,
+    loopback_servers,
+    send_json,
+    write_openapi,
+)
 
 NAME = login_throttling.NAME
 SECRET = "s3cret-token-0123456789"
@@ -140,12 +145,7 @@ def _app(policy: Policy) -> type[BaseHTTPRequestHandler]:
             """Silent."""
 
         def _send(self, status: int, payload: Any) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, payload)
 
         def do_GET(self) -> None:  # noqa: N802
             self._send(200, {"status": "ok"})

@@ -21,12 +21,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from backbench.catalogue import all_scenarios, read_scenario_file
 from backbench.schema import ProbeSurface
 from backbench.scoring import load_test
 from backbench.scoring.attack_surface import (
     attack_surface,
-    possible_probe_ids,
     probe_plan,
     unknown_operations,
 )
@@ -35,7 +33,13 @@ from backbench.scoring.exploits._send import Target
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import probes_verdict
 from backbench.testkit.http import deadline_client
-from tests.loopback import assert_plans_unchanged_without, loopback_servers, write_openapi
+from tests.loopback import (
+    assert_planned_only_where_declared,
+    assert_plans_unchanged_without,
+    loopback_servers,
+    send_json,
+    write_openapi,
+)
 
 SECRET = "s3cret-token-0123456789"
 AUDIENCE, ISSUER = "notes-api", "backbench"
@@ -209,18 +213,7 @@ def declares_jwt(probes: ProbeSurface) -> bool:
 
 
 def test_only_the_scenarios_that_declare_jwts_plan_the_family() -> None:
-    declaring = []
-    for scenario in all_scenarios():
-        model, _ = read_scenario_file(scenario.folder)
-        assert model is not None
-        declared = model.probes is not None and declares_jwt(model.probes)
-        planned = any(p["kind"] == "tokens" for p in scenario.probes)
-        assert planned == declared, scenario.id
-        if declared:
-            declaring.append(scenario.id)
-            assert set(CWE_IDS) <= {f"cwe-{c}" for c in scenario.cwes}, scenario.id
-        else:
-            assert set(CWE_IDS).isdisjoint(possible_probe_ids(scenario.probes)), scenario.id
+    declaring = assert_planned_only_where_declared("tokens", declares_jwt, CWE_IDS)
     assert "team-tasks-jwt" in declaring
 
 
@@ -288,12 +281,7 @@ def _app(checks: Checks) -> type[BaseHTTPRequestHandler]:
             """Silent."""
 
         def _send(self, status: int, payload: Any) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, payload)
 
         def _authorised(self) -> bool:
             scheme, _, token = self.headers.get("Authorization", "").partition(" ")
