@@ -37,7 +37,7 @@ def kit_submission(scenario: Scenario, dest: Path) -> Path:
     target = Path(shutil.copytree(scenario.reference_dir, dest / "submission"))
     start = target / "start.sh"
     lines = start.read_text().splitlines()
-    lines.insert(3, 'echo "started on $PORT"')
+    lines.insert(3, 'echo "started on $PORT${BB_KIT_NOTE:+ with $BB_KIT_NOTE}"')
     start.write_text("\n".join(lines) + "\n")
     return target
 

@@ -27,6 +27,7 @@ from backbench.scoring.submission import (
 from backbench.testkit.control import (
     SERVICE_ACTIONS,
     ControlError,
+    extra_env,
     Request,
     serve_control,
     signal_number,
@@ -73,7 +74,7 @@ class HarnessControl:
                 float(args.get("wait", 10.0)),
             )  # fmt: skip
         if request.op == "start_instance":
-            return await self.start_instance()
+            return await self.start_instance(args.get("env"))
         if request.op == "stop_instance":
             return await self.stop_instance(str(args.get("instance", "")))
         if request.op == "output":
@@ -108,11 +109,12 @@ class HarnessControl:
             return {"exited": False, "returncode": None}
         return {"exited": True, "returncode": code}
 
-    async def start_instance(self) -> dict[str, Any]:
+    async def start_instance(self, given_env: Any = None) -> dict[str, Any]:
         main = self.instances[MAIN]
+        added = extra_env(given_env, main.env)
         port = self.runtime.port_for("extra")
         name = f"instance-{self._launches + 1}"
-        env = {**main.env, "PORT": str(port)}
+        env = {**main.env, **added, "PORT": str(port)}
         running = await launch_submission(self.runtime, env, self._next_log(name), self.tool_env)
         if not running.ready:
             await running.proc.kill()

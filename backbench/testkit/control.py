@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import signal
 import socket
 from collections.abc import Awaitable, Callable
@@ -37,7 +38,8 @@ OPS = {
     "status": "the instances, their ports and whether they run",
     "restart": "stop an instance's whole process group, start it again, wait for its port",
     "signal": "send a signal to an instance's main process; wait for its exit up to `wait` s",
-    "start_instance": "start another instance on another port (same database and Redis)",
+    "start_instance": "start another instance on another port (same database and Redis), with "
+    "`env` adding variables the harness does not set",
     "stop_instance": "stop an instance started with start_instance",
     "output": "the last `size` bytes an instance wrote (stdout and stderr)",
     "service": "stop, start or restart a service (postgres, redis)",
@@ -51,6 +53,29 @@ MAX_MESSAGE = 1024 * 1024
 
 class ControlError(RuntimeError):
     """The harness refused or failed an operation (or could not be reached)."""
+
+
+# a variable a test may give a further instance: upper case, as the contracts name theirs
+ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+MAX_ENV_VALUE = 4096
+
+
+def extra_env(given: Any, harness_env: dict[str, str]) -> dict[str, str]:
+    """The variables a test asks a further instance to start with, checked: new names only, so a
+    test can give a setting the contract reads (a key list, a lifetime) but never redirect the
+    harness's own (PORT, DATABASE_URL, APP_SECRET, PATH, ...)."""
+    if given is None:
+        return {}
+    if not isinstance(given, dict):
+        raise ControlError("env must be an object of variable names to strings")
+    for name, value in given.items():
+        if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
+            raise ControlError(f"env name {name!r} is not an upper-case variable name")
+        if name in harness_env or name.startswith("BACKBENCH_"):
+            raise ControlError(f"env may not set {name}: the harness sets it")
+        if not isinstance(value, str) or len(value) > MAX_ENV_VALUE or "\0" in value:
+            raise ControlError(f"env {name} must be a string of at most {MAX_ENV_VALUE} characters")
+    return dict(given)
 
 
 def signal_number(name: str | int) -> int:

@@ -56,9 +56,12 @@ class ServerControl:
         """SIGTERM, as `docker stop` sends, and wait up to `wait` s for the exit."""
         return self.signal("SIGTERM", wait, instance)
 
-    def start_instance(self, timeout: float = RESTART_TIMEOUT) -> Instance:
-        """Another instance on another port, against the same database and Redis."""
-        result = self.client.call("start_instance", timeout=timeout)
+    def start_instance(
+        self, timeout: float = RESTART_TIMEOUT, env: dict[str, str] | None = None
+    ) -> Instance:
+        """Another instance on another port, against the same database and Redis; `env` adds
+        variables the contract reads (a key list, a lifetime), never ones the harness sets."""
+        result = self.client.call("start_instance", timeout=timeout, env=env)
         instance = Instance(str(result["instance"]), int(result["port"]), str(result["base_url"]))
         self.started.append(instance)
         return instance

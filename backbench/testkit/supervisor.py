@@ -39,6 +39,7 @@ from backbench.testkit.control import (
     CONTROL_ENV,
     SERVICE_ACTIONS,
     ControlError,
+    extra_env,
     Request,
     serve_control,
     signal_number,
@@ -199,7 +200,7 @@ class Supervisor:
             code = await _wait_gone(instance, wait)
             return {"exited": not instance.alive, "returncode": code}
         if request.op == "start_instance":
-            return await self.start_instance()
+            return await self.start_instance(args.get("env"))
         if request.op == "stop_instance":
             name = str(args.get("instance", ""))
             if name == "main" or name not in self.instances:
@@ -212,7 +213,9 @@ class Supervisor:
             return await self.service(str(args.get("name", "")), str(args.get("action", "")))
         raise ControlError(f"operation {request.op!r} is not served here")
 
-    async def _spawn(self, port: int, name: str) -> Instance:
+    async def _spawn(
+        self, port: int, name: str, added: dict[str, str] | None = None
+    ) -> Instance:
         launch = self.spec["launch"]
         self._launches += 1
         log = self.folder / f"{name}-{self._launches}.log"
@@ -223,7 +226,7 @@ class Supervisor:
             ids = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
-                *launch["argv"], env={**launch["env"], "PORT": str(port)}, cwd=launch["cwd"],
+                *launch["argv"], env={**launch["env"], **(added or {}), "PORT": str(port)}, cwd=launch["cwd"],
                 stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True, **ids,
             )  # fmt: skip
@@ -253,10 +256,11 @@ class Supervisor:
         self.instances[name] = await self._spawn(old.port, name)
         return {"port": old.port, "seconds": round(time.monotonic() - started, 2)}
 
-    async def start_instance(self) -> dict[str, Any]:
+    async def start_instance(self, given_env: Any = None) -> dict[str, Any]:
+        added = extra_env(given_env, self.spec["launch"]["env"])
         port = int(self.spec.get("extra_port", self.instances["main"].port + 1)) + self._launches
         name = f"instance-{self._launches + 1}"
-        self.instances[name] = await self._spawn(port, name)
+        self.instances[name] = await self._spawn(port, name, added)
         return {"instance": name, "port": port, "base_url": f"http://127.0.0.1:{port}"}
 
     async def service(self, name: str, action: str) -> dict[str, Any]:

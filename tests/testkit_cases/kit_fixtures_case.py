@@ -8,6 +8,8 @@ import time
 import httpx
 import pytest
 
+from backbench.testkit.control import ControlError
+
 
 def create(client, unique, **fields):
     body = {"name": unique("kit"), "price": 1.5, "quantity": 2, **fields}
@@ -102,6 +104,16 @@ def test_second_instance_serves_the_same_data(server, authed_api, client_factory
     made = create(other, unique)
     assert authed_api.get(f"/v1/items/{made['id']}").status_code == 200
     assert f"started on {second.port}" in server.output(second.name)
+
+
+def test_a_second_instance_gets_the_variables_a_test_adds_and_none_of_the_harness(server):
+    second = server.start_instance(env={"BB_KIT_NOTE": "a-key-list"})
+    assert f"started on {second.port} with a-key-list" in server.output(second.name)
+    # the harness's own variables and its namespace are not a test's to change
+    for refused in ({"DATABASE_URL": "postgresql://elsewhere/db"}, {"BACKBENCH_X": "1"},
+                    {"lower": "1"}, {"BB_KIT_NOTE": 1}):  # fmt: skip
+        with pytest.raises(ControlError):
+            server.start_instance(env=refused)
 
 
 def test_postgres_stop_breaks_writes_and_start_heals(services, authed_api, unique):
