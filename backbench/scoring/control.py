@@ -27,8 +27,8 @@ from backbench.scoring.submission import (
 from backbench.testkit.control import (
     SERVICE_ACTIONS,
     ControlError,
-    extra_env,
     Request,
+    extra_env,
     serve_control,
     signal_number,
 )

@@ -39,8 +39,8 @@ from backbench.testkit.control import (
     CONTROL_ENV,
     SERVICE_ACTIONS,
     ControlError,
-    extra_env,
     Request,
+    extra_env,
     serve_control,
     signal_number,
 )
@@ -213,9 +213,7 @@ class Supervisor:
             return await self.service(str(args.get("name", "")), str(args.get("action", "")))
         raise ControlError(f"operation {request.op!r} is not served here")
 
-    async def _spawn(
-        self, port: int, name: str, added: dict[str, str] | None = None
-    ) -> Instance:
+    async def _spawn(self, port: int, name: str, added: dict[str, str] | None = None) -> Instance:
         launch = self.spec["launch"]
         self._launches += 1
         log = self.folder / f"{name}-{self._launches}.log"
@@ -226,7 +224,8 @@ class Supervisor:
             ids = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
-                *launch["argv"], env={**launch["env"], **(added or {}), "PORT": str(port)}, cwd=launch["cwd"],
+                *launch["argv"], env={**launch["env"], **(added or {}), "PORT": str(port)},
+                cwd=launch["cwd"],
                 stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True, **ids,
             )  # fmt: skip
