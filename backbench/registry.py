@@ -32,6 +32,7 @@ from backbench.scoring.exploits import (
     redis_keys,
     security_headers,
     server_side_request,
+    sessions,
     sql_injection,
     tokens,
 )
@@ -176,7 +177,7 @@ class ProbeKind:
 # in the order they run: the denial-of-service family last, since it may take the server down
 FAMILIES = (
     authentication, auth_bypass, hardcoded_credentials, tokens, authorization, login_throttling,
-    client_spoofing,
+    sessions, client_spoofing,
     sql_injection, command_injection, header_injection, log_exposure, path_traversal,
     mass_assignment, redis_keys, server_side_request, cross_site_scripting, cors, security_headers,
     information_exposure, debugger, denial_of_service,

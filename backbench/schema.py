@@ -225,6 +225,39 @@ class Login(Strict):
     )
 
 
+class SessionForm(Strict):
+    """A state-changing form post of a logged-in user, and a page that shows what it stored."""
+
+    action: str = Field(description="the form post (operationId or 'METHOD /path')")
+    shows: str = Field(
+        description="a GET page (operationId or 'METHOD /path') on which what the post stored "
+        "appears to the same user"
+    )
+
+
+class Session(Strict):
+    """Browser sessions: form posts that sign up and log in and set a session cookie, and the
+    form posts a logged-in user makes, each protected by a token field (the sessions family)."""
+
+    signup: str | None = Field(
+        None,
+        description="the form post that creates an account and logs it in (operationId or "
+        "'METHOD /path'); without it the probe cannot get an account",
+    )
+    login: str = Field(description="the form post that logs in and sets the session cookie")
+    username_field: str = Field("username", description="the form field of the account's name")
+    password_field: str = Field("password", description="the form field of the password")
+    cookie: str | None = Field(
+        None, description="the session cookie's name (default: every cookie the login sets)"
+    )
+    token_field: str = Field(
+        "csrf_token", description="the hidden form field carrying the anti-CSRF token"
+    )
+    forms: list[SessionForm] = Field(
+        default_factory=list, description="state-changing form posts of a logged-in user"
+    )
+
+
 class RedisKey(Strict):
     """An input that the submission turns into a Redis key."""
 
@@ -286,6 +319,12 @@ class ProbeSurface(Strict):
     )
     login: Login | None = Field(
         None, description="an account's login and its throttle (the login_throttling family)"
+    )
+
+    session: Session | None = Field(
+        None,
+        description="browser sessions and their forms (the sessions family: CSRF, the cookie's "
+        "HttpOnly)",
     )
 
     @model_validator(mode="after")

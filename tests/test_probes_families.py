@@ -360,9 +360,9 @@ def test_the_family_fires_on_the_flaw(
 # fixed twin is tests/test_probes_greybox.py's notes service
 GREYBOX_ONLY = {"client_spoofing", "hardcoded_credentials"}
 # families whose toy must verify JWTs (tests/test_probes_tokens.py), tell users apart
-# (tests/test_probes_authorization.py) or keep accounts (tests/test_probes_login_throttling.py),
-# which this one does not
-OWN_TWIN = {"tokens", "authorization", "login_throttling"}
+# (tests/test_probes_authorization.py), keep accounts (tests/test_probes_login_throttling.py)
+# or keep browser sessions and forms (tests/test_probes_sessions.py), which this one does not
+OWN_TWIN = {"tokens", "authorization", "login_throttling", "sessions"}
 
 
 @pytest.mark.parametrize("family", sorted(set(PROBE_KINDS) - GREYBOX_ONLY - OWN_TWIN))

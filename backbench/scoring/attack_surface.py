@@ -19,6 +19,7 @@ from backbench.registry import PROBE_KINDS
 from backbench.scoring.exploits._send import media_type
 
 MAX_DEPTH = 12
+FORM = "application/x-www-form-urlencoded"
 # the operations of an owned object scenario.yaml names
 OWNED_ROLES = ("create", "read", "update", "delete")
 
@@ -47,6 +48,8 @@ def attack_surface(openapi_file: Path, config: dict[str, Any]) -> dict[str, Any]
                     for p in merged.values() if p["in"] in ("path", "query", "header")
                 ],
                 "body": _json_body(document, node),
+                # only where the contract has one: other scenarios' surfaces stay as they were
+                **({"form": form} if (form := _form_body(document, node)) else {}),
                 **_answer(document, node),
             }
         )  # fmt: skip
@@ -63,6 +66,7 @@ def attack_surface(openapi_file: Path, config: dict[str, Any]) -> dict[str, Any]
         **(_authorization(contract, schemes, config) if config.get("principals") else {}),
         **({"login": _login(contract, config["login"])} if config.get("login") else {}),
         **({"cors_origins": list(config["cors_origins"])} if config.get("cors_origins") else {}),
+        **({"session": _session(contract, config["session"])} if config.get("session") else {}),
     }
 
 
@@ -173,6 +177,12 @@ def unknown_operations(openapi_file: Path, config: dict[str, Any]) -> list[tuple
         given.append(("jwt.revoke", str(config["jwt"]["revoke"])))
     login = config.get("login") or {}
     given += [(f"login.{role}", str(login[role])) for role in ("signup", "login") if role in login]
+    session = config.get("session") or {}
+    given += [(f"session.{r}", str(session[r])) for r in ("signup", "login") if session.get(r)]
+    given += [
+        (f"session.forms[{i}].{role}", str(form[role]))
+        for i, form in enumerate(session.get("forms", [])) for role in ("action", "shows")
+    ]  # fmt: skip
     return [(where, name) for where, name in given if name not in names]
 
 
@@ -204,6 +214,28 @@ def _login(contract: ContractValidator, given: dict[str, Any]) -> dict[str, Any]
     """The declared login, its two operations named by their labels."""
     names = operation_names(contract)
     return {**given, **{r: names.get(str(given[r]), str(given[r])) for r in ("signup", "login")}}
+
+
+def _session(contract: ContractValidator, given: dict[str, Any]) -> dict[str, Any]:
+    """The declared sessions, every operation named by its label."""
+    names = operation_names(contract)
+
+    def label(name: Any) -> Any:
+        return names.get(str(name), str(name)) if name else name
+
+    forms = [
+        {"action": label(f["action"]), "shows": label(f["shows"])} for f in given.get("forms", [])
+    ]
+    return {**given, "signup": label(given.get("signup")), "login": label(given["login"]),
+            "forms": forms}  # fmt: skip
+
+
+def _form_body(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema of an HTML form's body (`application/x-www-form-urlencoded`), if any."""
+    body = _resolve(document, node.get("requestBody", {}))
+    content = body.get("content", {}) if isinstance(body, dict) else {}
+    media = next((m for m in content if media_type(m) == FORM), None)
+    return None if media is None else _resolve(document, content[media].get("schema", {}))
 
 
 def _json_body(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any] | None:
