@@ -57,7 +57,9 @@ def coverage(validation: Path) -> dict[str, Any]:
         comments = commented_cwes(scenario.folder / "scenario.yaml")
         for mutant in model.mutants:
             probe = mutant.catches.probe or ""
-            cwe = int(probe.removeprefix("cwe-")) if probe else comments.get(mutant.name)
+            cwe: int | None = (
+                int(probe.removeprefix("cwe-")) if probe else comments.get(mutant.name)
+            )
             if cwe is None:
                 continue
             label = f"{scenario.id}:{mutant.name}"
@@ -75,6 +77,7 @@ def coverage(validation: Path) -> dict[str, Any]:
 
 
 def main() -> int:
+    """Print the figures; write them as JSON with --json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--validation", type=Path, default=ROOT / "results" / "validation")
