@@ -52,8 +52,8 @@ def coverage(validation: Path) -> dict[str, Any]:
         if model is None:
             continue
         if outcome.get((scenario.id, "reference")):
-            for cwe in model.cwes:
-                faced[cwe].append(scenario.id)
+            for faced_cwe in model.cwes:
+                faced[faced_cwe].append(scenario.id)
         comments = commented_cwes(scenario.folder / "scenario.yaml")
         for mutant in model.mutants:
             probe = mutant.catches.probe or ""
