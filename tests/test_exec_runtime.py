@@ -7,6 +7,7 @@ against the local sandbox with real services, in both directions.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import tarfile
@@ -103,3 +104,39 @@ def test_untar_keeps_only_files_and_folders_inside_the_folder(tmp_path: Path) ->
     assert main.stat().st_uid == os.geteuid()  # never chowned to the archive's owner
     assert sorted(p.name for p in dest.iterdir()) == ["app"]
     assert not (tmp_path / "escape.txt").exists() and not Path("/abs.txt").exists()
+
+
+async def test_a_submissions_processes_are_listed_and_killed_through_exec(
+    exec_services: SampleServices, tmp_path: Path
+) -> None:
+    source = tmp_path / "two-processes"
+    source.mkdir()
+    start = source / "start.sh"
+    # a worker beside the main process, named by the shell (start.sh's text does not hold it)
+    start.write_text(
+        "#!/usr/bin/env bash\nw=bb-exec\n(exec -a $w-worker sleep 120 >/dev/null 2>&1) &\n"
+        "exec sleep 120\n"
+    )
+    start.chmod(0o755)
+    runtime = await runtime_for(exec_services, source, tmp_path)
+    try:
+        proc = await runtime.spawn_submission(
+            ["./start.sh"], env=await runtime.submission_env(), log=tmp_path / "server.log"
+        )
+        try:
+            listed = await proc.processes()
+            for _ in range(50):  # start.sh forks its worker as it starts: wait for it
+                if len(listed) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+                listed = await proc.processes()
+            workers = [p for p in listed if p["cmdline"].startswith("bb-exec-worker")]
+            assert len(workers) == 1 and len(listed) == 2, listed
+            assert all(p["peak_kib"] >= p["rss_kib"] > 0 for p in listed)
+            assert await proc.kill_matching("bb-exec-worker") == [workers[0]["pid"]]
+            assert await proc.kill_matching("bb-no-such-process") == []
+            assert proc.returncode is None  # the main process runs on
+        finally:
+            await proc.kill()
+    finally:
+        runtime.close()

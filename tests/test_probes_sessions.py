@@ -185,7 +185,9 @@ def _app(policy: Policy) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             """Silent."""
 
-        def _answer(self, status: int, page: str = "", headers: dict[str, str] | None = None):
+        def _answer(
+            self, status: int, page: str = "", headers: dict[str, str] | None = None
+        ) -> None:
             data = page.encode()
             self.send_response(status)
             self.send_header("Content-Type", "text/html; charset=utf-8")

@@ -174,7 +174,7 @@ def test_the_forged_tokens_change_one_thing_each() -> None:
     assert made["a wrong audience"][1]["aud"] != AUDIENCE
     assert made["a wrong issuer"][1]["iss"] != ISSUER
     own = made["the token's own key (a jwk header)"]
-    assert own[0]["jwk"] == {"kty": "oct", "k": tokens.b64url(own[2].encode())}
+    assert own[0]["jwk"] == {"kty": "oct", "k": tokens.b64url(str(own[2]).encode())}
     bare = _config(audience=None, issuer=None)["jwt"]
     assert {v for _, v, *_ in tokens.forged(bare, SECRET, now)}.isdisjoint(
         {"a wrong audience", "a wrong issuer"}

@@ -38,6 +38,8 @@ def kit_submission(scenario: Scenario, dest: Path) -> Path:
     start = target / "start.sh"
     lines = start.read_text().splitlines()
     lines.insert(3, 'echo "started on $PORT${BB_KIT_NOTE:+ with $BB_KIT_NOTE}"')
+    # a worker beside the server, in its process group, for the processes and kill_process ops
+    lines.insert(4, "(exec -a bb-kit-worker sleep 600 >/dev/null 2>&1) &")
     start.write_text("\n".join(lines) + "\n")
     return target
 

@@ -19,12 +19,17 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import urlsplit
 
 from inspect_ai.util import ExecResult, SandboxEnvironment
 
 from backbench.runtime.interface import CONTROL_STATE, HarnessError, SubmissionProcess
 from backbench.sandbox.processes import run_capped
+from backbench.testkit import procinfo
+
+# run in the sandbox by its own Python: the harness's package is not installed there
+PROCINFO_SOURCE = Path(procinfo.__file__).read_text()
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOG_LIMIT = 256 * 1024
@@ -372,6 +377,22 @@ class SandboxProcess:
         while await self._alive():
             await asyncio.sleep(POLL_SECONDS)
         return self._returncode if self._returncode is not None else -1
+
+    async def _procinfo(self, *args: str) -> Any:
+        """backbench.testkit.procinfo run in the sandbox, on its own Python."""
+        result = await self.runtime.sandbox.exec(
+            ["python3", "-c", PROCINFO_SOURCE, args[0], str(self.pid), *args[1:]],
+            user=self.runtime.config.tool_user, timeout=30,
+        )  # fmt: skip
+        if not result.success:
+            raise HarnessError(f"procinfo {args[0]} failed: {result.stderr[-300:]}")
+        return json.loads(result.stdout)
+
+    async def processes(self) -> list[dict[str, Any]]:
+        return list(await self._procinfo("list"))
+
+    async def kill_matching(self, word: str) -> list[int]:
+        return [int(pid) for pid in await self._procinfo("kill", word)]
 
     async def send_signal(self, signum: int) -> None:
         await self.runtime.sandbox.exec(

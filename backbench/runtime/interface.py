@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from inspect_ai.util import ExecResult
 
@@ -37,6 +37,15 @@ class SubmissionProcess(Protocol):
 
     async def sync_log(self) -> None:
         """Bring its log file on this machine up to date while it runs."""
+        ...
+
+    async def processes(self) -> list[dict[str, Any]]:
+        """The live processes of its group: pid, command line, resident memory now and at its
+        peak in KiB (backbench.testkit.procinfo)."""
+        ...
+
+    async def kill_matching(self, word: str) -> list[int]:
+        """SIGKILL the processes of its group whose command line holds `word`; their pids."""
         ...
 
 

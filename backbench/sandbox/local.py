@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 from inspect_ai.util import (
     ExecResult,
@@ -44,6 +44,7 @@ from backbench.sandbox.services import (
     services_root,
     start_services,
 )
+from backbench.testkit import procinfo
 
 MARKER = "BACKBENCH_SAMPLE"
 # The agent's Python: the interpreter environment that holds the packages the contract promises.
@@ -465,6 +466,13 @@ class LocalProcess:
         if self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self._main_pid(self.proc.pid), signum)
+
+    async def processes(self) -> list[dict[str, Any]]:
+        # the group this sandbox started it in: start.sh and whatever it forks
+        return procinfo.processes(self.proc.pid)
+
+    async def kill_matching(self, word: str) -> list[int]:
+        return procinfo.kill_matching(self.proc.pid, word)
 
     async def kill(self) -> None:
         kill_group(self.proc.pid)

@@ -29,6 +29,7 @@ from backbench.testkit.control import (
     ControlError,
     Request,
     extra_env,
+    matched,
     serve_control,
     signal_number,
 )
@@ -82,6 +83,10 @@ class HarnessControl:
             return {"text": self._instance(args).log_tail(size)}
         if request.op == "service":
             return await self.service(str(args.get("name", "")), str(args.get("action", "")))
+        if request.op == "processes":
+            return {"processes": await self._instance(args).proc.processes()}
+        if request.op == "kill_process":
+            return {"killed": await self._instance(args).proc.kill_matching(matched(args))}
         raise ControlError(f"operation {request.op!r} is not served here")
 
     async def status(self) -> dict[str, Any]:

@@ -42,6 +42,8 @@ OPS = {
     "`env` adding variables the harness does not set",
     "stop_instance": "stop an instance started with start_instance",
     "output": "the last `size` bytes an instance wrote (stdout and stderr)",
+    "processes": "an instance's processes: pid, command line, memory now and at its peak (KiB)",
+    "kill_process": "SIGKILL an instance's processes whose command line holds `match`",
     "service": "stop, start or restart a service (postgres, redis)",
 }
 SERVICE_ACTIONS = ("stop", "start", "restart")
@@ -76,6 +78,15 @@ def extra_env(given: Any, harness_env: dict[str, str]) -> dict[str, str]:
         if not isinstance(value, str) or len(value) > MAX_ENV_VALUE or "\0" in value:
             raise ControlError(f"env {name} must be a string of at most {MAX_ENV_VALUE} characters")
     return dict(given)
+
+
+def matched(args: dict[str, Any]) -> str:
+    """The word of the command lines a kill_process asks to kill (never empty: that would be
+    every process)."""
+    word = args.get("match")
+    if not isinstance(word, str) or not word.strip():
+        raise ControlError("kill_process needs `match`: a word of the command line to kill")
+    return word
 
 
 def signal_number(name: str | int) -> int:

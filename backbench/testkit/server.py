@@ -6,6 +6,7 @@ Free of pytest, over backbench.testkit.control.ControlClient.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from backbench.testkit.control import ControlClient
 
@@ -38,6 +39,7 @@ class ServerControl:
         self.base_url = base_url
         self.started: list[Instance] = []
         self.touched_main = False
+        self.killed_in: set[str] = set()  # instances a test killed processes of
 
     def restart(self, instance: str = MAIN, timeout: float = RESTART_TIMEOUT) -> None:
         """Stop the instance's whole process group, start it again, wait for its port."""
@@ -75,6 +77,24 @@ class ServerControl:
         """The last `size` bytes the instance wrote to stdout and stderr."""
         return str(self.client.call("output", timeout=10, instance=instance, size=size)["text"])
 
+    def processes(self, instance: str = MAIN) -> list[dict[str, Any]]:
+        """The instance's live processes (start.sh and all it started): `pid`, `cmdline`,
+        `rss_kib` (resident memory now) and `peak_kib` (its high-water mark)."""
+        return list(self.client.call("processes", timeout=30, instance=instance)["processes"])
+
+    def peak_memory_kib(self, instance: str = MAIN) -> int:
+        """The instance's peak resident memory: the sum of its live processes' high-water marks
+        (for one server process, exactly its peak)."""
+        return sum(int(p["peak_kib"]) for p in self.processes(instance))
+
+    def kill_process(self, match: str, instance: str = MAIN) -> list[int]:
+        """SIGKILL the instance's processes whose command line holds `match` (a worker, say),
+        as a crash would; their pids. After the test, the instance is started afresh."""
+        self.touched_main = self.touched_main or instance == MAIN
+        self.killed_in.add(instance)
+        return [int(p) for p in self.client.call(
+            "kill_process", timeout=30, instance=instance, match=match)["killed"]]  # fmt: skip
+
     def alive(self, instance: str = MAIN) -> bool:
         """Whether the instance's process runs."""
         status = self.client.call("status", timeout=10)["instances"]
@@ -84,8 +104,9 @@ class ServerControl:
         """After a test: stop its extra instances; bring the main one back if it left it down."""
         for instance in list(self.started):
             self.stop_instance(instance)
-        if self.touched_main and not self.alive():
+        if self.touched_main and (MAIN in self.killed_in or not self.alive()):
             self.restart()
+        self.killed_in.clear()
 
 
 class ServiceControl:

@@ -35,12 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backbench.testkit import procinfo
 from backbench.testkit.control import (
     CONTROL_ENV,
     SERVICE_ACTIONS,
     ControlError,
     Request,
     extra_env,
+    matched,
     serve_control,
     signal_number,
 )
@@ -96,24 +98,9 @@ def _alive(pid: int) -> bool:
     return any(_task_state(task) not in ("", "Z", "X") for task in tasks)
 
 
-def _group_members(pgid: int) -> list[int]:
-    """The processes of process group `pgid`."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if len(fields) > 2 and fields[2] == str(pgid):  # state, ppid, pgrp
-            members.append(int(entry.name))
-    return members
-
-
 def _group_alive(pid: int) -> bool:
     """Whether `pid` or any process of its process group runs: any of them can hold the port."""
-    return _alive(pid) or any(_alive(member) for member in _group_members(pid))
+    return _alive(pid) or any(_alive(member) for member in procinfo.group_members(pid))
 
 
 async def _wait_group_gone(pid: int, timeout: float) -> bool:
@@ -211,6 +198,13 @@ class Supervisor:
             return {"text": self._instance(args).output(int(args.get("size", OUTPUT_SIZE)))}
         if request.op == "service":
             return await self.service(str(args.get("name", "")), str(args.get("action", "")))
+        if request.op == "processes":
+            return {"processes": procinfo.processes(self._instance(args).pid)}
+        if request.op == "kill_process":
+            instance = self._instance(args)
+            # the harness restores a main instance a test has killed part of before it goes on
+            self.replaced = self.replaced or instance is self.instances["main"]
+            return {"killed": procinfo.kill_matching(instance.pid, matched(args))}
         raise ControlError(f"operation {request.op!r} is not served here")
 
     async def _spawn(self, port: int, name: str, added: dict[str, str] | None = None) -> Instance:

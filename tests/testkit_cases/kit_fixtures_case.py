@@ -116,6 +116,26 @@ def test_a_second_instance_gets_the_variables_a_test_adds_and_none_of_the_harnes
             server.start_instance(env=refused)
 
 
+def _workers(server):
+    return [p for p in server.processes() if p["cmdline"].startswith("bb-kit-worker")]
+
+
+def test_the_servers_processes_their_memory_and_a_killed_worker(server, api):
+    found = server.processes()
+    assert any("uvicorn" in p["cmdline"] for p in found), found
+    assert all(p["peak_kib"] >= p["rss_kib"] > 0 for p in found), found
+    assert server.peak_memory_kib() == sum(p["peak_kib"] for p in server.processes())
+    [worker] = _workers(server)
+    assert server.kill_process("bb-kit-worker") == [worker["pid"]]
+    eventually(lambda: not _workers(server))
+    assert api.get("/health").status_code == 200  # the rest of the server runs on
+    assert server.kill_process("bb-no-such-process") == []
+    with pytest.raises(ControlError):
+        server.kill_process(" ")
+    server.cleanup()  # what the fixture does after the test: the server starts afresh
+    assert len(_workers(server)) == 1
+
+
 def test_postgres_stop_breaks_writes_and_start_heals(services, authed_api, unique):
     services.stop("postgres")
     with pytest.raises((httpx.HTTPError, AssertionError)):

@@ -1,0 +1,70 @@
+"""backbench.testkit.procinfo on a real process group: its members, their memory, killing the
+ones a word names, and its command line as the exec sandboxes run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from backbench.testkit import procinfo
+
+SCRIPT = Path(procinfo.__file__)
+
+
+@pytest.fixture
+def group() -> Iterator[subprocess.Popen[bytes]]:
+    """A shell leading its own group, with one child renamed bb-proc-worker."""
+    leader = subprocess.Popen(
+        # the name is put together by the shell: the leader's own command line does not hold it
+        ["bash", "-c", "w=bb-proc; (exec -a $w-worker sleep 60) & sleep 60"],
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 10
+    while len(procinfo.group_members(leader.pid)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield leader
+    procinfo.kill_matching(leader.pid, "sleep")
+    procinfo.kill_matching(leader.pid, "bb-proc-worker")
+    leader.kill()
+    leader.wait()
+
+
+def test_the_group_is_listed_with_its_memory(group: subprocess.Popen[bytes]) -> None:
+    found = procinfo.processes(group.pid)
+    assert group.pid in [p["pid"] for p in found]
+    assert sum(p["cmdline"].startswith("bb-proc-worker") for p in found) == 1
+    assert all(p["peak_kib"] >= p["rss_kib"] > 0 for p in found)
+    # another group's processes are not its
+    assert not procinfo.processes(group.pid + 10_000_000)
+
+
+def test_only_the_named_processes_are_killed(group: subprocess.Popen[bytes]) -> None:
+    [worker] = [p for p in procinfo.processes(group.pid) if "bb-proc-worker" in p["cmdline"]]
+    assert procinfo.kill_matching(group.pid, "bb-proc-worker") == [worker["pid"]]
+    deadline = time.monotonic() + 10
+    while procinfo.describe(worker["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert procinfo.describe(worker["pid"]) is None or "bb-proc-worker" not in str(
+        procinfo.describe(worker["pid"])
+    )
+    assert group.poll() is None  # the leader runs on
+    with pytest.raises(ValueError):
+        procinfo.kill_matching(group.pid, "")
+
+
+def test_the_script_answers_json_and_refuses_bad_arguments(
+    group: subprocess.Popen[bytes],
+) -> None:
+    listed = subprocess.run(
+        [sys.executable, "-I", str(SCRIPT), "list", str(group.pid)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert group.pid in [p["pid"] for p in json.loads(listed.stdout)]
+    bad = subprocess.run([sys.executable, "-I", str(SCRIPT), "list", "x"], capture_output=True)
+    assert bad.returncode == 2
