@@ -37,8 +37,9 @@ def test_reference_to_null_fails(tmp_path: Path) -> None:
             (s, 2): v for (s, _), v in null_run().scores.items()}))  # fmt: skip
     assert code == 1
     assert summary.startswith("## backbench gate: **FAIL**")
-    assert "| correct_secure | +100.0 points | [+100.0, +100.0] | 2 points | 6 | **worse** |" in (
-        summary
+    assert (
+        "| correct_secure | +100.0 points | [+100.0, +100.0] | 2 points | 6 (3) | **worse** |"
+        in (summary)
     )
     # the null agent served nothing: no latency to compare, which is no verdict on its own
     assert "| p95_ratio | n/a |" in summary
@@ -82,14 +83,15 @@ def test_harness_errors_are_left_out_not_counted_as_failures(tmp_path: Path) -> 
     code, summary = gate(tmp_path, reference_run(), errored)
     assert code == 0
     assert "1 pair(s) left out: a side's sample errored in the harness" in summary
-    assert "| correct | +0.0 points | [+0.0, +0.0] | 2 points | 2 | ok |" in summary
+    assert "| correct | +0.0 points | [+0.0, +0.0] | 2 points | 2 (2) | ok |" in summary
 
 
 def test_a_slower_candidate_fails_on_the_p95_ratio(tmp_path: Path) -> None:
     code, summary = gate(tmp_path, reference_run(), reference_run(p95=400.0))
     assert code == 1
-    assert "| p95_ratio | +100.0 % slower | [+100.0, +100.0] | 25 % slower | 3 | **worse** |" in (
-        summary
+    assert (
+        "| p95_ratio | +100.0 % slower | [+100.0, +100.0] | 25 % slower | 3 (3) | **worse** |"
+        in (summary)
     )
 
 
@@ -130,3 +132,24 @@ def test_the_prompt_gate_workflow_gates_a_prompt_change() -> None:
     assert "backbench gate --baseline" in script and "--prompts-differ" in script
     assert "-T system_prompt=" in script
     assert "gh pr comment" in script and "--summary" in script
+
+
+def test_one_scenarios_loss_over_many_epochs_is_no_catalogue_loss(tmp_path: Path) -> None:
+    # the candidate fails every epoch of one scenario of three and passes the others: a loss of
+    # 33 points over 30 pairs, which a bootstrap of the pairs would call certain, but the epochs
+    # of that scenario share its one reaction, and three scenarios say little of a catalogue
+    epochs = 10
+    broken = Run("backbench/reference", {
+        (s, e): served(correct=0 if s == SCENARIOS[0] else 1)
+        for s in SCENARIOS for e in range(1, epochs + 1)
+    })  # fmt: skip
+    code, summary = gate(tmp_path, reference_run(epochs=epochs), broken)
+    assert code == 0, summary
+    assert "| correct | +33.3 points | [-110.1, +176.8] | 2 points | 30 (3) | ok |" in summary
+    assert "30 samples a side" in summary and "clustered by scenario" in summary
+    # the same loss spread over every scenario is one: every scenario lost a third of its epochs
+    spread = Run("backbench/reference", {
+        (s, e): served(correct=0 if e % 3 == 0 else 1)
+        for s in SCENARIOS for e in range(1, epochs + 1)
+    })  # fmt: skip
+    assert gate(tmp_path / "spread", reference_run(epochs=epochs), spread)[0] == 1

@@ -180,3 +180,23 @@ def test_readme_power_table_is_the_simulations() -> None:
     epochs = epochs_for_power(100, script.SETTINGS[2])
     assert epochs is not None
     assert lines[-1].endswith(f" | {epochs} ({100 * epochs} samples a side) |")
+
+
+def test_the_cluster_interval_is_the_t_interval_of_the_scenarios_means() -> None:
+    import numpy as np
+    from scipy import stats
+
+    from backbench.report import cluster_t_interval
+
+    rng = np.random.default_rng(3)
+    means = rng.normal(1.0, 2.0, 12)
+    values = np.repeat(means, 5) + np.tile([-1.0, -0.5, 0.0, 0.5, 1.0], 12)
+    clusters = np.repeat([f"s{i}" for i in range(12)], 5)
+    got = cluster_t_interval(values, clusters, 0.95)
+    # equal clusters: CR1 is the one-sample t interval over the clusters' means
+    low, high = stats.ttest_1samp(means, 0.0).confidence_interval(0.95)
+    assert (got.low, got.high) == pytest.approx((low, high))
+    assert got.estimate == pytest.approx(values.mean())
+    # within-scenario spread alone, however many epochs, is no evidence: one scenario, no interval
+    alone = cluster_t_interval(values[:5], clusters[:5])
+    assert (alone.low, alone.high) == (-float("inf"), float("inf"))

@@ -22,7 +22,14 @@ from backbench.report._notebook import (
 )
 from backbench.report._power import PowerSetting, epochs_for_power, power_curve, simulated_power
 from backbench.report._report import build_report, render_markdown, report_logs, write_report
-from backbench.report._stats import Interval, bootstrap_mean, pass_at_k, wilson
+from backbench.report._stats import (
+    Interval,
+    bootstrap_mean,
+    cluster_bootstrap_mean,
+    cluster_t_interval,
+    pass_at_k,
+    wilson,
+)
 from backbench.report._tables import (
     appendix,
     by_section,
@@ -47,6 +54,8 @@ __all__ = [
     "REPO_ROOT",
     "appendix",
     "bootstrap_mean",
+    "cluster_bootstrap_mean",
+    "cluster_t_interval",
     "build_report",
     "by_section",
     "cwe_exploits",

@@ -20,7 +20,7 @@ from backbench.gate_policy import (
     LOWER_IS_BETTER,
 )
 from backbench.report._logs import LogInputError
-from backbench.report._stats import Interval, bootstrap_mean
+from backbench.report._stats import Interval, cluster_t_interval
 
 PASS, FAIL, UNUSABLE = 0, 1, 2
 
@@ -35,6 +35,7 @@ class MetricResult:
     loss: Interval  # positive: the candidate is worse
     threshold: float
     worse: bool
+    scenarios: int = 0  # the clusters the interval's error comes from
 
     @property
     def comparable(self) -> bool:
@@ -137,36 +138,45 @@ def latency_key(pairs: pd.DataFrame, metric: str) -> str:
     return relative if has_ratio.any() and (has_ratio | ~measured(absolute)).all() else absolute
 
 
-def metric_losses(pairs: pd.DataFrame, metric: str) -> tuple[np.ndarray, str]:
-    """The candidate's loss in each pair: points for rates, log slowdown for latencies."""
+def metric_losses(pairs: pd.DataFrame, metric: str) -> tuple[np.ndarray, str, np.ndarray]:
+    """The candidate's loss in each pair (points for rates, log slowdown for latencies), its
+    unit, and each loss's scenario (its cluster)."""
+    scenario = pairs["scenario"].to_numpy()
     if metric in LATENCY_RATIOS:
         key = latency_key(pairs, metric)
         base, cand = pairs[f"{key}_base"].to_numpy(float), pairs[f"{key}_cand"].to_numpy(float)
         ok = np.isfinite(base) & np.isfinite(cand) & (base > 0) & (cand > 0)
-        return np.log(cand[ok] / base[ok]), "% slower"
+        return np.log(cand[ok] / base[ok]), "% slower", scenario[ok]
     base, cand = pairs[f"{metric}_base"].to_numpy(float), pairs[f"{metric}_cand"].to_numpy(float)
     ok = np.isfinite(base) & np.isfinite(cand)
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
-    return sign * 100.0 * (base[ok] - cand[ok]), "points"
+    return sign * 100.0 * (base[ok] - cand[ok]), "points", scenario[ok]
 
 
 def judge_metric(
     pairs: pd.DataFrame, metric: str, max_drop: float, max_slowdown: float, confidence: float
 ) -> MetricResult:
-    """The loss's bootstrap interval; worse when the whole interval is beyond the threshold."""
-    losses, unit = metric_losses(pairs, metric)
+    """The loss's cluster-robust interval (clustered by scenario: the epochs of a scenario share
+    its reaction to the change); worse when the whole interval is beyond the threshold."""
+    losses, unit, scenarios = metric_losses(pairs, metric)
     threshold = max_slowdown if metric in LATENCY_RATIOS else max_drop
     if losses.size == 0:
         nan = Interval(math.nan, math.nan, math.nan)
         return MetricResult(metric, unit, 0, nan, threshold, False)
-    interval = bootstrap_mean(losses, confidence)
+    interval = cluster_t_interval(losses, scenarios, confidence)
     if metric in LATENCY_RATIOS:
         # the mean of log ratios is the log of the geometric mean ratio
         interval = Interval(
             *(100.0 * (math.exp(v) - 1) for v in (interval.estimate, interval.low, interval.high))
         )
     return MetricResult(
-        metric, unit, int(losses.size), interval, threshold, loss_exceeds(interval, threshold)
+        metric,
+        unit,
+        int(losses.size),
+        interval,
+        threshold,
+        loss_exceeds(interval, threshold),
+        len(set(scenarios.tolist())),
     )
 
 
@@ -208,6 +218,8 @@ def run_gate(
 
 
 def _cell(value: float) -> str:
+    if math.isinf(value):
+        return "-inf" if value < 0 else "+inf"
     return "n/a" if math.isnan(value) else f"{value:+.1f}"
 
 
@@ -220,10 +232,11 @@ def summary_markdown(result: GateResult) -> str:
         "",
         f"- baseline: `{result.baseline}`",
         f"- candidate: `{result.candidate}`",
-        f"- {result.pairs} pair(s) of samples, matched by scenario and epoch",
+        f"- {result.pairs} pair(s) of samples ({result.pairs} samples a side), matched by "
+        "scenario and epoch; intervals clustered by scenario",
         *[f"- {note}" for note in result.notes],
         "",
-        f"| metric | candidate's loss | {level} interval | allowed | pairs | verdict |",
+        f"| metric | candidate's loss | {level} interval | allowed | pairs (scenarios) | verdict |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for m in result.metrics:
@@ -237,13 +250,16 @@ def summary_markdown(result: GateResult) -> str:
         lines.append(
             f"| {m.metric} | {_cell(m.loss.estimate)} {m.unit} | "
             f"[{_cell(m.loss.low)}, {_cell(m.loss.high)}] | {m.threshold:g} {m.unit} | "
-            f"{m.pairs} | {verdict_cell} |"
+            f"{m.pairs} ({m.scenarios}) | {verdict_cell} |"
         )
     lines += [
         "",
         "A loss is the baseline minus the candidate, per pair of samples (points for rates; the "
         "geometric mean of the candidate's latency over the baseline's for ratios), with a "
-        f"{level} paired bootstrap interval. A metric is worse when the interval's low end is "
-        "above the allowed loss.",
+        f"{level} cluster-robust interval, clustered by scenario (CR1 standard error, Student's "
+        "t on scenarios - 1 degrees of freedom): the epochs of one scenario share its reaction "
+        "to the change, so the error comes from the spread between scenarios, and one scenario "
+        "alone gives no interval. A metric is worse when the interval's low end is above the "
+        "allowed loss.",
     ]
     return "\n".join(lines) + "\n"
