@@ -233,6 +233,10 @@ def _app(flaws: set[str]) -> type[BaseHTTPRequestHandler]:
                 headers["X-Name"] = name
             if "xss" in flaws and name:
                 return self._answer(200, f"<p>{name}</p>", html=True)
+            if "xss_below" in flaws and name:
+                # the reflection below a long navigation: past any excerpt of the answer
+                nav = "<nav>" + "<a href='/x'>menu</a>" * 60 + "</nav>"
+                return self._answer(200, f"{nav}<p>{name}</p>", html=True)
             self._answer(200, {"items": [{"id": i, "name": n} for i, n in rows]}, headers)
 
         def _one(self, ident: str) -> None:
@@ -333,6 +337,7 @@ CASES = [
     ("server_side_request", ("ssrf",), {"cwe-918"}),
     ("server_side_request", ("redirect",), {"cwe-601"}),
     ("cross_site_scripting", ("xss",), {"cwe-79"}),
+    ("cross_site_scripting", ("xss_below",), {"cwe-79"}),
     ("cors", ("cors",), {"cwe-942"}),
     ("security_headers", ("bare_page",), {"cwe-693", "cwe-1021"}),
     ("command_injection", ("eval",), {"cwe-94"}),
