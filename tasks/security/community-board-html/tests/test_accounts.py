@@ -203,3 +203,19 @@ def test_logout_ends_the_session_and_its_cookie_is_refused_when_replayed(visitor
     # logging in again works
     assert location(member.login()) == "/"
     assert member.client.get("/posts/new").status_code == 200
+
+
+@pytest.mark.rules("sessions-stored")
+def test_a_session_outlives_a_restart_and_works_on_a_second_instance(
+    visitors, server, client_factory
+):
+    member = visitors.member("keep")
+    cookie = member.cookie
+    token = member.token()
+    instance = server.start_instance()
+    other = client_factory(base_url=instance.base_url)
+    other.cookies.set("session", cookie)
+    assert other.get("/posts/new").status_code == 200
+    server.restart()
+    assert member.client.get("/posts/new").status_code == 200
+    assert member.send_post(token=token, title="After a restart", body="b").status_code == 303

@@ -14,9 +14,9 @@ from board import (
 
 
 @pytest.mark.rules("escape-content", "escape-attributes")
-def test_titles_and_bodies_show_as_text_on_every_page(visitors):
+def test_titles_and_bodies_show_as_text_on_every_page(visitors, unique):
     alice = visitors.member("esc")
-    tag = stamp()
+    tag = unique("tag")
     made = []
     for n, payload in enumerate(PAYLOADS):
         title, body = f"{payload} t{n} {tag}", f"body {payload} {n}"
