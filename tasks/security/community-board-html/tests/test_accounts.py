@@ -157,7 +157,7 @@ def test_a_wrong_password_or_unknown_name_is_401_and_starts_no_session(visitors)
 @pytest.mark.rules("login-next")
 def test_a_login_goes_on_to_a_local_next_exactly(visitors):
     member = visitors.member("next")
-    for target in ("/posts/new", "/search?q=a%26b&x=1", "/", "/posts/1#top", "/a/b/../c"):
+    for target in ("/posts/new", "/search?q=a%26b&x=1", "/", "/posts/1#top", "/a/b/../c", "/!~"):
         response = member.login(target)
         assert location(response) == target, target
 

@@ -73,6 +73,7 @@ def test_bytes_that_are_not_utf8_and_repeated_fields_are_400(visitors, db):
         f"title=T{tag}&body=\xff&csrf_token={token}".encode("latin-1"),
         f"title=T{tag}&title=T{tag}&body=b&csrf_token={token}".encode(),
         f"title=T{tag}&body=b&body=c&csrf_token={token}".encode(),
+        f"title=T{tag}&body=b&%FF=1&csrf_token={token}".encode(),
     ]
     for body in bodies:
         response = alice.client.post("/posts", content=body, headers=FORM)
