@@ -189,12 +189,18 @@ def test_the_login_page_carries_next_into_its_form(visitors):
 
 @pytest.mark.rules("logout", "csrf-logout")
 def test_logout_ends_the_session_and_its_cookie_is_refused_when_replayed(visitors, client_factory):
-    member = visitors.member("out")
+    member, other = visitors.member("out"), visitors.member("stay")
+    second = visitors.anonymous()
+    second.username, second.password = member.username, member.password
+    assert location(second.login()) == "/"
     saved = member.cookie
     token = member.token()
     response = member.client.post("/logout", data={"csrf_token": token})
     assert location(response) == "/"
     assert member.client.get("/posts/new").status_code == 303
+    # the user's other session and other users' sessions stay
+    assert second.client.get("/posts/new").status_code == 200
+    assert other.client.get("/posts/new").status_code == 200
     replay = client_factory()
     replay.cookies.set("session", saved)
     assert replay.get("/posts/new").status_code == 303

@@ -57,6 +57,11 @@ def test_a_form_over_1_mib_is_413(visitors, db, client_factory):
     response = alice.client.post("/posts", content=body, headers=FORM)
     assert response.status_code == 413, response.status_code
     assert posts_titled(db, title) == 0
+    # sent in chunks without a Content-Length: the same
+    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    response = alice.client.post("/posts", content=chunks, headers=FORM)
+    assert response.status_code == 413, response.status_code
+    assert posts_titled(db, title) == 0
     exact = padded({"title": title, "body": "b", "csrf_token": token}, MiB)
     assert alice.client.post("/posts", content=exact, headers=FORM).status_code == 303
     assert client_factory().get("/health").status_code == 200
