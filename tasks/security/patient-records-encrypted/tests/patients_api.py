@@ -125,24 +125,23 @@ def instance(server: Any, client_factory: Any, auth_headers: dict[str, str],
         server.stop_instance(started)
 
 
-def expected_rotation(db: Any, keys: list[tuple[str, str]]) -> tuple[int, int, list[int]]:
-    """(rotated, unreadable, ids of the patients with a value to rotate) that a rotation under
-    `keys` must answer, from every value stored now."""
+def expected_rotation(
+    db: Any, keys: list[tuple[str, str]]
+) -> tuple[int, int, list[tuple[int, str]]]:
+    """(rotated, unreadable, the (patient id, field) of every value to rotate) that a rotation
+    under `keys` must answer, from every value stored now."""
     first = keys[0][0]
     by_id = dict(keys)
     rotated = unreadable = 0
     touched = []
     for pid, *values in db.execute("SELECT id, national_id, notes FROM patients").fetchall():
-        moved = False
-        for stored in values:
+        for field, stored in zip(("national_id", "notes"), values, strict=True):
             kid = key_id_of(stored)
             if kid == first:
                 continue
             if kid in by_id and open_value(stored, by_id) is not None:
                 rotated += 1
-                moved = True
+                touched.append((pid, field))
             else:
                 unreadable += 1
-        if moved:
-            touched.append(pid)
     return rotated, unreadable, touched
