@@ -155,7 +155,7 @@ def test_a_patient_under_an_unknown_key_is_409_and_never_shows_its_stored_text(
     mine = create(authed_api, patient_body(unique))
     stored = stored_row(db, mine["id"])
     assert stored is not None
-    altered = stored["notes"][:-6] + ("AAAAAA" if not stored["notes"].endswith("AAAAAA") else "BBBBBB")
+    altered = altered_token(stored["notes"])
     db.execute("UPDATE patients SET notes = %s WHERE id = %s", (altered, mine["id"]))
     assert_error(authed_api.get(f"/v1/patients/{mine['id']}"), 409, "key_unavailable")
     # DELETE works whatever the keys
@@ -232,13 +232,19 @@ def test_rotation_leaves_values_it_cannot_read_and_counts_them(
     assert kept_row is not None and key_id_of(kept_row["notes"]) == new[0]
 
 
+def altered_token(stored: str) -> str:
+    """The stored text with the end of its token changed: it no longer decrypts."""
+    tail = "AAAAAA" if not stored.endswith("AAAAAA") else "BBBBBB"
+    return stored[:-6] + tail
+
+
 def create_altered(server, client_factory, auth_headers, db, unique, key) -> int:
     """A patient stored under `key` whose notes token was then altered (it no longer decrypts)."""
     with instance(server, client_factory, auth_headers, data_keys(key)) as other:
         patient = create(other, patient_body(unique))
     stored = stored_row(db, patient["id"])
     assert stored is not None
-    altered = stored["notes"][:-6] + ("AAAAAA" if not stored["notes"].endswith("AAAAAA") else "BBBBBB")
+    altered = altered_token(stored["notes"])
     db.execute("UPDATE patients SET notes = %s WHERE id = %s", (altered, patient["id"]))
     return int(patient["id"])
 

@@ -69,7 +69,8 @@ def test_fields_out_of_their_rules_are_422_and_store_nothing(authed_api, db, uni
                    {"name": "a\u0000b"}, {"national_id": ""}, {"national_id": "x" * 65},
                    {"national_id": ...}, {"national_id": 12345}, {"national_id": "a\u0000"},
                    {"notes": "x" * 4001}, {"notes": None}, {"notes": ["x"]},
-                   {"notes": "\u0000"}, {"date_of_birth": ...}, {"date_of_birth": 19991231}):  # fmt: skip
+                   {"notes": "\u0000"}, {"date_of_birth": ...},
+                   {"date_of_birth": 19991231}):  # fmt: skip
         body = patient_body(unique, **change)
         if "name" not in change:
             body["name"] = name
@@ -201,7 +202,8 @@ def test_patch_changes_only_the_fields_sent(authed_api, db, unique):
     assert stored_row(db, pid) == before
     steps = [{"name": unique("Renamed")}, {"date_of_birth": "1990-01-31"},
              {"national_id": unique("NEWNI")}, {"notes": ""},
-             {"notes": unique("n"), "name": unique("Both"), "id": 5, "national_id_index": "x"}]  # fmt: skip
+             {"notes": unique("n"), "name": unique("Both"), "id": 5,
+              "national_id_index": "x"}]  # fmt: skip
     current = dict(patient)
     for change in steps:
         response = authed_api.patch(f"/v1/patients/{pid}", json=change)
