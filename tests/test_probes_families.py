@@ -459,3 +459,21 @@ def test_an_operation_excluded_for_a_family_is_not_attacked_by_it(
     plan = [p for p in probe_plan(surface_file, config) if p["kind"] == "mass_assignment"]
     evidence = run_probes(serve("mass"), plan, SECRET, sleep=SLEEP, slow=SLOW)
     assert probes_verdict(evidence) == []  # the flaw is there; its only write is left out
+
+
+def test_sample_values_follow_the_documents_formats() -> None:
+    # a create body the contract refuses (a bad date, e-mail or URL) creates nothing to attack
+    from datetime import date, datetime
+
+    from backbench.scoring.exploits._send import Target
+
+    target = Target(None, {}, SECRET)  # type: ignore[arg-type]
+    body = target.value({"type": "object", "properties": {
+        "born": {"type": "string", "format": "date"},
+        "at": {"type": "string", "format": "date-time"},
+        "mail": {"type": "string", "format": "email"},
+        "site": {"type": "string", "format": "uri"},
+    }}, "")  # fmt: skip
+    date.fromisoformat(body["born"])
+    datetime.fromisoformat(body["at"])
+    assert "@" in body["mail"] and body["site"].startswith("https://")
