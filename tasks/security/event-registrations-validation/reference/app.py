@@ -387,6 +387,11 @@ def parse_int(literal: str) -> int | float:
     return int(literal) if len(literal) <= MAX_INT_DIGITS else TOO_BIG
 
 
+def no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_body(raw: bytes) -> tuple[dict[str, Any], list[str]]:
     """The body's JSON object and the keys it repeats, else a 422 naming no field."""
     repeated: list[str] = []
@@ -400,7 +405,12 @@ def parse_body(raw: bytes) -> tuple[dict[str, Any], list[str]]:
         return seen
 
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=pairs, parse_int=parse_int)
+        data = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=pairs,
+            parse_int=parse_int,
+            parse_constant=no_constant,
+        )
     except (ValueError, RecursionError):
         raise invalid({}, "the body is not UTF-8 JSON") from None
     if not isinstance(data, dict):
