@@ -337,7 +337,6 @@ def test_unknown_fields_in_an_event_body_are_422_and_never_stored(authed_api, db
         body = {**event_body(f"{token} bad"), field: value}
         assert_invalid(authed_api.post("/v1/events", json=body), field)
     assert events_titled(db, f"{token} bad") == 0
-    assert db.scalar("SELECT count(*) FROM events WHERE id = 987654321") == 0
     event = create_event(authed_api, f"{token} ok")
     for field, value in (("id", 987654321), ("seats_taken", 5), ("created_at", "2001-02-03T04:05:06Z"),
                          ("status", "cancelled")):  # fmt: skip

@@ -119,7 +119,6 @@ def test_a_registration_body_may_not_set_status_id_or_any_other_field(authed_api
         response = authed_api.post(f"/v1/events/{event['id']}/registrations", json=body)
         assert_invalid(response, field)
     assert registrations_of(db, event["id"]) == []
-    assert db.scalar("SELECT count(*) FROM registrations WHERE id = 987654321") == 0
 
 
 @pytest.mark.rules("not-enough-seats", "error-409", "refused-changes-nothing")
