@@ -443,13 +443,13 @@ def validate(
 
 
 def event_order(data: dict[str, Any]) -> dict[str, str]:
-    """ends_at must be later than starts_at, both as sent (each valid on its own)."""
+    """ends_at may not be earlier than starts_at, both as sent (each valid on its own)."""
     try:
         starts = parse_date_time(data["starts_at"])
         ends = parse_date_time(data["ends_at"])
     except (KeyError, TypeError, ValueError):
         return {}
-    return {} if ends > starts else {"ends_at": "must be later than starts_at"}
+    return {} if ends >= starts else {"ends_at": "must not be earlier than starts_at"}
 
 
 def parse_id(raw: str) -> int:
@@ -668,8 +668,8 @@ def update_event(event_id: str, request: Request) -> dict[str, Any]:
             raise ApiError(404, "not_found", "no such event")
         starts = fields.get("starts_at", current["starts_at"])
         ends = fields.get("ends_at", current["ends_at"])
-        if ends is not None and ends <= starts:
-            raise invalid({"ends_at": "must be later than starts_at"})
+        if ends is not None and ends < starts:
+            raise invalid({"ends_at": "must not be earlier than starts_at"})
         if "capacity" in fields and fields["capacity"] < current["seats_taken"]:
             raise ApiError(409, "capacity_below_taken", "the capacity is below the seats taken")
         if not fields:

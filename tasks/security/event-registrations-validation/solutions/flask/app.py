@@ -411,8 +411,8 @@ def health() -> Any:
 def create_event() -> Any:
     values = {**EVENT_DEFAULTS, **check_body(EVENT_FIELDS, EVENT_REQUIRED)}
     starts, ends = values.get("starts_at"), values.get("ends_at")
-    if starts is not None and ends is not None and ends <= starts:
-        g.problems.setdefault("ends_at", "must be later than starts_at")
+    if starts is not None and ends is not None and ends < starts:
+        g.problems.setdefault("ends_at", "may not be earlier than starts_at")
     fail_if_problems()
     with db.connection() as conn:
         row = conn.execute(
@@ -525,8 +525,8 @@ def update_event(raw: str) -> Any:
         if row is None:
             raise Refused(404, "not_found", "no such event")
         merged = {**row, **changes}
-        if merged["ends_at"] is not None and merged["ends_at"] <= merged["starts_at"]:
-            raise invalid({"ends_at": "must be later than starts_at"})
+        if merged["ends_at"] is not None and merged["ends_at"] < merged["starts_at"]:
+            raise invalid({"ends_at": "may not be earlier than starts_at"})
         if merged["capacity"] < row["seats_taken"]:
             raise Refused(409, "capacity_below_taken", "more seats are taken than that")
         if changes:
