@@ -41,7 +41,11 @@ DATE_TIME = re.compile(
     r"(Z|[+-][0-9]{2}:[0-9]{2})"
 )
 TAG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
-WEBSITE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][!-~]*)?")
+PCHAR = r"([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})"
+QCHAR = r"([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})"
+WEBSITE = re.compile(
+    rf"https?://[A-Za-z0-9.-]+(:[0-9]{{1,5}})?(/{PCHAR}*)?(\?{QCHAR}*)?(#{QCHAR}*)?"
+)
 EMAIL = re.compile(
     r"[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )

@@ -299,6 +299,8 @@ def test_website_is_an_http_or_https_url_only(authed_api, db, unique):
     token = unique("web")
     longest = "https://example.com/" + "a" * (2048 - len("https://example.com/"))
     for url in ("http://example.com", "https://a.example:8443/p/a-t_h?q=1&r=%20#frag",
+                "https://x.example?a=b/c?d#e/f?g", "https://x.example/a(b)*,;=:@!$&~'.",
+                "https://x.example#top",
                 "https://x.example/", "http://127.0.0.1:8080", longest):  # fmt: skip
         event = create_event(authed_api, f"{token} ok", website=url)
         assert event["website"] == url
@@ -310,6 +312,9 @@ def test_website_is_an_http_or_https_url_only(authed_api, db, unique):
                 "https:example.com", "//example.com", "example.com", "https://exa mple.com",
                 "https://example.com/a b", "https://example.com/caf\u00e9", " https://example.com",
                 "https://user@example.com", "", longest + "a", 5, ["https://example.com"],
+                "https://example.com/#a#b", "https://example.com/%zz", "https://example.com/a<b",
+                "https://example.com/a\"b", "https://example.com/{x}", "https://example.com:/",
+                "https://example.com:123456/", "https://[::1]/", "https://example.com/a\\b",
                 None):  # fmt: skip
         body = event_body(f"{token} bad", website=url)
         assert_invalid(authed_api.post("/v1/events", json=body), "website")

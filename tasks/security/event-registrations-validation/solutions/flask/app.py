@@ -23,7 +23,13 @@ DATE_TIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:Z|([+-])(\d{2}):(\d{2}))", re.ASCII
 )
 TAG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-WEBSITE = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#][!-~]*)?")
+URL_CHARS = "A-Za-z0-9._~!$&'()*+,;=:@/-"
+WEBSITE = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?"
+    r"(?:/(?:[" + URL_CHARS + r"]|%[0-9A-Fa-f]{2})*)?"
+    r"(?:\?(?:[" + URL_CHARS + r"?]|%[0-9A-Fa-f]{2})*)?"
+    r"(?:#(?:[" + URL_CHARS + r"?]|%[0-9A-Fa-f]{2})*)?"
+)
 EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+-]{1,64}")
 EMAIL_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 EMAIL_TLD = re.compile(r"[A-Za-z]{2,63}")
