@@ -170,7 +170,11 @@ def test_a_lone_surrogate_escape_is_refused(authed_api, db, unique):
     response = send_raw(authed_api, "POST", "/v1/events", paired)
     assert response.status_code == 201, response.text
     assert response.json()["title"] == f"{token} \U0001f600"
-    assert events_like(db, token) == 1
+    # the code points just outside the surrogates are ordinary characters
+    for edge in ("\ud7ff", "\ue000", "\uffff"):
+        event = create_event(authed_api, f"{token} {edge}")
+        assert event["title"] == f"{token} {edge}"
+    assert events_like(db, token) == 4
 
 
 VALID_TIMES = {

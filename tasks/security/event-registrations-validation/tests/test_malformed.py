@@ -49,6 +49,19 @@ def test_every_v1_operation_needs_the_bearer_secret(
     assert api.get("/health").status_code == 200
 
 
+@pytest.mark.rules("error-body")
+def test_unknown_paths_and_methods_answer_the_error_body(authed_api, unique):
+    event = create_event(authed_api, unique("paths"))
+    for method, path, status in (("GET", "/v1/nothing", 404), ("GET", "/v1/events/1/nothing", 404),
+                                 ("DELETE", f"/v1/events/{event['id']}", 405),
+                                 ("PUT", f"/v1/events/{event['id']}", 405)):  # fmt: skip
+        response = authed_api.request(method, path, json={} if method == "PUT" else None)
+        assert response.status_code == status, (method, path, response.text)
+        error = response.json().get("error")
+        assert isinstance(error, dict) and isinstance(error.get("code"), str), response.text
+        assert isinstance(error.get("message"), str), response.text
+
+
 @pytest.mark.rules("body-size", "error-413", "refused-changes-nothing")
 def test_a_body_over_1_mib_is_413_and_stores_nothing(authed_api, client_factory, db, unique):
     token = unique("huge")
