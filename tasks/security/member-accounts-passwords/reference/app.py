@@ -58,12 +58,12 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 CREATE INDEX IF NOT EXISTS tokens_session_idx ON tokens (session_id);
 CREATE TABLE IF NOT EXISTS login_failures (
-    key CHAR(71) NOT NULL,
+    key TEXT NOT NULL,
     at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS login_failures_key_idx ON login_failures (key, at);
 CREATE TABLE IF NOT EXISTS login_locks (
-    key CHAR(71) PRIMARY KEY,
+    key TEXT PRIMARY KEY,
     until TIMESTAMPTZ NOT NULL
 );
 """

@@ -49,6 +49,19 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return body
 
 
+def assert_no_password_material(response: httpx.Response, password: str, hashed: Any) -> None:
+    """No field of the answer is named for a password or a hash, and none holds the password,
+    its stored hash or any argon2 string."""
+    body = response.json()
+    assert isinstance(body, dict), body
+    for key in body:
+        assert not any(word in key.lower() for word in ("password", "hash", "salt")), body
+    text = response.text
+    assert password not in text and "$argon2" not in text, text[:300]
+    if hashed:
+        assert str(hashed) not in text and str(hashed).split("$")[-1] not in text, text[:300]
+
+
 def bearer(token: str, scheme: str = "Bearer") -> dict[str, str]:
     return {"Authorization": f"{scheme} {token}"}
 

@@ -24,10 +24,20 @@ def assert_locked(response):
     assert retry.isdigit() and 1 <= int(retry) <= LOCK_SECONDS, retry
 
 
+FORWARDED = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Client-IP", "True-Client-IP")
+
+
 def fail(kit, username, times, client=None):
-    """`times` wrong passwords for the username, each answered 401."""
+    """`times` wrong passwords for the username, each answered 401, each claiming another
+    origin in a forwarding header (which the throttle must ignore)."""
     for n in range(times):
-        assert_error(kit.login(username, f"wrong-password-{n}", client), 401, "invalid_credentials")
+        header = FORWARDED[n % len(FORWARDED)]
+        value = f"for=10.9.{n}.1" if header == "Forwarded" else f"10.9.{n}.1"
+        response = (client or kit.client()).post(
+            "/v1/sessions", json={"username": username, "password": f"wrong-password-{n}"},
+            headers={header: value},
+        )  # fmt: skip
+        assert_error(response, 401, "invalid_credentials")
 
 
 @pytest.mark.rules("throttle-account", "throttle-429", "error-429")
