@@ -108,9 +108,12 @@ def test_usernames_are_unique_regardless_of_letter_case(kit, db):
         )
         assert_error(response, 409, "username_taken")
     assert accounts_named(db, member.username) == 1
-    assert db.scalar(
-        "SELECT username FROM accounts WHERE lower(username) = lower(%s)", (member.username,)
-    ) == member.username
+    assert (
+        db.scalar(
+            "SELECT username FROM accounts WHERE lower(username) = lower(%s)", (member.username,)
+        )
+        == member.username
+    )
     # the first password still logs in: the refused registrations changed nothing
     assert kit.login(member.username, member.password).status_code == 200
 

@@ -95,7 +95,9 @@ def test_the_bearer_scheme_word_is_matched_in_any_case(kit):
     for scheme in ("Bearer", "bearer", "BEARER", "bEaReR"):
         response = kit.client().get("/v1/me", headers=bearer(pair["access_token"], scheme))
         assert response.status_code == 200, (scheme, response.text)
-    response = kit.client().post("/v1/sessions/logout", headers=bearer(pair["access_token"], "bearer"))
+    response = kit.client().post(
+        "/v1/sessions/logout", headers=bearer(pair["access_token"], "bearer")
+    )
     assert response.status_code == 204, response.text
     assert_refused(kit, pair["access_token"])
 
