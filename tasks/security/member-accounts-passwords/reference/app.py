@@ -297,13 +297,14 @@ def throttle_key(kind: str, value: str) -> str:
 
 def locked_for(conn: Any, keys: list[str]) -> int:
     """Seconds until the latest lock of the keys ends (0: none is locked)."""
+    # the clock, not now(): this transaction may have waited for the one that made the lock
     row = conn.execute(
-        "SELECT max(extract(epoch FROM until - now())) AS left FROM login_locks "
-        "WHERE key = ANY(%s) AND until > now()",
+        "SELECT max(extract(epoch FROM until - clock_timestamp())) AS left FROM login_locks "
+        "WHERE key = ANY(%s) AND until > clock_timestamp()",
         (keys,),
     ).fetchone()
     left = row["left"] if row else None
-    return max(1, math.ceil(float(left))) if left is not None else 0
+    return min(LOCK, max(1, math.ceil(float(left)))) if left is not None else 0
 
 
 def count_failure(conn: Any, key: str, limit: int) -> None:
@@ -316,7 +317,8 @@ def count_failure(conn: Any, key: str, limit: int) -> None:
     ).fetchone()["n"]
     if failures >= limit:
         conn.execute(
-            "INSERT INTO login_locks (key, until) VALUES (%s, now() + make_interval(secs => %s)) "
+            "INSERT INTO login_locks (key, until) "
+            "VALUES (%s, clock_timestamp() + make_interval(secs => %s)) "
             "ON CONFLICT (key) DO UPDATE SET until = excluded.until",
             (key, LOCK),
         )
