@@ -75,7 +75,7 @@ def test_a_body_sent_without_the_json_content_type_is_415(kit, db):
     assert accounts_named(db, name) == 0
     response = send(kit, "/v1/accounts", body, "application/json; charset=utf-8")
     assert response.status_code == 201, response.text
-    response = send(kit, "/v1/sessions", login, "Application/JSON; charset=utf-8")
+    response = send(kit, "/v1/sessions", login, "application/json; charset=utf-8")
     assert response.status_code == 200, response.text
 
 
