@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+set -euo pipefail
+cd "$(dirname "$0")"
+# the client address is REMOTE_ADDR, the TCP peer: no proxy header is trusted
+exec python3 -m gunicorn --workers 2 --threads 8 --bind "127.0.0.1:$PORT" \
+    --log-level warning app:app
