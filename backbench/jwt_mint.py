@@ -8,6 +8,7 @@ probes' HTTP client.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -44,8 +45,10 @@ def mint(header: dict[str, Any], claims: dict[str, Any], key: str | None) -> str
     return f"{signing}.{b64url(hmac.new(key.encode(), signing.encode(), digest).digest())}"
 
 
+@functools.lru_cache(maxsize=32)
 def private_key(pem: str) -> Any:
-    """The RSA private key of a PEM text (ValueError if it holds none)."""
+    """The RSA private key of a PEM text (ValueError if it holds none); loaded once per
+    process: loading checks the key, about 0.2 s, and every request that says {jwt} mints."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
