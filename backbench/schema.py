@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from backbench.jwt_mint import JWT_PLACEHOLDER
+from backbench.jwt_mint import JWT_PLACEHOLDER, private_key
 from backbench.registry import DELIVERABLE_KINDS, KIND_CHECKS, PEERS, PROBE_KINDS, SERVICES, one_of
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -146,10 +146,16 @@ class Jwt(Strict):
     (valid ones) or refuse (forged, expired, for another audience or issuer)."""
 
     key: str = Field(
-        "{secret}", min_length=1, description="the HMAC signing key; {secret} is APP_SECRET"
+        "{secret}",
+        min_length=1,
+        description="the HMAC signing key ({secret} is APP_SECRET), or for RS256 the PEM private "
+        "key whose public key the prompt gives",
     )
-    algorithm: Literal["HS256", "HS384", "HS512"] = Field(
+    algorithm: Literal["HS256", "HS384", "HS512", "RS256"] = Field(
         "HS256", description="the signing algorithm"
+    )
+    key_id: str | None = Field(
+        None, description="the kid header of every token minted (a server may hold several keys)"
     )
     audience: str | None = Field(None, description="the aud claim the submission must require")
     issuer: str | None = Field(None, description="the iss claim the submission must require")
@@ -164,6 +170,17 @@ class Jwt(Strict):
         description="the operation that revokes the token it is sent with (a logout; "
         "operationId or 'METHOD /path'): a revoked token must be refused",
     )
+
+    @model_validator(mode="after")
+    def _rsa_key_is_a_private_pem(self) -> Jwt:
+        if self.algorithm.startswith("RS"):
+            try:
+                private_key(self.key)
+            except ValueError as ex:
+                raise ValueError(
+                    f"an {self.algorithm} key must be a PEM RSA private key: {ex}"
+                ) from ex
+        return self
 
     @model_validator(mode="after")
     def _no_registered_claims(self) -> Jwt:

@@ -19,8 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import ValidationError
 
+from backbench.jwt_mint import new_rsa_pem, public_pem, rsa_jwk
 from backbench.schema import ProbeSurface
 from backbench.scoring import load_test
 from backbench.scoring.attack_surface import (
@@ -67,6 +71,10 @@ OPENAPI: dict[str, Any] = {
     },
 }  # fmt: skip
 CWE_IDS = ["cwe-347", "cwe-345", "cwe-613"]
+# the identity provider's key of the RS256 cases: the app holds only its public half
+RSA_KEY = new_rsa_pem()
+KID = "bb-2026-a"
+HMAC_VECTORS = [v for _, v in tokens.VECTORS if not v.startswith("key confusion")]
 
 
 def _config(**jwt: Any) -> dict[str, Any]:
@@ -155,7 +163,7 @@ def test_the_forged_tokens_change_one_thing_each() -> None:
     assert good == {"sub": "alice", "aud": AUDIENCE, "iss": ISSUER, "iat": now, "exp": now + 300}
     made = {vector: (header, claims, key) for _, vector, header, claims, key in
             tokens.forged(jwt, SECRET, now)}  # fmt: skip
-    assert list(made) == [v for _, v in tokens.VECTORS]
+    assert list(made) == HMAC_VECTORS  # no public key to confuse an HMAC key with
     assert {made[v][0]["alg"] for v in ("alg none", "alg None", "alg NONE")} == {
         "none", "None", "NONE"
     }  # fmt: skip
@@ -165,10 +173,25 @@ def test_the_forged_tokens_change_one_thing_each() -> None:
     assert "exp" not in made["a token without exp"][1]
     assert made["a wrong audience"][1]["aud"] != AUDIENCE
     assert made["a wrong issuer"][1]["iss"] != ISSUER
+    own = made["the token's own key (a jwk header)"]
+    assert own[0]["jwk"] == {"kty": "oct", "k": tokens.b64url(own[2].encode())}
     bare = _config(audience=None, issuer=None)["jwt"]
     assert {v for _, v, *_ in tokens.forged(bare, SECRET, now)}.isdisjoint(
         {"a wrong audience", "a wrong issuer"}
     )
+
+
+def test_rs256_tokens_carry_the_kid_and_add_the_key_confusion() -> None:
+    jwt = _config(algorithm="RS256", key=RSA_KEY, key_id=KID)["jwt"]
+    made = {vector: (header, key) for _, vector, header, _, key in tokens.forged(jwt, RSA_KEY, 1)}
+    assert list(made) == [v for _, v in tokens.VECTORS]
+    assert all(header["kid"] == KID for header, _ in made.values())
+    confused = made["key confusion: HS256 keyed with the public key's PEM"]
+    assert confused == ({"alg": "HS256", "typ": "JWT", "kid": KID}, public_pem(RSA_KEY))
+    assert public_pem(RSA_KEY).startswith("-----BEGIN PUBLIC KEY-----")
+    assert made["a signature by another key"][1] not in (None, RSA_KEY)
+    header, key = made["the token's own key (a jwk header)"]
+    assert header["jwk"] == rsa_jwk(str(key)) and header["jwk"] != rsa_jwk(RSA_KEY)
 
 
 # -- the schema, the surface and the plan ----------------------------------------------------
@@ -238,6 +261,9 @@ class Checks:
     key: str = SECRET
     algorithm: str = "HS256"
     revocation: bool = True  # POST /logout revokes the token it is sent with
+    trusts_jwk: bool = False  # the key a token carries (a jwk header) verifies it
+    alg_from_header: bool = False  # RS256 app: an HS256 token is HMAC'd with the public PEM
+    kid: str | None = None  # the kid a token must name
 
 
 def _b64decode(part: str) -> bytes:
@@ -252,13 +278,11 @@ def verified(token: str, checks: Checks) -> bool:
     except ValueError:
         return False
     unsigned = checks.trusts_alg_none and str(header.get("alg")).lower() == "none"
-    if checks.signature and not unsigned:
-        digest = tokens.DIGESTS[checks.algorithm]
-        expected = hmac.new(checks.key.encode(), f"{head}.{body}".encode(), digest).digest()
-        if header.get("alg") != checks.algorithm or not hmac.compare_digest(
-            expected, _b64decode(signature)
-        ):
-            return False
+    if checks.kid is not None and header.get("kid") != checks.kid:
+        return False
+    signing, sig = f"{head}.{body}".encode(), _b64decode(signature)
+    if checks.signature and not unsigned and not _signed(header, signing, sig, checks):
+        return False
     now = time.time()
     if checks.expiry and (
         not isinstance(claims.get("exp"), int) or claims["exp"] <= now
@@ -268,6 +292,38 @@ def verified(token: str, checks: Checks) -> bool:
     if checks.audience and claims.get("aud") != AUDIENCE:
         return False
     return not (checks.issuer and claims.get("iss") != ISSUER)
+
+
+def _hmac_ok(key: bytes, alg: Any, signing: bytes, sig: bytes) -> bool:
+    digest = tokens.DIGESTS.get(str(alg))
+    return digest is not None and hmac.compare_digest(hmac.new(key, signing, digest).digest(), sig)
+
+
+def _rsa_ok(public: Any, signing: bytes, sig: bytes) -> bool:
+    try:
+        public.verify(sig, signing, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _signed(header: dict[str, Any], signing: bytes, sig: bytes, checks: Checks) -> bool:
+    """The signature check, with the flaw the checks name."""
+    alg, jwk = header.get("alg"), header.get("jwk")
+    if checks.trusts_jwk and isinstance(jwk, dict):
+        if jwk.get("kty") == "oct":
+            return _hmac_ok(_b64decode(str(jwk.get("k"))), alg, signing, sig)
+        numbers = rsa.RSAPublicNumbers(
+            int.from_bytes(_b64decode(jwk["e"]), "big"), int.from_bytes(_b64decode(jwk["n"]), "big")
+        )
+        return alg == "RS256" and _rsa_ok(numbers.public_key(), signing, sig)
+    if checks.algorithm == "RS256":
+        pem = public_pem(RSA_KEY)
+        if checks.alg_from_header and alg == "HS256":
+            return _hmac_ok(pem.encode(), alg, signing, sig)
+        public = serialization.load_pem_public_key(pem.encode())
+        return alg == "RS256" and _rsa_ok(public, signing, sig)
+    return alg == checks.algorithm and _hmac_ok(checks.key.encode(), alg, signing, sig)
 
 
 def _app(checks: Checks) -> type[BaseHTTPRequestHandler]:
@@ -332,6 +388,14 @@ LOOPBACK = [
     ("ignores iss", Checks(issuer=False), "HS256", {"cwe-345"}),
     ("verifies nothing", Checks(signature=False, expiry=False, audience=False, issuer=False),
      "HS256", set(CWE_IDS)),
+    ("trusts the token's own jwk", Checks(trusts_jwk=True), "HS256", {"cwe-347"}),
+    ("RS256 fixed twin", Checks(algorithm="RS256", kid=KID), "RS256", set()),
+    ("RS256 key confusion", Checks(algorithm="RS256", kid=KID, alg_from_header=True), "RS256",
+     {"cwe-347"}),
+    ("RS256 trusts the token's own jwk", Checks(algorithm="RS256", kid=KID, trusts_jwk=True),
+     "RS256", {"cwe-347"}),
+    ("RS256 ignores exp", Checks(algorithm="RS256", kid=KID, expiry=False), "RS256",
+     {"cwe-613"}),
 ]  # fmt: skip
 
 
@@ -341,7 +405,9 @@ LOOPBACK = [
 def test_the_family_catches_each_flaw_for_its_cwe(
     case: str, checks: Checks, algorithm: str, cwes: set[str], serve: Any, contract: Path
 ) -> None:
-    plan = [p for p in probe_plan(contract, _config(algorithm=algorithm)) if p["kind"] == "tokens"]
+    rsa_key = {"key": RSA_KEY, "key_id": KID} if algorithm == "RS256" else {}
+    config = _config(algorithm=algorithm, **rsa_key)
+    plan = [p for p in probe_plan(contract, config) if p["kind"] == "tokens"]
     evidence = run_probes(serve(checks), plan, SECRET)
     assert {pid for pid, _, _ in probes_verdict(evidence)} == cwes
 
@@ -359,7 +425,7 @@ def test_the_fixed_twin_is_sent_every_vector_and_serves_only_the_valid_token(
     assert [e["operation"] for e in evidence["operations"]] == ["GET /notes", "POST /notes"]
     for entry in evidence["operations"]:
         assert (entry["valid"]["status"], entry["anonymous"]["status"]) in ((200, 401), (201, 401))
-        assert [r["vector"] for r in entry["forged"]] == [v for _, v in tokens.VECTORS]
+        assert [r["vector"] for r in entry["forged"]] == HMAC_VECTORS
         assert {r["status"] for r in entry["forged"]} == {401}
     assert tokens.findings(evidence) == []
 
