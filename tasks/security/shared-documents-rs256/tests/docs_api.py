@@ -72,7 +72,8 @@ def hs_sign(signing_input: str, key: bytes, alg: str = "HS256") -> str:
 def token(claims: Any, kid: str = KID_A, signer: str | None = None) -> str:
     """A valid-form RS256 token of `claims` under `kid`, minted with PyJWT; signed with the
     private key of `signer` (default: the kid's own)."""
-    return jwt.encode(claims, PRIVATE_KEYS[signer or kid], algorithm="RS256", headers={"kid": kid})
+    # the loaded key, not its PEM: PyJWT would load and check the PEM again for every token
+    return jwt.encode(claims, private_key(signer or kid), algorithm="RS256", headers={"kid": kid})
 
 
 def forge(header: Any, claims: Any, sign: Callable[[str], str] | None) -> str:
