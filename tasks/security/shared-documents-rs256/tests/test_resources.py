@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import pytest
 from docs_api import (
+    KID_A,
     MAX_ID,
     assert_error,
+    bearer,
+    claims_for,
     documents_titled,
     people,  # noqa: F401 - a fixture
     same,
     stored_document,
     stored_shares,
+    token,
 )
 
 # not a whole number from 1 to 2**63 - 1: each names nothing, even where a lenient parser would
@@ -163,6 +167,7 @@ def test_a_limit_or_offset_that_is_not_digits_in_range_is_422(people):
 @pytest.mark.rules("document-patch", "shares-stored")
 def test_a_patch_changes_only_the_fields_sent(people, db):
     alice = people.user("alice")
+    neighbour = alice.document("Neighbour", "Untouched", ["r9"])
     document = alice.document("Draft", "Text", ["r1"])
     steps = [
         ({"body": "New text"}, {"body": "New text"}),
@@ -185,6 +190,9 @@ def test_a_patch_changes_only_the_fields_sent(people, db):
             expected["body"],
         )
         assert stored_shares(db, document["id"]) == expected["shared_with"]
+    # no other document changed with it
+    assert stored_document(db, neighbour["id"]) == (alice.sub, "Neighbour", "Untouched")
+    assert stored_shares(db, neighbour["id"]) == ["r9"]
 
 
 @pytest.mark.rules("document-patch", "error-422", "strings-nul", "refused-changes-nothing")
@@ -194,13 +202,27 @@ def test_a_patch_with_null_or_invalid_fields_is_422_and_changes_nothing(people, 
     for body in ({"title": None}, {"body": None}, {"shared_with": None}, {"title": ""},
                  {"title": "x" * 201}, {"title": 7}, {"title": "a\u0000b"}, {"body": 5},
                  {"title": "Half", "body": None}, {"body": "Half", "shared_with": ["a", "a"]},
-                 {"title": "Half", "shared_with": "r2"}):  # fmt: skip
+                 {"title": "Half", "shared_with": "r2"}, {"body": "x" * 20001}):  # fmt: skip
         assert_error(
             alice.client.patch(f"/v1/documents/{document['id']}", json=body), 422,
             "validation_error",
         )  # fmt: skip
     assert stored_document(db, document["id"]) == (alice.sub, "Unchanged", "Body")
     assert stored_shares(db, document["id"]) == ["r1"]
+
+
+@pytest.mark.rules("path-id", "document-get")
+def test_the_smallest_id_1_names_a_document(people, db):
+    people.user().document()  # a document exists: id 1 is the first one made, unless deleted
+    row = db.execute("SELECT owner_id, title FROM documents WHERE id = 1").fetchone()
+    if row is None:  # deleted by an earlier test: id 1 names nothing to anyone
+        assert_error(people.user().client.get("/v1/documents/1"), 404, "not_found")
+        return
+    # its owner's own token (the tests hold the provider's keys)
+    owner = people.factory(headers=bearer(token(claims_for(row[0]), KID_A)))
+    response = owner.get("/v1/documents/1")
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == 1 and response.json()["title"] == row[1]
 
 
 @pytest.mark.rules("not-found", "error-404", "refused-changes-nothing")

@@ -313,11 +313,15 @@ def test_an_expired_token_is_refused(people, db):
             assert_refused(people, db, token(claims_for(sub, iat=exp - 300, exp=exp), kid))
 
 
-@pytest.mark.rules("exp")
+@pytest.mark.rules("exp", "nbf")
 def test_a_token_without_exp_is_refused(people, db):
     sub = people.unique("forever")
     assert_refused(people, db, token(claims_for(sub, exp=...), KID_A))
     assert_refused(people, db, token(claims_for(sub, exp=None), KID_B))
+    # a number, not a string of digits: a string exp or nbf is refused, even one in range
+    now = claims_for(sub)["iat"]
+    assert_refused(people, db, token(claims_for(sub, exp=str(now + MARGIN)), KID_A))
+    assert_refused(people, db, token(claims_for(sub, nbf=str(now - MARGIN)), KID_A))
 
 
 @pytest.mark.rules("nbf")
