@@ -35,10 +35,12 @@ ACCOUNT = {
 }
 POST = {
     "type": "object",
-    "required": ["title", "link", "csrf_token"],
+    "required": ["title", "site", "csrf_token"],
     "properties": {
         "title": {"type": "string", "maxLength": 80},
-        "link": {"type": "string", "format": "uri"},
+        "site": {"type": "string", "format": "uri"},
+        # optional, and more than its schema says: empty or an http(s) URL
+        "link": {"type": "string", "maxLength": 200},
         "csrf_token": {"type": "string"},
     },
 }
@@ -142,7 +144,7 @@ def test_a_declared_session_plans_1004_and_with_forms_352(contract: Path) -> Non
     assert surface["session"]["forms"] == [{"action": "POST /posts", "shows": "GET /"}]
     assert surface["session"]["token_field"] == "csrf_token"
     [create] = [op for op in surface["operations"] if op["id"] == "POST /posts"]
-    assert create["form"]["required"] == ["title", "link", "csrf_token"]
+    assert create["form"]["required"] == ["title", "site", "csrf_token"]
     assert create["body"] is None  # a form is not a JSON body the other families send
 
 
@@ -220,6 +222,9 @@ def _app(policy: Policy) -> type[BaseHTTPRequestHandler]:
                     return self._answer(403, "log in first")
                 if not self._trusted(fields, current[1]):
                     return self._answer(403, "forbidden")
+                bad_link = fields.get("link", "") and not fields["link"].startswith("http")
+                if bad_link or not fields.get("site", "").startswith("https://"):
+                    return self._answer(400, "bad link")
                 posts.append((current[0], fields.get("title", "")))
             self._answer(303, headers={"Location": "/"})
 
@@ -282,6 +287,7 @@ def test_the_fixed_board_takes_a_post_with_its_token_so_its_pass_is_no_accident(
         browser.post("/signup", data={"username": "ann", "password": "pw"})
         token = re.search(r'value="([^"]+)"', browser.get("/").text)
         assert token is not None
-        answer = browser.post("/posts", data={"title": "bbmine", "csrf_token": token.group(1)})
+        form = {"title": "bbmine", "site": "https://example.com/", "csrf_token": token.group(1)}
+        answer = browser.post("/posts", data=form)
         assert answer.status_code == 303
         assert "bbmine" in browser.get("/").text
