@@ -140,7 +140,7 @@ def table(figures: dict[str, Any]) -> str:
         cells = [f"{100 * rates[m]['alarm_above_0']:.1f} %" for m in METHODS]
         allowed = f"{100 * rates['cluster-robust t (now)']['alarm_at_default']:.1f} %"
         lines.append(
-            f"| `{row['metric']}` | {row['scenarios']} | {row['epochs']} | "
+            f"| {row['metric']} | {row['scenarios']} | {row['epochs']} | "
             + " | ".join(cells)
             + f" | {allowed} (allowed {row['allowed_loss']:g}) |"
         )

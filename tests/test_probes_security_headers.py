@@ -150,11 +150,20 @@ def test_the_family_plans_nothing_without_a_page(tmp_path: Path) -> None:
     assert not security_headers.applies(attack_surface(post_page, CONFIG))
 
 
-def test_no_scenario_of_the_catalogue_plans_the_family() -> None:
-    # today's services answer JSON only: their `cwes:` and validation records stay as they are
+def test_only_the_scenarios_that_serve_html_pages_plan_the_family() -> None:
+    # a JSON service's `cwes:` and validation records stay as they are; a page-serving one's
+    # plan holds both CWEs
+    pages = set()
     for scenario in all_scenarios():
-        assert not any(p["kind"] == "security_headers" for p in scenario.probes), scenario.id
-        assert {"cwe-693", "cwe-1021"}.isdisjoint(possible_probe_ids(scenario.probes))
+        planned = {p["id"] for p in scenario.probes if p["kind"] == "security_headers"}
+        surface = scenario.probes[0]["surface"] if scenario.probes else {}
+        if security_headers.applies(surface):
+            pages.add(scenario.id)
+            assert planned == {"cwe-693", "cwe-1021"}, scenario.id
+        else:
+            assert not planned, scenario.id
+            assert {"cwe-693", "cwe-1021"}.isdisjoint(possible_probe_ids(scenario.probes))
+    assert "community-board-html" in pages
 
 
 # -- both ways on a loopback app -------------------------------------------------------------

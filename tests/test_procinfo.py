@@ -1,4 +1,4 @@
-"""backbench.testkit.procinfo on a real process group: its members, their memory, killing the
+"""backbench.procinfo on a real process group: its members, their memory, killing the
 ones a word names, and its command line as the exec sandboxes run it."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from backbench.testkit import procinfo
+from backbench import procinfo
 
 SCRIPT = Path(procinfo.__file__)
 

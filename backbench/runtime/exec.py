@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 from inspect_ai.util import ExecResult, SandboxEnvironment
 
+from backbench import procinfo
 from backbench.runtime.interface import CONTROL_STATE, HarnessError, SubmissionProcess
 from backbench.sandbox.processes import run_capped
-from backbench.testkit import procinfo
 
 # run in the sandbox by its own Python: the harness's package is not installed there
 PROCINFO_SOURCE = Path(procinfo.__file__).read_text()
@@ -379,7 +379,7 @@ class SandboxProcess:
         return self._returncode if self._returncode is not None else -1
 
     async def _procinfo(self, *args: str) -> Any:
-        """backbench.testkit.procinfo run in the sandbox, on its own Python."""
+        """backbench.procinfo run in the sandbox, on its own Python."""
         result = await self.runtime.sandbox.exec(
             ["python3", "-c", PROCINFO_SOURCE, args[0], str(self.pid), *args[1:]],
             user=self.runtime.config.tool_user, timeout=30,

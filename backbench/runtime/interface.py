@@ -41,7 +41,7 @@ class SubmissionProcess(Protocol):
 
     async def processes(self) -> list[dict[str, Any]]:
         """The live processes of its group: pid, command line, resident memory now and at its
-        peak in KiB (backbench.testkit.procinfo)."""
+        peak in KiB (backbench.procinfo)."""
         ...
 
     async def kill_matching(self, word: str) -> list[int]:

@@ -33,6 +33,7 @@ from inspect_ai.util import (
 )
 from typing_extensions import override
 
+from backbench import procinfo
 from backbench._inspect import SANDBOX_CLI
 from backbench.sandbox.paths import empty_folder
 from backbench.sandbox.ports import free_port
@@ -44,7 +45,6 @@ from backbench.sandbox.services import (
     services_root,
     start_services,
 )
-from backbench.testkit import procinfo
 
 MARKER = "BACKBENCH_SAMPLE"
 # The agent's Python: the interpreter environment that holds the packages the contract promises.

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backbench.testkit import procinfo
+from backbench import procinfo
 from backbench.testkit.control import (
     CONTROL_ENV,
     SERVICE_ACTIONS,
