@@ -28,7 +28,7 @@ from backbench import procinfo
 from backbench.runtime.interface import CONTROL_STATE, HarnessError, SubmissionProcess
 from backbench.sandbox.processes import run_capped
 
-# run in the sandbox by its own Python: the harness's package is not installed there
+# run in the sandbox as a script by the harness's Python (an image may not install the package)
 PROCINFO_SOURCE = Path(procinfo.__file__).read_text()
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -379,9 +379,11 @@ class SandboxProcess:
         return self._returncode if self._returncode is not None else -1
 
     async def _procinfo(self, *args: str) -> Any:
-        """backbench.procinfo run in the sandbox, on its own Python."""
+        """backbench.procinfo run in the sandbox on the harness's own Python, isolated (-I):
+        the agent's python3 and its site-packages could report whatever memory it liked."""
         result = await self.runtime.sandbox.exec(
-            ["python3", "-c", PROCINFO_SOURCE, args[0], str(self.pid), *args[1:]],
+            [self.runtime.config.harness_python, "-I", "-c", PROCINFO_SOURCE, args[0],
+             str(self.pid), *args[1:]],
             user=self.runtime.config.tool_user, timeout=30,
         )  # fmt: skip
         if not result.success:
