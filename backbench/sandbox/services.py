@@ -338,6 +338,7 @@ class SampleServices:
         self._procs.clear()
         # a postmaster left over of this sample's cluster (one that outlived its session)
         _kill_postmasters(self.pgdata)
+        remove_shared_memory(self.pgdata)
         shutil.rmtree(self.root, ignore_errors=True)
         if self.socket_dir is not None:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
@@ -521,6 +522,46 @@ def _kill_postmasters(pgdata: Path) -> None:
     for pid in pids_with_arguments("postgres", "-D", str(pgdata)):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+
+
+IPC_RMID = 0
+SYSV_SEGMENTS = Path("/proc/sysvipc/shm")
+
+
+def shared_memory_segments() -> dict[int, tuple[int, int]]:
+    """The System V shared memory segments of this IPC namespace: {id: (key, attached)}."""
+    try:
+        lines = SYSV_SEGMENTS.read_text().splitlines()[1:]
+    except OSError:
+        return {}
+    segments = {}
+    for line in lines:
+        # key shmid perms size cpid lpid nattch ...
+        fields = line.split()
+        if len(fields) >= 7:
+            segments[int(fields[1])] = (int(fields[0]), int(fields[6]))
+    return segments
+
+
+def remove_shared_memory(pgdata: Path) -> bool:
+    """Remove the System V segment of a cluster whose postmaster was killed; whether it did.
+
+    PostgreSQL keeps a small System V segment for as long as its cluster runs and removes it
+    on a clean shutdown. A postmaster killed with SIGKILL leaves it behind, and a sample's
+    cluster is never started again to reclaim it, so such segments pile up until the kernel's
+    limit (shmmni) stops every PostgreSQL on the machine. Line 7 of postmaster.pid holds the
+    segment's key and id; it is removed only when both still match (an id the kernel gave to
+    another segment since is left alone). Attached processes keep it until they exit.
+    """
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        key, shmid = (int(n) for n in lines[6].split())
+    except (OSError, IndexError, ValueError):
+        return False
+    if shared_memory_segments().get(shmid, (None, 0))[0] != key:
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.shmctl(shmid, IPC_RMID, None) == 0
 
 
 def _stop_group(pgid: int, gentle: int, wait: float) -> None:
