@@ -5,7 +5,7 @@
 
 from backbench.report._power import PowerSetting, power_table
 
-SIZES = (3, 10, 30, 100)
+SIZES = (3, 10, 30, 60, 100)
 SETTINGS = (PowerSetting(drop=5.0, max_drop=2.0), PowerSetting(drop=5.0, max_drop=0.0),
             PowerSetting(drop=10.0, max_drop=2.0))  # fmt: skip
 

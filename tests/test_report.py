@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from inspect_ai.log import EvalLog, read_eval_log
 
@@ -242,3 +244,58 @@ def test_the_simulated_a_a_runs_alarm_the_old_way_and_not_the_new(tmp_path: Path
     )
     assert rates["paired bootstrap (before)"]["alarm_above_0"] > 0.15
     assert rates["cluster-robust t (now)"]["alarm_above_0"] < 0.06
+
+
+def _per_sample_script() -> Any:
+    import importlib.util
+
+    from tests.conftest import REPO
+
+    path = REPO / "scripts" / "gate_power_per_sample.py"
+    spec = importlib.util.spec_from_file_location("gate_power_per_sample", path)
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_readme_power_per_sample_table_is_the_committed_figures() -> None:
+    import json
+
+    from tests.conftest import REPO
+
+    script = _per_sample_script()
+    readme = (REPO / "README.md").read_text()
+    block = re.search(
+        r"<!-- power-per-sample:.*?-->\n(.*?)\n<!-- /power-per-sample -->", readme, re.S
+    )
+    assert block, "README has no power-per-sample block"
+    figures = json.loads(script.DEFAULT_OUT.read_text())
+    assert block.group(1) == script.table(figures)
+    # 10, 30 and 60 scenarios, as the issue asks, under both ways of failing
+    assert {(r["model"], r["scenarios"]) for r in figures["results"]} == {
+        (m, n) for m in ("flip", "latent") for n in (10, 30, 60)
+    }
+
+
+def test_failure_depths_come_from_the_committed_records() -> None:
+    script = _per_sample_script()
+    depths = script.failure_depths()
+    assert depths.size >= 100
+    assert depths.min() >= 0.0 and depths.max() == 1.0  # an empty submission passes nothing
+    assert 0.0 < float(np.median(depths)) < 0.2  # most failures are near misses
+
+
+def test_the_fraction_sees_deeper_failures_and_not_mere_flips() -> None:
+    # The same 30 scenarios and epochs: when a worse prompt only flips passes into failures
+    # the fraction detects it far less often than pass/fail; when its failures also go
+    # deeper, the fraction comes close, but the exact depth of every failure cannot gain 3x
+    script = _per_sample_script()
+    depths = script.failure_depths()
+    rates = script.baseline_rates(30, (0.1, 0.9))
+    flip = script.power(script.flip_draw(depths), script.flip_draw(depths), 30, 50, 300, 3)
+    latent_candidate = script._shifted(depths, rates)
+    latent = script.power(script.latent_draw(depths), latent_candidate, 30, 50, 300, 3)
+    assert flip["functional"] < flip["correct_secure"] - 0.3
+    assert latent["functional"] > flip["functional"] + 0.3
+    assert 1.0 < script.information_gain_bound() < 3.0

@@ -65,7 +65,8 @@ def test_prompt_ablation_notebook_shows_the_variants_loss(
     write_run(worse_variant(), tmp_path)
     monkeypatch.setenv("BACKBENCH_LOG_DIR", str(tmp_path))
     notebook = execute("prompt_ablation.ipynb")
-    assert len(outputs(notebook, "image/png")) == 1
+    # the variant's losses, and the gate's power curve
+    assert len(outputs(notebook, "image/png")) == 2
     assert "variant.md" in "\n".join(outputs(notebook, "text/html"))
 
 
