@@ -85,18 +85,20 @@ def test_every_operation_and_outcome_counts_and_carries_the_headers(api, fresh, 
     "oa-remaining-zero-refused",
 )  # fmt: skip
 def test_a_limited_client_is_refused_before_the_endpoint_runs(api, fresh, unique):
-    title = unique("late")
-    refused = [
-        ("POST", "/v1/notes", {"title": title, "body": "b"}),
-        ("POST", "/v2/notes", {"title": title, "content": "c", "tags": ["t"]}),
-        ("POST", "/v1/notes", {"title": ""}),
-        ("POST", "/v2/notes", {"content": 5}),
-        ("GET", f"/v1/notes/{MISSING_ID}", None),
-        ("GET", f"/v2/notes/{MISSING_ID}", None),
-        ("GET", "/v1/notes?limit=0", None),
-        ("GET", "/v2/notes?limit=abc", None),
-    ]
     for _ in range(ATTEMPTS):
+        # a title of its own per attempt: an attempt whose window rolled over may have stored
+        # its notes, which must not count against the next one
+        title = unique("late")
+        refused = [
+            ("POST", "/v1/notes", {"title": title, "body": "b"}),
+            ("POST", "/v2/notes", {"title": title, "content": "c", "tags": ["t"]}),
+            ("POST", "/v1/notes", {"title": ""}),
+            ("POST", "/v2/notes", {"content": 5}),
+            ("GET", f"/v1/notes/{MISSING_ID}", None),
+            ("GET", f"/v2/notes/{MISSING_ID}", None),
+            ("GET", "/v1/notes?limit=0", None),
+            ("GET", "/v2/notes?limit=abc", None),
+        ]
         headers = fresh()
         used = [api.get("/v2/notes", headers=headers, params={"limit": 1}) for _ in range(LIMIT)]
         answers = [api.request(m, p, headers=headers, json=b) for m, p, b in refused]
