@@ -59,7 +59,8 @@ def add_gate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="fail (exit 1) when the candidate run is worse than the baseline, paired by scenario",
         description=(
             "Pair the baseline's and the candidate's samples by scenario and epoch, and for "
-            "each metric bootstrap the candidate's paired loss. Exit 1 when a metric's whole "
+            "each metric take the cluster-robust interval of the candidate's paired loss, "
+            "clustered by scenario. Exit 1 when a metric's whole "
             "interval is beyond the allowed loss, 0 otherwise, "
             f"{USAGE_ERROR} on unusable input (missing logs, different scenario sets, the same "
             "prompt on both sides with --prompts-differ). Prints a Markdown summary."
