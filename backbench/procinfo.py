@@ -1,9 +1,10 @@
-"""The processes of a submission's process group, read from /proc: what a test may ask of them
+"""The processes of a submission (its process group, session and descendants), read from /proc:
+what a test may ask of them
 (their command lines, memory now and at its peak) and the one thing it may do to them (kill
 those whose command line holds a word, as a crash of a worker would).
 
 Standard library only: the in-sandbox supervisor imports it, and the exec sandboxes run it as a
-script (`python3 procinfo.py list|kill PGID [WORD]`) on the sandbox's own Python.
+script (`python3 procinfo.py list|kill|killall PGID [WORD]`) on the harness's own Python.
 """
 
 from __future__ import annotations
@@ -20,19 +21,38 @@ PROC = Path("/proc")
 CMDLINE_CHARS = 300
 
 
+def _stat_fields(entry: Path) -> list[str] | None:
+    try:
+        # after the command name: state, ppid, pgrp, session, ...
+        return (entry / "stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return None
+
+
 def group_members(pgid: int, proc: Path = PROC) -> list[int]:
-    """The processes of process group `pgid`, zombies aside."""
-    members = []
+    """The processes start.sh's group leader `pgid` is answerable for, zombies aside.
+
+    Its process group, and also its session and every descendant: a worker that moves to a
+    group of its own (RQ's work horse calls setpgrp) is still the submission's, and a kill or a
+    restart that missed it would leave its work going on while the server is down.
+    """
+    parents: dict[int, int] = {}
+    members: set[int] = set()
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-        except OSError:
+        fields = _stat_fields(entry)
+        if fields is None or len(fields) < 4 or fields[0] in ("Z", "X"):
             continue
-        # fields: state, ppid, pgrp, ...
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            members.append(int(entry.name))
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        if str(pgid) in (fields[2], fields[3]):
+            members.add(pid)
+    grown = True
+    while grown:  # descendants of members, whatever group or session they moved to
+        found = {pid for pid, parent in parents.items() if parent in members} - members
+        members |= found
+        grown = bool(found)
     return sorted(members)
 
 
@@ -77,14 +97,26 @@ def kill_matching(pgid: int, word: str, proc: Path = PROC) -> list[int]:
     return killed
 
 
+def kill_members(pgid: int, proc: Path = PROC) -> list[int]:
+    """SIGKILL every member (group, session, descendants); their pids."""
+    killed = []
+    for pid in group_members(pgid, proc):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    return killed
+
+
 def main(argv: list[str]) -> int:
-    """`list PGID` or `kill PGID WORD`: the answer as JSON on stdout."""
-    if len(argv) < 2 or argv[0] not in ("list", "kill") or not argv[1].isdigit():
-        print("usage: procinfo.py list PGID | kill PGID WORD", file=sys.stderr)
+    """`list PGID`, `kill PGID WORD` or `killall PGID`: the answer as JSON on stdout."""
+    if len(argv) < 2 or argv[0] not in ("list", "kill", "killall") or not argv[1].isdigit():
+        print("usage: procinfo.py list PGID | kill PGID WORD | killall PGID", file=sys.stderr)
         return 2
     pgid = int(argv[1])
     if argv[0] == "list":
         print(json.dumps(processes(pgid)))
+    elif argv[0] == "killall":
+        print(json.dumps(kill_members(pgid)))
     else:
         print(json.dumps(kill_matching(pgid, argv[2] if len(argv) > 2 else "")))
     return 0

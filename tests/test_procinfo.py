@@ -4,6 +4,7 @@ ones a word names, and its command line as the exec sandboxes run it."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -68,3 +69,47 @@ def test_the_script_answers_json_and_refuses_bad_arguments(
     assert group.pid in [p["pid"] for p in json.loads(listed.stdout)]
     bad = subprocess.run([sys.executable, "-I", str(SCRIPT), "list", "x"], capture_output=True)
     assert bad.returncode == 2
+
+
+@pytest.fixture
+def escaped() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A leader whose child moves to a process group of its own, as RQ's work horse does."""
+    code = "import os, sys, time; os.setpgrp(); print(os.getpid(), flush=True); time.sleep(60)"
+    leader = subprocess.Popen(
+        # the child's name is put together by the shell, as in `group`
+        ["bash", "-c", f"w=bb-esc; {sys.executable} -c '{code}' $w-worker & sleep 60"],
+        start_new_session=True, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert leader.stdout is not None
+    child = int(leader.stdout.readline())
+    yield leader, child
+    procinfo.kill_members(leader.pid)
+    leader.kill()
+    leader.wait()
+
+
+def test_a_child_that_left_the_group_is_still_listed_and_killed(
+    escaped: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    leader, child = escaped
+    assert os.getpgid(child) != leader.pid  # it did leave the group
+    assert child in procinfo.group_members(leader.pid)
+    assert procinfo.kill_matching(leader.pid, "bb-esc-worker") == [child]
+    deadline = time.monotonic() + 10
+    while procinfo.describe(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert procinfo.describe(child) is None
+    assert leader.poll() is None
+
+
+def test_killing_the_members_takes_the_escaped_child_too(
+    escaped: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    leader, child = escaped
+    killed = procinfo.kill_members(leader.pid)
+    assert {leader.pid, child} <= set(killed)
+    leader.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while procinfo.describe(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert procinfo.describe(child) is None

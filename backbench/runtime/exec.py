@@ -9,6 +9,7 @@ workspace is copied out once, for the static analysers, which run on this machin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import shlex
@@ -416,6 +417,9 @@ class SandboxProcess:
             ["sh", "-c", f"kill -9 -{self.pid} {self.pid} 2>/dev/null; true"],
             user=self.runtime.config.tool_user, timeout=30,
         )  # fmt: skip
+        # and what left the group but not the session or the tree (RQ's work horse)
+        with contextlib.suppress(HarnessError, json.JSONDecodeError):
+            await self._procinfo("killall")
         self._returncode = self._returncode if self._returncode is not None else -9
         try:
             data = await self.runtime.sandbox.read_file(self.remote_log, text=False)

@@ -476,6 +476,8 @@ class LocalProcess:
 
     async def kill(self) -> None:
         kill_group(self.proc.pid)
+        # what left the group (RQ's work horse calls setpgrp) but not the session or the tree
+        procinfo.kill_members(self.proc.pid)
         # wait() also waits for the output pipe to close, which a process that left the group
         # can hold open: bound it (the sample's teardown sweeps such processes up)
         with contextlib.suppress(TimeoutError):

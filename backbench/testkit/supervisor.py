@@ -117,6 +117,8 @@ def _kill_group(pid: int, signum: int = signal.SIGKILL) -> None:
     for target in (lambda: os.killpg(pid, signum), lambda: os.kill(pid, signum)):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             target()
+    if signum == signal.SIGKILL:  # and what left the group but not the session or the tree
+        procinfo.kill_members(pid)
 
 
 async def _wait_gone(instance: Instance, timeout: float) -> int | None:
