@@ -86,7 +86,7 @@ def valid_text(value: Any) -> bool:
 def read_job() -> tuple[str, int]:
     try:
         body = json.loads(request.get_data().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise Refused(422, "validation_error", "the body is not JSON") from None
     if not isinstance(body, dict):
         raise Refused(422, "validation_error", "the body must be a JSON object")
