@@ -87,16 +87,19 @@ def test_the_list_is_newest_first_with_limit_offset_and_total(authed_api, api, d
 @pytest.mark.parametrize(
     "params",
     [{"limit": 0}, {"limit": 101}, {"limit": "abc"}, {"limit": "1.5"}, {"offset": -1},
-     {"offset": "x"}],
+     {"offset": "x"}, {"offset": "9223372036854775808"}],
 )  # fmt: skip
 def test_a_limit_or_offset_out_of_range_is_422(api, params):
     assert_error(api.get(JOBS, params=params), 422, "validation_error")
 
 
 @pytest.mark.rules("list-params")
-def test_the_largest_limit_is_accepted(api):
+def test_the_largest_limit_and_offset_are_accepted(api):
     response = api.get(JOBS, params={"limit": 100})
     assert response.status_code == 200 and response.json()["limit"] == 100
+    response = api.get(JOBS, params={"offset": 2**63 - 1})
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == [] and response.json()["offset"] == 2**63 - 1
 
 
 @pytest.mark.rules("not-found", "malformed-path-id")
