@@ -27,6 +27,9 @@ UNDECODABLE = re.compile("[\udc80-\udcff]")
 BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 Product = tuple[str, str, Decimal, int, "dt.date | None"]
+# a long cell is judged by its field's rule (a name over 200 characters is invalid), not refused
+# by the csv module's default limit of 128 KiB
+csv.field_size_limit(16 * 1024 * 1024)
 
 
 class Rejected(Exception):
@@ -143,8 +146,12 @@ def from_object(obj: Any) -> Product:
 
 
 def load_json(text: str | bytes) -> Any:
-    """JSON with its non-integral numbers as Decimal (NaN and Infinity are not numbers)."""
-    return json.loads(text, parse_float=Decimal, parse_constant=refuse_constant)
+    """JSON with its non-integral numbers as Decimal (NaN and Infinity are not numbers); JSON
+    nested too deeply to parse is not valid JSON either."""
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=refuse_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def refuse_constant(name: str) -> Any:

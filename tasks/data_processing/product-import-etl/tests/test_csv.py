@@ -107,6 +107,9 @@ CASES = [  # (row after the sku, code, field); the sku is filled in per row
     ("{sku},name,1,1,2100-01-01", "invalid", "available_from"),
     ("{sku},name,1,1,2026-1-05", "invalid", "available_from"),
     ("{sku},name,1,1,05/01/2026", "invalid", "available_from"),
+    ("{sku},name,1,1,20260105", "invalid", "available_from"),
+    ("{sku},name,1,1, 2026-01-05", "invalid", "available_from"),
+    ("{sku},a\u0000b,1,1,", "invalid", "name"),
     ("{sku},name,1,1", "wrong_field_count", None),
     ("{sku},name,1,1,,extra", "wrong_field_count", None),
     ("{sku},,x,y,bad", "missing", "name"),  # the first field at fault in sku..available_from

@@ -36,6 +36,7 @@ def json_cases(p):
         (record(f"{p}-2", name=None), "missing", "name"),
         (record(f"{p}-3", name=5), "invalid", "name"),
         (record(f"{p}-4", name="a\u0000b"), "invalid", "name"),
+        (record(f"{p}-4s", name="a\ud800b"), "invalid", "name"),
         (record(f"{p}-5", name="n" * 201), "invalid", "name"),
         (record(f"{p}-6", price="12.50"), "invalid", "price"),
         (record(f"{p}-7", price=True), "invalid", "price"),
