@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +22,9 @@ def new_prefix() -> str:
     return f"t{uuid.uuid4().hex[:12]}"
 
 
-def post_import(api: httpx.Client, body: bytes | str, content_type: str,
+def post_import(api: httpx.Client, body: bytes | str | Iterable[bytes], content_type: str,
                 deadline: float | None = None) -> httpx.Response:  # fmt: skip
+    """POST the body (bytes, text, or chunks sent with Transfer-Encoding: chunked)."""
     data = body.encode() if isinstance(body, str) else body
     extensions = {"deadline": deadline} if deadline else None
     return api.post("/v1/imports", content=data, headers={"Content-Type": content_type},

@@ -130,3 +130,20 @@ def test_a_json_body_that_is_not_an_array_or_over_1_mib_is_refused(authed_api, d
     assert len(text) > 1024 * 1024
     assert_error(post_import(authed_api, text, JSON), 413, "payload_too_large")
     assert stored_count(db, p) == 0
+
+
+@pytest.mark.rules("json-body", "error-413", "chunked")
+def test_a_json_body_of_exactly_1_mib_is_imported(authed_api, db):
+    p = new_prefix()
+    for i, extra in enumerate((0, 1)):
+        text = json.dumps([record(f"{p}-{i}")])
+        body = (text[:-1] + " " * (1024 * 1024 + extra - len(text)) + "]").encode()
+        assert len(body) == 1024 * 1024 + extra
+        chunked = (body[j : j + 65536] for j in range(0, len(body), 65536))
+        for content in (body, chunked):
+            response = post_import(authed_api, content, JSON)
+            if extra:
+                assert_error(response, 413, "payload_too_large")
+            else:
+                assert response.status_code == 201, response.text
+    assert stored(db, f"{p}-0") is not None and stored(db, f"{p}-1") is None
