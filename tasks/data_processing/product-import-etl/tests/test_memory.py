@@ -49,9 +49,9 @@ def peak_growth(server, authed_api, send):
 
 
 @pytest.mark.rules("streaming-memory", "streaming-time", "chunked")
-def test_a_300k_record_csv_body_is_streamed_in_bounded_memory(authed_api, server, db):
+def test_a_200k_record_csv_body_is_streamed_in_bounded_memory(authed_api, server, db):
     p = new_prefix()
-    records = 300_000
+    records = 200_000
     response, growth = peak_growth(server, authed_api, lambda: post_import(
         authed_api, csv_chunks(p, records), CSV, deadline=DEADLINE))  # fmt: skip
     assert response.status_code == 201, response.text
@@ -63,9 +63,9 @@ def test_a_300k_record_csv_body_is_streamed_in_bounded_memory(authed_api, server
 
 
 @pytest.mark.rules("streaming-memory", "streaming-time", "chunked")
-def test_a_100k_record_ndjson_body_is_streamed_in_bounded_memory(authed_api, server, db):
+def test_an_80k_record_ndjson_body_is_streamed_in_bounded_memory(authed_api, server, db):
     p = new_prefix()
-    records = 100_000
+    records = 80_000
     response, growth = peak_growth(server, authed_api, lambda: post_import(
         authed_api, ndjson_chunks(p, records), NDJSON, deadline=DEADLINE))  # fmt: skip
     assert response.status_code == 201, response.text
