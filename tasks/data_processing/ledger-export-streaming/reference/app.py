@@ -232,7 +232,7 @@ async def batch(request: Request):
         return error(413, "payload_too_large", "the body is over 1 MiB")
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         return error(422, "validation_error", "the body is not valid JSON")
     entries = body.get("entries") if isinstance(body, dict) else None
     if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_BATCH:

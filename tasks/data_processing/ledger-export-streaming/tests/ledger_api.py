@@ -95,7 +95,10 @@ def assert_error(response: Any, status: int, code: str) -> None:
 
 
 def post_batch(client: Any, entries: list[Any], deadline: float = 10.0) -> Any:
-    return client.post(BATCH, json={"entries": entries}, extensions={"deadline": deadline})
+    """POST a batch as ASCII JSON (so that a lone surrogate travels as its escape)."""
+    return client.post(BATCH, content=json.dumps({"entries": entries}).encode(),
+                       headers={"Content-Type": "application/json"},
+                       extensions={"deadline": deadline})  # fmt: skip
 
 
 def results(response: Any, status: int) -> list[dict[str, Any]]:

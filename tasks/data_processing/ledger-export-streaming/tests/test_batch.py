@@ -95,10 +95,13 @@ INVALID_ITEMS = {
     "memo 201 characters": {"memo": "m" * 201},
     "memo with NUL": {"memo": "a\x00b"},
     "memo a number": {"memo": 5},
+    "memo with a lone surrogate": {"memo": "a\ud800b"},
+    "account with a lone surrogate": {"account": "ops-\udfffmain"},
 }
 
 
 @pytest.mark.rules("batch-invalid-item", "batch-partial", "timestamp-format", "account-format",
+                   "lone-surrogate",
                    "item-fields")  # fmt: skip
 @pytest.mark.parametrize("case", sorted(INVALID_ITEMS))
 def test_an_entry_breaking_a_field_rule_fails_and_is_not_stored(authed_api, unique, db, case):

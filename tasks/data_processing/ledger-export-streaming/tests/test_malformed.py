@@ -56,6 +56,19 @@ def test_a_body_over_1_mib_is_refused_with_413_or_handled_like_any_other(
     assert api.get("/health").status_code == 200
 
 
+@pytest.mark.rules("oversized-body", "batch-created")
+def test_a_body_of_exactly_1_mib_is_handled(client_factory, auth_headers, unique, db):
+    account = unique("acct")
+    item = entry(unique("e"), account, 321, padding="")
+    size = len(json.dumps({"entries": [item]}).encode())
+    item["padding"] = "x" * (MiB - size)
+    body = json.dumps({"entries": [item]}).encode()
+    assert len(body) == MiB
+    found = results(post_raw(client_factory, auth_headers, body, "application/json"), 200)
+    assert found[0]["status"] == "created"
+    assert [row[0] for row in stored(db, "account = %s", (account,))] == [found[0]["id"]]
+
+
 @pytest.mark.rules("content-type")
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
 def test_a_json_body_of_another_content_type_is_refused_or_read_as_json(

@@ -209,7 +209,7 @@ def batch():
         return problem(413, "payload_too_large", "body over 1 MiB")
     try:
         doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return problem(422, "validation_error", "body is not JSON")
     items = doc.get("entries") if type(doc) is dict else None
     if type(items) is not list or len(items) == 0 or len(items) > LIMIT_ITEMS:
