@@ -113,7 +113,7 @@ def test_from_is_inclusive_and_to_exclusive(authed_api, db):
 
 @pytest.mark.rules("export-ndjson", "export-fields", "batch-created")
 def test_each_line_is_one_entry_with_its_fields(authed_api, unique, db):
-    account = unique("acct")
+    account = unique("acct") + " O'Hara & 100%_\\ \"q\" ;--"  # any text but control characters
     sent = [
         entry(unique("e"), account, -4200, memo='quote " backslash \\ newline \n tab \t é €'),
         entry(unique("e"), account, 99, memo=""),
