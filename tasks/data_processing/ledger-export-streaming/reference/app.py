@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,6 +29,7 @@ MAX_BODY = 1024 * 1024
 MAX_AMOUNT = 10**12
 MAX_MEMO = 200
 MAX_ACCOUNT = 64
+MAX_ID = 2**63 - 1
 EXTERNAL_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 TIMESTAMP = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})"
@@ -171,6 +172,22 @@ async def export_entries(request: Request):
     return StreamingResponse(
         export_lines(account, start, end, first), media_type="application/x-ndjson"
     )
+
+
+@app.get("/v1/entries/{entry_id}")
+async def read_entry(request: Request, entry_id: str):
+    if not authorized(request):
+        return unauthorized()
+    if not (entry_id.isascii() and entry_id.isdigit()) or not 1 <= int(entry_id) <= MAX_ID:
+        return error(404, "not_found", "no such entry")
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT {COLUMNS} FROM ledger_entries WHERE id = %s", (int(entry_id),)
+        )
+        row = await cur.fetchone()
+    if row is None:
+        return error(404, "not_found", "no such entry")
+    return Response(entry_line(row), media_type="application/json")
 
 
 def parse_entry(item) -> dict:

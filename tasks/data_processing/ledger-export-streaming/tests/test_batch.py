@@ -263,4 +263,5 @@ def test_both_endpoints_need_the_bearer_token(api, app_secret, unique, db):
         assert_error(api.get(EXPORT, params={"account": "ops-side"}, headers=headers),
                      401, "unauthorized")  # fmt: skip
         assert_error(api.get(EXPORT, headers=headers), 401, "unauthorized")
+        assert_error(api.get("/v1/entries/1", headers=headers), 401, "unauthorized")
     assert stored(db, "account = %s", (account,)) == []

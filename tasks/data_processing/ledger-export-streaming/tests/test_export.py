@@ -181,3 +181,24 @@ def test_the_edges_of_a_valid_export_query_are_served(authed_api, unique):
         "from": rfc3339(moment), "to": rfc3339(moment + timedelta(microseconds=1))})  # fmt: skip
     assert first[0]["id"] in [line["id"] for line in lines]
     assert all(as_row(line)[3] == moment for line in lines)
+
+
+@pytest.mark.rules("read-entry", "read-entry-404", "export-fields", "error-body")
+def test_an_entry_is_read_by_its_id_as_its_export_line(authed_api, unique, db):
+    account = unique("acct")
+    sent = entry(unique("e"), account, -31, memo="read me é")
+    created = results(post_batch(authed_api, [sent]), 200)[0]
+    line = export(authed_api, account=account)[0]
+    response = authed_api.get(f"/v1/entries/{created['id']}")
+    assert response.status_code == 200, response.text[:300]
+    assert as_row(response.json()) == as_row(line)
+    assert as_row(response.json()) == stored(db, "id = %s", (created["id"],))[0]
+    seeded = stored(db, "account = %s AND id < 1000", (PAGED_ACCOUNT,))[0]
+    assert as_row(authed_api.get(f"/v1/entries/{seeded[0]}").json()) == seeded
+    missing = db.scalar("SELECT max(id) FROM ledger_entries") + 1_000_000
+    assert_error(authed_api.get(f"/v1/entries/{missing}"), 404, "not_found")
+    for bad in ("abc", "0", "-1", "1.5", str(2**63)):
+        response = authed_api.get(f"/v1/entries/{bad}")
+        assert response.status_code in (404, 422), (bad, response.status_code)
+        assert_error(response, response.status_code,
+                     "not_found" if response.status_code == 404 else "validation_error")  # fmt: skip

@@ -160,6 +160,23 @@ def export():
     return Response(Export(account, start, end), mimetype="application/x-ndjson")
 
 
+@app.get("/v1/entries/<entry_id>")
+def read_one(entry_id):
+    if not bearer_ok():
+        return problem(401, "unauthorized", "bearer token missing or wrong")
+    if not re.fullmatch(r"[0-9]{1,19}", entry_id) or not 0 < int(entry_id) < 2**63:
+        return problem(404, "not_found", "no such entry")
+    with pool.connection() as conn:
+        row = conn.execute(
+            "SELECT id, account, amount_cents, posted_at, memo, external_id"
+            " FROM ledger_entries WHERE id = %s", (int(entry_id),),
+        ).fetchone()  # fmt: skip
+        conn.rollback()
+    if row is None:
+        return problem(404, "not_found", "no such entry")
+    return Response(as_line(row), mimetype="application/json")
+
+
 def validate_item(item):
     if type(item) is not dict:
         raise Refused("not an object")
