@@ -84,6 +84,7 @@ def test_invalid_products_are_422_and_change_nothing(shop, api):
     edge = "A" + new_sku()[2:] + "9" * 9
     assert len(edge) == 32
     assert shop.put_product(edge, "x" * 100, 10_000_000).status_code == 201
+    assert shop.put_product(new_sku(), "x", 1).status_code == 201
     # unknown fields are ignored
     extra = new_sku()
     response = api.put(f"/v1/products/{extra}", json={"name": "Tea", "price_cents": 1,
