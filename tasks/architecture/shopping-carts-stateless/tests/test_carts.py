@@ -136,6 +136,10 @@ def test_carts_made_on_two_instances_get_distinct_ids(shop, db):
     ids = [c.id for c in carts]
     assert len(set(ids)) == len(ids) and all(i >= 1 for i in ids), ids
     assert db.scalar("SELECT count(*) FROM carts WHERE id = ANY(%s)", (ids,)) == len(ids)
+    # a body sent is ignored
+    extra = other.post("/v1/carts", json={"id": 1, "status": "checked_out", "total_cents": 5})
+    assert extra.status_code == 201 and extra.json()["status"] == "open", extra.text
+    assert extra.json()["id"] not in ids and extra.json()["total_cents"] == 0
     # each is reachable through the instance that did not make it
     for n, cart in enumerate(carts):
         client = shop.main if n % 2 == 0 else other
