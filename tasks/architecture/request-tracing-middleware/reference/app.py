@@ -4,6 +4,7 @@ pure ASGI middleware that owns the request id, the timing header, the access lin
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import re
@@ -181,7 +182,7 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise ApiError(415, "send application/json")
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise ApiError(422, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(422, "the body must be a JSON object")
@@ -257,7 +258,11 @@ async def slow_report(request: Request) -> dict[str, Any]:
 
 
 @api.get("/v1/diagnostics/fail")
-async def diagnostics_fail() -> None:
+async def diagnostics_fail(request: Request) -> None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    secret = os.environ.get("APP_SECRET", "")
+    if not secret or scheme.lower() != "bearer" or not hmac.compare_digest(token, secret):
+        raise ApiError(404, "no such resource")
     raise RuntimeError("diagnostics: deliberate failure")
 
 

@@ -89,6 +89,8 @@ def test_bodies_are_refused_in_the_stated_order_and_store_nothing(api, db, uniqu
         (b"[1, 2]", JSON, 422, "validation_error"),
         (b'"' + title.encode() + b'"', JSON, 422, "validation_error"),
         (b'{"title": "\xff\xfe"}', JSON, 422, "validation_error"),
+        # valid JSON nested deeper than a parser's recursion: still a body to refuse, not a 500
+        (b'{"title": ' + b"[" * 30000 + b"]" * 30000 + b"}", JSON, 422, "validation_error"),
     ]  # fmt: skip
     for body, headers, status, code in cases:
         sent = {**headers, **rid()}
@@ -109,9 +111,12 @@ def test_bodies_are_refused_in_the_stated_order_and_store_nothing(api, db, uniqu
 
 @pytest.mark.rules("error-500", "exception-500-general", "rid-every-answer", "timing-every-answer",
                    "keeps-serving")  # fmt: skip
-def test_an_unhandled_exception_is_a_500_that_shows_nothing_of_it(api):
-    for _ in range(3):
-        headers = rid()
+def test_an_unhandled_exception_is_a_500_that_shows_nothing_of_it(api, auth_headers):
+    for scheme in ("Bearer", "bearer", "BEARER"):
+        headers = {
+            **rid(),
+            "Authorization": auth_headers["Authorization"].replace("Bearer", scheme),
+        }
         response = api.get("/v1/diagnostics/fail", headers=headers)
         error = assert_error(response, 500, "internal_error", headers["X-Request-ID"])
         assert error["message"] == "internal server error", error
@@ -124,9 +129,9 @@ def test_an_unhandled_exception_is_a_500_that_shows_nothing_of_it(api):
 
 
 @pytest.mark.rules("exception-line", "log-json-lines", "access-line")
-def test_an_unhandled_exception_is_logged_with_its_stack(api, server):
+def test_an_unhandled_exception_is_logged_with_its_stack(api, auth_headers, server):
     request_id = new_request_id()
-    response = api.get("/v1/diagnostics/fail", headers={"X-Request-ID": request_id})
+    response = api.get("/v1/diagnostics/fail", headers={"X-Request-ID": request_id, **auth_headers})
     assert response.status_code == 500
 
     def logged(text: str) -> list[dict]:
@@ -173,7 +178,7 @@ def test_bad_query_values_are_422_with_the_error_body(api):
 
 
 @pytest.mark.rules("timing-every-answer", "timing-bounds", "rid-every-answer")
-def test_error_answers_carry_a_plausible_timing(api):
+def test_error_answers_carry_a_plausible_timing(api, auth_headers):
     for method, path in (
         ("GET", "/v1/none"),
         ("DELETE", "/health"),
@@ -181,7 +186,7 @@ def test_error_answers_carry_a_plausible_timing(api):
         ("GET", "/v1/tickets?limit=0"),
     ):
         started = time.perf_counter()
-        response = api.request(method, path)
+        response = api.request(method, path, headers=auth_headers)
         waited = (time.perf_counter() - started) * 1000
         assert response.status_code >= 400
         traced(response)
@@ -202,3 +207,16 @@ def test_the_output_about_a_request_is_only_json_lines_with_its_id(api, server):
     for line in mentions:
         value = json.loads(line)  # every line about the request is one JSON object
         assert isinstance(value, dict) and value.get("request_id") == request_id, line
+
+
+@pytest.mark.rules("diagnostics-guard", "error-404", "error-body")
+def test_the_diagnostics_route_is_404_without_the_secret(api, app_secret, server):
+    for authorization in (None, "", "Bearer", f"Bearer {app_secret}x", f"Bearer {app_secret[:-1]}",
+                          f"Basic {app_secret}", f"Token {app_secret}", app_secret):  # fmt: skip
+        headers = rid()
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        response = api.get("/v1/diagnostics/fail", headers=headers)
+        assert_error(response, 404, "not_found", headers["X-Request-ID"])
+        assert "deliberate" not in response.text
+    assert app_secret not in server.output(size=OUTPUT_BYTES)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import sys
 import threading
 import time
@@ -62,8 +63,8 @@ def db() -> ConnectionPool:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ConnectionPool(DATABASE_URL, min_size=1, max_size=8,
-                                   kwargs={"row_factory": dict_row, "autocommit": True})  # fmt: skip
+            options = {"row_factory": dict_row, "autocommit": True}
+            _pool = ConnectionPool(DATABASE_URL, min_size=1, max_size=8, kwargs=options)
         return _pool
 
 
@@ -184,7 +185,7 @@ def read_object() -> dict[str, Any]:
         raise Refused(415, "Content-Type must be application/json")
     try:
         value = json.loads(data.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise Refused(422, "malformed JSON") from None
     if type(value) is not dict:
         raise Refused(422, "a JSON object is expected")
@@ -254,6 +255,12 @@ def slow_report() -> Any:
 
 @app.get("/v1/diagnostics/fail")
 def diagnostics_fail() -> Any:
+    words = request.headers.get("Authorization", "").split(" ", 1)
+    expected = os.environ.get("APP_SECRET", "").encode()
+    if len(words) != 2 or words[0].lower() != "bearer" or not expected:
+        raise Refused(404, "not found")
+    if not secrets.compare_digest(words[1].encode("latin-1"), expected):
+        raise Refused(404, "not found")
     raise RuntimeError("diagnostics: deliberate failure")
 
 
