@@ -17,7 +17,6 @@ from contextvars import ContextVar
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -149,11 +148,6 @@ async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code == 405:
         return error_response(405, "method not allowed for this path")
     return error_response(404, "no such resource")
-
-
-@api.exception_handler(RequestValidationError)
-async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    return error_response(422, "invalid request")
 
 
 def whole_number(raw: str | None, name: str, low: int, high: int, default: int | None) -> int:

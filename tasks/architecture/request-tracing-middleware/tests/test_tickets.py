@@ -87,6 +87,8 @@ def test_invalid_tickets_are_422_and_store_nothing(api, db, unique):
     assert db.scalar("SELECT count(*) FROM tickets WHERE title LIKE %s", (title + "%",)) == 0
     longest = api.post("/v1/tickets", json={"title": "\u00e9" * 200, "priority": "low"})
     assert longest.status_code == 201 and longest.json()["title"] == "\u00e9" * 200
+    shortest = api.post("/v1/tickets", json={"title": "x", "priority": "low"})
+    assert shortest.status_code == 201 and shortest.json()["title"] == "x"
 
 
 @pytest.mark.rules("list-order", "list-limit")
