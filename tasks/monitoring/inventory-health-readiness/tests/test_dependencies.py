@@ -29,6 +29,12 @@ PG_DOWN = {"postgres": "down", "redis": "up"}
 REDIS_DOWN = {"postgres": "up", "redis": "down"}
 
 
+def restore_postgres(services):
+    """Start PostgreSQL and let the prompt's 5 s of recovery pass, so the next test finds the
+    service as the prompt promises it then."""
+    sleep_until(start_postgres(services) + RECOVERY + 0.2)
+
+
 def assert_not_ready(api, checks):
     response, seconds = timed(api, "GET", "/ready")
     assert seconds < BOUND, f"/ready took {seconds:.1f} s with a dependency down"
@@ -61,7 +67,7 @@ def test_with_postgres_down_ready_is_503_naming_it_and_health_stays_200(api, ser
         assert_not_ready(api, PG_DOWN)
         assert_live(api)
         time.sleep(0.3)
-    start_postgres(services)
+    restore_postgres(services)
 
 
 @pytest.mark.rules("pg-down-503", "no-internals", "degraded-read", "auth-required",
@@ -94,7 +100,7 @@ def test_with_postgres_down_requests_needing_it_answer_503_and_cached_items_are_
     assert_error(api.post("/v1/items", json=item_in(unique)), 401, "unauthorized")
     bad = authed_api.post("/v1/items", json={**item_in(unique), "quantity": -1})
     assert_error(bad, 422, "validation_error")
-    start_postgres(services)
+    restore_postgres(services)
 
 
 @pytest.mark.rules("recovery", "pg-down-503")

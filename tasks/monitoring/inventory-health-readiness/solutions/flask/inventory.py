@@ -8,6 +8,7 @@ on demand. Readiness runs both checks in threads and waits at most 1.5 s for the
 import hmac
 import json
 import os
+import select
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -70,7 +71,10 @@ class Pool:
         try:
             with self.lock:
                 conn = self.idle.pop() if self.idle else None
-            if conn is None or conn.closed:
+            if conn is not None and not usable(conn):
+                conn.close()
+                conn = None
+            if conn is None:
                 conn = psycopg.connect(
                     DATABASE_URL, autocommit=True, connect_timeout=2,
                     options="-c statement_timeout=1500",
@@ -89,6 +93,15 @@ class Pool:
 
 
 pool = Pool()
+
+
+def usable(conn: psycopg.Connection) -> bool:
+    """An idle connection the server has not closed: it has nothing to read (a server that
+    shuts down sends its notice and closes the socket, which makes it readable)."""
+    if conn.closed:
+        return False
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    return not readable
 
 
 def create_schema() -> None:
@@ -135,7 +148,7 @@ def text(value, limit: int, field: str) -> str:
 def parse_item(raw: bytes) -> tuple[str, str, int]:
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise Invalid("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise Invalid("the body must be a JSON object")
