@@ -1,6 +1,8 @@
 """The items API with both dependencies up: create, read, lookup, cache, errors."""
 
 import json
+import random
+import uuid
 
 import pytest
 from items_kit import assert_error, create, item_in
@@ -58,7 +60,9 @@ def test_a_read_caches_a_miss_and_serves_a_cached_value_as_is(api, db, redis, un
 
 
 @pytest.mark.rules("create-validation", "error-body")
-def test_invalid_creates_are_422_and_store_nothing(authed_api, client_factory, auth_headers, db, unique):
+def test_invalid_creates_are_422_and_store_nothing(
+    authed_api, client_factory, auth_headers, db, unique
+):
     sku = unique("sku")
     bad_bodies = [
         {"name": "n", "quantity": 1},
@@ -100,8 +104,8 @@ def test_a_duplicate_sku_is_409_conflict_and_stores_nothing(authed_api, db, uniq
 @pytest.mark.rules("auth-required", "error-body")
 def test_a_create_needs_the_exact_bearer_token(api, db, unique, app_secret):
     body = item_in(unique)
-    for headers in ({}, {"Authorization": BEARER_WRONG}, {"Authorization": f"bearer {app_secret}"},
-                    {"Authorization": app_secret}, {"Authorization": f"Bearer {app_secret}x"}):  # fmt: skip
+    wrong = (BEARER_WRONG, f"bearer {app_secret}", app_secret, f"Bearer {app_secret}x")
+    for headers in ({}, *({"Authorization": value} for value in wrong)):
         assert_error(api.post("/v1/items", json=body, headers=headers), 401, "unauthorized")
     # checked before the body
     assert_error(api.post("/v1/items", json={"sku": ""}), 401, "unauthorized")
@@ -129,3 +133,41 @@ def test_a_lookup_by_sku_answers_exactly_that_item_or_none(api, authed_api, uniq
         assert response.json() == {"items": []}, sku
     for query in ("", "?sku=", "?sku=" + "x" * 65, "?sku=a%00b"):
         assert_error(api.get(f"/v1/items{query}"), 422, "validation_error")
+
+
+@pytest.mark.rules("create-201", "find-by-sku", "exact-text")
+def test_the_lengths_at_the_limits_are_accepted(authed_api, api, db):
+    rnd = random.Random()
+    # one character (a random CJK ideograph: no other test or run picks the same), and 64
+    for sku in (chr(rnd.randrange(0x4E00, 0x9FA5)), ("s" + uuid.uuid4().hex * 2)[:64]):
+        name = "n" * rnd.choice((1, 200))
+        body = {"sku": sku, "name": name, "quantity": rnd.choice((0, 1_000_000))}
+        response = authed_api.post("/v1/items", json=body)
+        assert response.status_code == 201, (body, response.text)
+        item = response.json()
+        assert item == {"id": item["id"], **body}
+        assert api.get("/v1/items", params={"sku": sku}).json() == {"items": [item]}
+    for name in ("n", "n" * 200):
+        item = authed_api.post(
+            "/v1/items", json={"sku": uuid.uuid4().hex, "name": name, "quantity": 1}
+        ).json()
+        assert item["name"] == name
+
+
+@pytest.mark.rules("read-404", "read-cache")
+def test_the_first_and_the_largest_ids_are_read(api, authed_api, db, redis, unique):
+    create(authed_api, unique)  # the ids the service generates are past 1 from here on
+    largest = 9223372036854775807
+    for item_id in (1, largest):
+        db.execute(
+            "INSERT INTO items (id, sku, name, quantity) OVERRIDING SYSTEM VALUE"
+            " VALUES (%s, %s, 'edge', 4) ON CONFLICT (id) DO NOTHING",
+            (item_id, unique("edge")),
+        )
+        redis.delete(f"item:{item_id}")
+        row = db.execute(
+            "SELECT id, sku, name, quantity FROM items WHERE id = %s", (item_id,)
+        ).fetchone()
+        response = api.get(f"/v1/items/{item_id}")
+        assert response.status_code == 200, response.text
+        assert response.json() == dict(zip(("id", "sku", "name", "quantity"), row, strict=True))
