@@ -9,6 +9,7 @@ deadline, and the bounds are measured on the client's clock with room for a busy
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from items_kit import (
@@ -29,10 +30,14 @@ PG_DOWN = {"postgres": "down", "redis": "up"}
 REDIS_DOWN = {"postgres": "up", "redis": "down"}
 
 
-def restore_postgres(services):
-    """Start PostgreSQL and let the prompt's 5 s of recovery pass, so the next test finds the
-    service as the prompt promises it then."""
-    sleep_until(start_postgres(services) + RECOVERY + 0.2)
+@contextmanager
+def postgres_restored(services):
+    """Then start PostgreSQL, pass or fail, and let the prompt's 5 s of recovery pass, so the
+    next test finds the service as the prompt promises it then."""
+    try:
+        yield
+    finally:
+        sleep_until(start_postgres(services) + RECOVERY + 0.2)
 
 
 def assert_not_ready(api, checks):
@@ -62,12 +67,12 @@ def test_with_postgres_down_ready_is_503_naming_it_and_health_stays_200(api, ser
     assert is_ready(api)
     assert_live(api)
     services.stop("postgres")
-    sleep_until(time.monotonic() + STALE)
-    for _ in range(3):
-        assert_not_ready(api, PG_DOWN)
-        assert_live(api)
-        time.sleep(0.3)
-    restore_postgres(services)
+    with postgres_restored(services):
+        sleep_until(time.monotonic() + STALE)
+        for _ in range(3):
+            assert_not_ready(api, PG_DOWN)
+            assert_live(api)
+            time.sleep(0.3)
 
 
 @pytest.mark.rules("pg-down-503", "no-internals", "degraded-read", "auth-required",
@@ -82,25 +87,25 @@ def test_with_postgres_down_requests_needing_it_answer_503_and_cached_items_are_
     )
     redis.delete(f"item:{uncached}")
     services.stop("postgres")
-    for method, path, kwargs in (
-        ("GET", f"/v1/items/{uncached}", {}),
-        ("GET", f"/v1/items?sku={sku}", {}),
-        ("POST", "/v1/items", {"json": item_in(unique)}),
-        ("GET", f"/v1/items/{uncached}", {}),
-    ):
-        response, seconds = timed(authed_api, method, path, **kwargs)
-        assert seconds < BOUND, f"{method} {path} took {seconds:.1f} s with PostgreSQL down"
-        assert_no_internals(response)
-        assert_error(response, 503, "unavailable")
-    response, seconds = timed(api, "GET", f"/v1/items/{cached['id']}")
-    assert seconds < BOUND
-    assert response.status_code == 200, f"a cached item is not served: {response.text[:300]}"
-    assert response.json() == cached
-    # authentication and validation need no database
-    assert_error(api.post("/v1/items", json=item_in(unique)), 401, "unauthorized")
-    bad = authed_api.post("/v1/items", json={**item_in(unique), "quantity": -1})
-    assert_error(bad, 422, "validation_error")
-    restore_postgres(services)
+    with postgres_restored(services):
+        for method, path, kwargs in (
+            ("GET", f"/v1/items/{uncached}", {}),
+            ("GET", f"/v1/items?sku={sku}", {}),
+            ("POST", "/v1/items", {"json": item_in(unique)}),
+            ("GET", f"/v1/items/{uncached}", {}),
+        ):
+            response, seconds = timed(authed_api, method, path, **kwargs)
+            assert seconds < BOUND, f"{method} {path} took {seconds:.1f} s with PostgreSQL down"
+            assert_no_internals(response)
+            assert_error(response, 503, "unavailable")
+        response, seconds = timed(api, "GET", f"/v1/items/{cached['id']}")
+        assert seconds < BOUND
+        assert response.status_code == 200, f"a cached item is not served: {response.text[:300]}"
+        assert response.json() == cached
+        # authentication and validation need no database
+        assert_error(api.post("/v1/items", json=item_in(unique)), 401, "unauthorized")
+        bad = authed_api.post("/v1/items", json={**item_in(unique), "quantity": -1})
+        assert_error(bad, 422, "validation_error")
 
 
 @pytest.mark.rules("recovery", "pg-down-503")
@@ -121,8 +126,10 @@ def test_after_postgres_returns_everything_serves_again_without_a_restart(
 
     assert all(r.status_code == 200 for r in find_all())
     services.stop("postgres")
-    assert all(r.status_code == 503 for r in find_all())
-    returned = start_postgres(services)
+    try:
+        assert all(r.status_code == 503 for r in find_all())
+    finally:
+        returned = start_postgres(services)
 
     def serves():
         created = authed_api.post("/v1/items", json=item_in(unique), extensions={"deadline": 4})
@@ -182,11 +189,13 @@ def test_a_hung_redis_is_reported_down_within_2_seconds(api, authed_api, db, red
     assert is_ready(api)
     redis.client_pause(6000, all=True)  # Redis accepts connections but answers nothing for 6 s
     paused = time.monotonic()
-    assert_not_ready(api, REDIS_DOWN)
-    assert_live(api)
-    response, seconds = timed(api, "GET", f"/v1/items/{item_id}")
-    assert seconds < BOUND, f"a read took {seconds:.1f} s with Redis hung"
-    assert response.status_code == 200, response.text
-    assert time.monotonic() - paused < 5.5, "the checks ran past the pause: the test proves nothing"
-    sleep_until(paused + 6.2)
+    try:
+        assert_not_ready(api, REDIS_DOWN)
+        assert_live(api)
+        response, seconds = timed(api, "GET", f"/v1/items/{item_id}")
+        assert seconds < BOUND, f"a read took {seconds:.1f} s with Redis hung"
+        assert response.status_code == 200, response.text
+        assert time.monotonic() - paused < 5.5, "the checks outlasted the pause: nothing proved"
+    finally:
+        sleep_until(paused + 6.2)  # pass or fail, the next test finds Redis answering
     assert wait_until(lambda: is_ready(api), RECOVERY), "/ready not 200 within 5 s of Redis"
