@@ -325,6 +325,9 @@ class SampleServices:
         if proc is not None and proc.returncode is None:
             return  # running
         await self._launchers[name]()
+        if name == "postgres":
+            # its socket appears while it still refuses connections as "starting up"
+            await asyncio.to_thread(_wait_for_postgres, self)
 
     async def stop(self) -> None:
         if self.external_postgres:
@@ -451,6 +454,18 @@ async def _start_postgres(
     services._launchers["postgres"] = launch
     await launch()
     await asyncio.to_thread(_create_app_role, services)
+
+
+def _wait_for_postgres(services: SampleServices, attempts: int = 300) -> None:
+    """Return once PostgreSQL accepts a connection (about 15 s at most)."""
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(services._admin_conninfo(), connect_timeout=5):
+                return
+        except psycopg.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _create_app_role(services: SampleServices) -> None:
