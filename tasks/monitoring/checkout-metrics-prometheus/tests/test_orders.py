@@ -4,6 +4,7 @@ requests. What the metrics say of this traffic is in test_metrics.py."""
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -102,6 +103,25 @@ def test_reading_orders_that_do_not_exist_or_cannot_exist_is_404(authed_api, uni
         assert_error(authed_api.get(f"/v1/orders/{oid}"), 404, "not_found")
         assert_error(authed_api.post(f"/v1/orders/{oid}/pay"), 404, "not_found")
     assert authed_api.get(f"/v1/orders/{order['id']}").json()["status"] == "open"
+
+
+@pytest.mark.rules("get-order", "pay")
+def test_an_order_with_a_large_id_written_by_another_program_is_read_and_paid(
+    authed_api, unique, db
+):
+    big = random.randrange(2**62, 2**63 - 1)
+    customer = unique("ext")
+    db.execute(
+        "INSERT INTO orders (id, customer, amount_cents, status) VALUES (%s, %s, 77, 'open')",
+        (big, customer),
+    )
+    expected = {"id": big, "customer": customer, "amount_cents": 77, "status": "open"}
+    response = authed_api.get(f"/v1/orders/{big}")
+    assert response.status_code == 200, response.text[:300]
+    assert response.json() == expected
+    response = authed_api.post(f"/v1/orders/{big}/pay")
+    assert response.status_code == 200, response.text[:300]
+    assert response.json() == {**expected, "status": "paid"}
 
 
 @pytest.mark.rules("pay", "pay-wait", "pay-409", "pay-404", "pay-body")
