@@ -1,0 +1,25 @@
+"""An RQ worker of the deliveries queue: `python3 worker.py delivery-worker`.
+
+SimpleWorker runs each job in this very process. RQ's default Worker forks a work horse per
+job and puts it in a process group of its own (os.setpgrp), which a kill of start.sh's group
+would miss; start.sh runs several of these processes instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from redis import Redis
+from rq import Queue, SimpleWorker
+
+import store
+from jobs import QUEUE_NAME
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, stream=sys.stdout)
+    store.create_schema()
+    connection = Redis.from_url(os.environ["REDIS_URL"])
+    worker = SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
+    worker.work(logging_level="WARNING", with_scheduler=False)
