@@ -120,9 +120,19 @@ def test_bodies_that_are_not_json_objects_or_too_big_are_refused(authed_api, db)
     r = authed_api.post("/v1/invoices", content=big, headers={"Content-Type": "text/plain"})
     assert_error(r, 413, "payload_too_large")
     assert stored(db, number) == 0
-    r = authed_api.post("/v1/invoices", content=raw,
+    r = authed_api.post("/v1/invoices", content=iter([big]), headers={"Content-Type": "application/json"})
+    assert_error(r, 413, "payload_too_large")  # no Content-Length: sent in chunks
+    assert stored(db, number) == 0
+    exact = jsonlib.dumps({**body, "pad": ""}).encode()
+    exact = jsonlib.dumps({**body, "pad": "x" * (1024 * 1024 - len(exact))}).encode()
+    assert len(exact) == 1024 * 1024
+    r = authed_api.post("/v1/invoices", content=exact, headers={"Content-Type": "application/json"})
+    assert r.status_code == 201, r.text  # exactly 1 MiB is read as usual
+    again = invoice_body()
+    r = authed_api.post("/v1/invoices", content=iter([jsonlib.dumps(again).encode()]),
                         headers={"Content-Type": "application/json; charset=utf-8"})  # fmt: skip
     assert r.status_code == 201, r.text
+    assert stored(db, number) == 1 and stored(db, again["number"]) == 1
 
 
 @pytest.mark.rules("number-taken", "refused-changes-nothing")
@@ -144,7 +154,7 @@ def test_unknown_and_malformed_ids_are_404(authed_api):
         assert_error(authed_api.get(f"/v1/invoices/{bad}"), 404, "not_found")
 
 
-@pytest.mark.rules("list-customer", "list-query-422")
+@pytest.mark.rules("list-customer", "list-query-422", "error-422")
 def test_the_list_holds_one_customers_invoices_in_id_order(authed_api, upstream, unique):
     upstream.program(*ROUTE, status=200)
     customer = unique("cust") + " ' OR '1'='1"
@@ -159,6 +169,10 @@ def test_the_list_holds_one_customers_invoices_in_id_order(authed_api, upstream,
     assert authed_api.get("/v1/invoices", params={"customer": unique("none")}).json() == {"items": []}
     assert_error(authed_api.get("/v1/invoices"), 422, "validation_error")
     assert_error(authed_api.get("/v1/invoices", params={"customer": ""}), 422, "validation_error")
+    longest = authed_api.get("/v1/invoices", params={"customer": "c" * 200})
+    assert longest.status_code == 200 and isinstance(longest.json()["items"], list)
+    too_long = authed_api.get("/v1/invoices", params={"customer": "c" * 201})
+    assert_error(too_long, 422, "validation_error")
 
 
 @pytest.mark.rules("queue-on-redis")
