@@ -119,7 +119,7 @@ async def read_json(request: Request) -> Any:
         raise ApiError(415, "unsupported_media_type", "send application/json")
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as ex:
+    except (ValueError, RecursionError) as ex:  # UnicodeDecodeError is a ValueError
         raise invalid("the body is not valid JSON") from ex
 
 

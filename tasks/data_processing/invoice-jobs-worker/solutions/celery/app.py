@@ -89,7 +89,7 @@ def read_invoice() -> dict[str, Any]:
         raise Refused(415, "unsupported_media_type", "the body must be application/json")
     try:
         body = json.loads(raw.decode("utf-8"))
-    except ValueError as ex:  # UnicodeDecodeError is a ValueError
+    except (ValueError, RecursionError) as ex:  # UnicodeDecodeError is a ValueError
         raise bad("the body is not JSON") from ex
     if not isinstance(body, dict):
         raise bad("the body must be an object")
