@@ -23,7 +23,7 @@ WORKER = "delivery-worker"
 RESUME = 5.0 + 2.0  # stated: within 5 s of the restarted server accepting connections
 
 
-@pytest.mark.rules("worker-name", "api-survives-worker", "resume-after-crash", "crash-attempts",
+@pytest.mark.rules("worker-name", "api-survives-worker", "down-no-calls", "resume-after-crash", "crash-attempts",
                    "crash-last-attempt", "max-attempts", "same-key", "never-again",
                    "process-group")  # fmt: skip
 def test_a_worker_killed_mid_call_resumes_after_restart_and_delivers_once(
@@ -38,17 +38,21 @@ def test_a_worker_killed_mid_call_resumes_after_restart_and_delivers_once(
     wait_calls(peers, last["idempotency_key"], 3, 1.5 + 2 * SETTLE)
     upstream.program(*ROUTE, status=200, delay_ms=20000)
     first = create(authed_api)
-    wait_calls(peers, first["idempotency_key"], 1, SETTLE)
+    (hung,) = wait_calls(peers, first["idempotency_key"], 1, SETTLE)
     wait_calls(peers, last["idempotency_key"], 4, 2.0 + SETTLE)
     killed = server.kill_process(WORKER)
     assert killed, f"no process has {WORKER!r} in its command line: {server.processes()}"
     assert not any(WORKER in p["cmdline"] for p in server.processes())
     # the API answers while the worker is down; an invoice made now waits for it
     during = create(authed_api)
-    time.sleep(1.5)
+    upstream.program(*ROUTE, status=200)
+    # past the 5 s call timeout and a backoff: a process that escaped the kill would call again
+    time.sleep(max(1.5, hung.time + 5.0 + 0.5 + 1.0 - time.time()))
     for invoice in (first, last, during):
         assert get(authed_api, invoice["id"])["status"] == "queued"
     assert calls_of(peers, during["idempotency_key"]) == []
+    assert len(calls_of(peers, first["idempotency_key"])) == 1
+    assert len(calls_of(peers, last["idempotency_key"])) == 4
     upstream.program(*ROUTE, status=200, delay_ms=800)  # two jobs of one invoice would overlap
     server.restart()
     wait_calls(peers, first["idempotency_key"], 2, RESUME)
