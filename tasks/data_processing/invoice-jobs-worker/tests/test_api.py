@@ -12,9 +12,11 @@ from invoices_api import (
     assert_error,
     calls_of,
     create,
+    get,
     invoice_body,
     new_number,
     upstream,  # noqa: F401 - a fixture
+    wait_calls,
     wait_status,
 )
 
@@ -46,8 +48,8 @@ def test_every_v1_operation_needs_the_bearer_secret(api, app_secret, db):
     assert r.status_code == 201, r.text
 
 
-@pytest.mark.rules("create-201", "stored-row", "key-unique")
-def test_a_create_answers_the_queued_invoice_and_stores_it(authed_api, upstream, db):
+@pytest.mark.rules("create-201", "stored-row", "key-unique", "attempts-count")
+def test_a_create_answers_the_queued_invoice_and_stores_it(authed_api, upstream, peers, db):
     upstream.program(*ROUTE, status=200, delay_ms=1500)
     body = invoice_body(customer="Zoë & Co. ' OR 1=1", amount_cents=100_000_000, currency="GBP")
     r = authed_api.post("/v1/invoices", json={**body, "id": 7, "status": "delivered",
@@ -62,9 +64,13 @@ def test_a_create_answers_the_queued_invoice_and_stores_it(authed_api, upstream,
     fetched = authed_api.get(f"/v1/invoices/{invoice['id']}").json()
     assert {k: fetched[k] for k in body} == body and fetched["status"] == "queued"
     assert fetched["idempotency_key"] == invoice["idempotency_key"]
+    # while the first call hangs (1.5 s), the row and the answer both show it counted
+    wait_calls(peers, invoice["idempotency_key"], 1, SETTLE)
     row = db.execute("SELECT number, status, attempts FROM invoices WHERE id = %s",
                      (invoice["id"],)).fetchone()  # fmt: skip
-    assert tuple(row) == (body["number"], "queued", fetched["attempts"])
+    assert tuple(row) == (body["number"], "queued", 1)
+    assert (get(authed_api, invoice["id"])["status"], get(authed_api, invoice["id"])["attempts"]) \
+        == ("queued", 1)
     other = create(authed_api, customer=body["customer"])
     assert other["idempotency_key"] != invoice["idempotency_key"]
     for made in (invoice, other):
