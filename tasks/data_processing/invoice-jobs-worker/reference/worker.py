@@ -1,8 +1,7 @@
 """An RQ worker of the deliveries queue: `python3 worker.py delivery-worker`.
 
-SimpleWorker runs each job in this very process. RQ's default Worker forks a work horse per
-job and puts it in a process group of its own (os.setpgrp), which a kill of start.sh's group
-would miss; start.sh runs several of these processes instead.
+SimpleWorker runs each job in this very process, with no work horse forked per job (RQ's
+default Worker, which the harness also finds and kills); start.sh runs several of them.
 """
 
 from __future__ import annotations

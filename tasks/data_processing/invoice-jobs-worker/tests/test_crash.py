@@ -24,8 +24,7 @@ RESUME = 5.0 + 2.0  # stated: within 5 s of the restarted server accepting conne
 
 
 @pytest.mark.rules("worker-name", "api-survives-worker", "down-no-calls", "resume-after-crash", "crash-attempts",
-                   "crash-last-attempt", "max-attempts", "same-key", "never-again",
-                   "process-group")  # fmt: skip
+                   "crash-last-attempt", "max-attempts", "same-key", "never-again")  # fmt: skip
 def test_a_worker_killed_mid_call_resumes_after_restart_and_delivers_once(
     authed_api, upstream, peers, server
 ):
