@@ -1,8 +1,8 @@
-"""Server architecture: services that talk, stateless instances, graceful shutdown, middleware."""
+"""Server architecture: stateless instances, graceful shutdown, middleware."""
 
 from backbench.task import task
 
 
 @task
 def architecture() -> None:
-    """Server architecture: services that talk, stateless instances, graceful shutdown, middleware."""
+    """Server architecture: stateless instances, graceful shutdown, middleware."""
