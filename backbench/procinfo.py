@@ -1,7 +1,7 @@
-"""The processes of a submission (its process group, session and descendants), read from /proc:
-what a test may ask of them
-(their command lines, memory now and at its peak) and the one thing it may do to them (kill
-those whose command line holds a word, as a crash of a worker would).
+"""The processes of a submission (its process group, session and their descendants), read from
+/proc: what a test may ask of them (their command lines, memory now and at its peak) and the one
+thing it may do to them (kill those whose command line holds a word, as a crash of a worker
+would); and, for the harness, killing them all.
 
 Standard library only: the in-sandbox supervisor imports it, and the exec sandboxes run it as a
 script (`python3 procinfo.py list|kill|killall PGID [WORD]`) on the harness's own Python.

@@ -40,12 +40,12 @@ class SubmissionProcess(Protocol):
         ...
 
     async def processes(self) -> list[dict[str, Any]]:
-        """The live processes of its group: pid, command line, resident memory now and at its
-        peak in KiB (backbench.procinfo)."""
+        """The live processes of its group, session and their descendants: pid, command line,
+        resident memory now and at its peak in KiB (backbench.procinfo)."""
         ...
 
     async def kill_matching(self, word: str) -> list[int]:
-        """SIGKILL the processes of its group whose command line holds `word`; their pids."""
+        """SIGKILL those of its processes whose command line holds `word`; their pids."""
         ...
 
 

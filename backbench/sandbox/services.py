@@ -457,31 +457,27 @@ async def _start_postgres(
     await asyncio.to_thread(_create_app_role, services)
 
 
-def _wait_for_postgres(services: SampleServices, attempts: int = 300) -> None:
-    """Return once PostgreSQL accepts a connection (about 15 s at most)."""
+def _admin_connection(services: SampleServices, attempts: int) -> psycopg.Connection[Any]:
+    """An autocommit superuser connection, tried `attempts` times 50 ms apart while the server
+    still refuses them as "starting up" (each try gives up after 5 s)."""
     for attempt in range(attempts):
         try:
-            with psycopg.connect(services._admin_conninfo(), connect_timeout=5):
-                return
+            return psycopg.connect(services._admin_conninfo(), autocommit=True, connect_timeout=5)
         except psycopg.OperationalError:
             if attempt == attempts - 1:
                 raise
             time.sleep(0.05)
+    raise ValueError("attempts must be at least 1")
+
+
+def _wait_for_postgres(services: SampleServices) -> None:
+    """Return once PostgreSQL accepts a connection (300 tries, 15 s of pauses)."""
+    _admin_connection(services, 300).close()
 
 
 def _create_app_role(services: SampleServices) -> None:
-    for attempt in range(50):
-        try:
-            with psycopg.connect(
-                services._admin_conninfo(), autocommit=True, connect_timeout=5
-            ) as conn:
-                conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEROLE")
-                return
-        except psycopg.OperationalError:
-            # the server is still starting up
-            if attempt == 49:
-                raise
-            time.sleep(0.05)
+    with _admin_connection(services, 50) as conn:
+        conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEROLE")
 
 
 async def _start_redis(
