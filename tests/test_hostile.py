@@ -95,6 +95,19 @@ def _started(pid: int) -> float:
     return int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 
+def _describe(pid: int) -> str:
+    """A process's state and parent, so that a leftover that has no command line any more (a
+    zombie, or one in the middle of exiting) still says who holds it."""
+    try:
+        status = dict(
+            line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        )
+    except (OSError, ValueError):
+        return "gone"
+    parent = int(status.get("PPid", "0").strip() or 0)
+    return f"state {status.get('State', '?').strip()}, parent {parent} ({_cmdline(parent)[:80]})"
+
+
 def _children(pid: int) -> list[int]:
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -202,7 +215,9 @@ class SandboxWatcher(threading.Thread):
                 owners.add(self.uids[os.stat(f"/proc/{pid}").st_uid])
             owners = {r for r in owners if _started(pid) < ended[r]}
             if self.tmp in cmd or owners:
-                found.append(f"pid {pid} of {sorted(owners) or cmd}: {cmd[:160]}")
+                found.append(
+                    f"pid {pid} of {sorted(owners) or cmd}: {cmd[:160]} [{_describe(pid)}]"
+                )
         return found
 
     def foreign_sandboxes(self) -> tuple[set[Holder], set[int]]:
@@ -631,7 +646,10 @@ def test_the_machine_is_left_as_it_was(campaign: Campaign) -> None:
     unseen = set(ORDER) - set(campaign.watcher.uids.values())
     assert campaign.watcher.roots and not unseen, f"the watcher saw no sample of {sorted(unseen)}"
     problems: list[str] = []
-    for _ in range(20):  # the kernel reaps a killed namespace's processes in a moment
+    # the kernel reaps a killed namespace's processes in a moment, but on a loaded machine (the
+    # whole suite beside this campaign) a process once stayed past 10 s with its command line
+    # already gone: 30 s, and a leftover now says its state and parent
+    for _ in range(60):
         ended = {name: campaign.run(name).wall[1] for name in ORDER}
         problems = [f"process left: {p}" for p in campaign.watcher.leftovers(ended)]
         if not problems:
