@@ -149,6 +149,7 @@ PEERS: dict[str, str] = {
     "http_sink": "an HTTP server that records every request the submission sends it (webhooks)",
     "smtp": "an SMTP server whose inbox the tests read (mail the submission sends)",
     "upstream": "an HTTP service the submission calls, with scripted answers, delays and faults",
+    "oidc": "an OpenID Connect provider the submission logs users in with; tests tamper its tokens",
 }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from backbench.peers.oidc import CLIENT_ID, CLIENT_SECRET
+
 LOOPBACK = "127.0.0.1"
 TOKEN_ENV = "BACKBENCH_PEERS_TOKEN"  # the admin token: tests and the peers process only
 DECLARED_ENV = "BACKBENCH_PEERS"  # comma-separated kinds the scenario declares
@@ -41,6 +43,14 @@ def _upstream_env(host: str, port: int) -> dict[str, str]:
     return {"UPSTREAM_URL": f"http://{host}:{port}"}
 
 
+def _oidc_env(host: str, port: int) -> dict[str, str]:
+    return {
+        "OIDC_ISSUER": f"http://{host}:{port}",
+        "OIDC_CLIENT_ID": CLIENT_ID,
+        "OIDC_CLIENT_SECRET": CLIENT_SECRET,
+    }
+
+
 PEER_KINDS: dict[str, PeerKind] = {
     kind.name: kind
     for kind in (
@@ -64,6 +74,14 @@ PEER_KINDS: dict[str, PeerKind] = {
             8082,
             9082,
             _upstream_env,
+        ),
+        PeerKind(
+            "oidc",
+            "an OpenID Connect provider (authorization code flow, RS256 ID tokens) whose tokens "
+            "tests can tamper with",
+            8083,
+            9083,
+            _oidc_env,
         ),
     )
 }

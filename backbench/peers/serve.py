@@ -16,6 +16,8 @@ Admin API (every peer, on its admin port, `Authorization: Bearer <token>` requir
     POST /configure            http_sink: {"status": 500, "json": ...}, its answer from now on
     POST /program              upstream: {"method", "path", "status", "json", "headers",
                                "delay_ms", "fail_times", "fail_status", "drop"}
+    POST /login, /tamper,      oidc: the user who logs in next, what the next ID tokens get
+         /fault, /mint         wrong, an endpoint's faults, a token minted (backbench.peers.oidc)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any, Protocol
 from backbench.peers._http import Handler, HttpServer, Request, Response
 from backbench.peers.kinds import LOOPBACK, PEER_KINDS, TOKEN_ENV
 from backbench.peers.limits import Limits
+from backbench.peers.oidc import OidcPeer
 from backbench.peers.sink import SinkPeer
 from backbench.peers.smtp import SmtpPeer
 from backbench.peers.store import Store
@@ -83,7 +86,7 @@ def admin_handler(peer: Peer, token: str, port: int) -> Handler:
     return handle
 
 
-def make_peer(kind: str, limits: Limits) -> SinkPeer | SmtpPeer | UpstreamPeer:
+def make_peer(kind: str, limits: Limits) -> SinkPeer | SmtpPeer | UpstreamPeer | OidcPeer:
     """A peer of a known kind."""
     if kind == "http_sink":
         return SinkPeer(limits)
@@ -91,6 +94,8 @@ def make_peer(kind: str, limits: Limits) -> SinkPeer | SmtpPeer | UpstreamPeer:
         return SmtpPeer(limits)
     if kind == "upstream":
         return UpstreamPeer(limits)
+    if kind == "oidc":
+        return OidcPeer(limits)
     raise ValueError(f"unknown peer kind {kind!r}; known: {sorted(PEER_KINDS)}")
 
 
@@ -106,6 +111,8 @@ async def start_peer(
     else:
         service = await HttpServer(peer.handle, limits, limits.body_cap).start(LOOPBACK, port)
     bound = _port_of(service)
+    if isinstance(peer, OidcPeer):  # its issuer URL names the port it took
+        peer.bind(f"http://{LOOPBACK}:{bound}")
     admin = HttpServer(admin_handler(peer, token, bound), limits, ADMIN_BODY_CAP)
     return kind, [service, await admin.start(LOOPBACK, admin_port)]
 

@@ -254,6 +254,61 @@ class UpstreamClient(PeerClient[HttpRecord]):
         return self.records()
 
 
+class OidcClient(PeerClient[HttpRecord]):
+    """The OpenID provider at OIDC_ISSUER (client OIDC_CLIENT_ID / OIDC_CLIENT_SECRET)."""
+
+    noun = "request"
+
+    def __init__(self, admin: AdminClient, environ: Mapping[str, str], http: httpx.Client) -> None:
+        super().__init__(admin, HttpRecord.of)
+        self.issuer = environ.get("OIDC_ISSUER", "")
+        self.client_id = environ.get("OIDC_CLIENT_ID", "")
+        self.client_secret = environ.get("OIDC_CLIENT_SECRET", "")
+        self._http = http
+
+    def login_as(self, sub: str, **claims: Any) -> None:
+        """The user the next /authorize logs in (claims such as email and name beside sub)."""
+        self.admin.call("POST", "/login", json={"user": {"sub": sub, **claims}})
+
+    def tamper(self, **wrong: Any) -> None:
+        """What the next codes' ID tokens get wrong: iss, aud, nonce, expires_in (seconds, may be
+        negative), key ("foreign": signed by a key not in the JWKS; "none": unsigned), or the
+        state /authorize redirects with. Reset restores honest tokens."""
+        self.admin.call("POST", "/tamper", json=wrong)
+
+    def fault(
+        self, endpoint: str, delay_ms: int = 0, fail_times: int = 0, drop: bool = False,
+        fail_status: int = 503,
+    ) -> None:  # fmt: skip
+        """Make an endpoint (authorize, token, jwks, userinfo, discovery) slow, failing the first
+        `fail_times` calls (or dropping them with `drop`), or dropping every call (`drop` alone)."""
+        self.admin.call(
+            "POST", "/fault",
+            json={"endpoint": endpoint, "delay_ms": delay_ms, "fail_times": fail_times,
+                  "fail_status": fail_status, "drop": drop},
+        )  # fmt: skip
+
+    def mint(self, claims: dict[str, Any], key: str = "own") -> str:
+        """An ID token with exactly `claims`, signed by the provider's key ("own"), by a key not
+        in its JWKS ("foreign"), or unsigned ("none")."""
+        return str(
+            self.admin.call("POST", "/mint", json={"claims": claims, "key": key})["id_token"]
+        )
+
+    def authorize(self, url: str) -> str:
+        """Play the browser at the provider: GET the authorization URL the submission redirected
+        to and return where the provider sends the browser back (its Location)."""
+        answer = self._http.get(url, follow_redirects=False, timeout=10)
+        location = answer.headers.get("location")
+        if answer.status_code != 302 or location is None:
+            raise PeerAdminError(f"the provider answered {answer.status_code}: {answer.text[:200]}")
+        return location
+
+    def requests(self) -> list[HttpRecord]:
+        """Every request the provider served (the newest `max_records`), oldest first."""
+        return self.records()
+
+
 class Peers:
     """The declared peers; asking for one the scenario does not declare skips the test."""
 
@@ -286,6 +341,10 @@ class Peers:
     @property
     def upstream(self) -> UpstreamClient:
         return UpstreamClient(self._admin("upstream"), self.environ.get("UPSTREAM_URL", ""))
+
+    @property
+    def oidc(self) -> OidcClient:
+        return OidcClient(self._admin("oidc"), self.environ, self._http)
 
     def close(self) -> None:
         self._http.close()

@@ -25,3 +25,13 @@ def test_quote_relays_the_upstream(peers: Peers) -> None:
     answer = httpx.get(f"{BASE_URL}/quote", timeout=10)
     assert answer.json() == {"eur": 1.1}
     assert [c.outcome for c in peers.upstream.calls() if c.path == "/rates"] == [200]
+
+
+def test_login_goes_through_the_provider(peers: Peers) -> None:
+    peers.oidc.login_as("user-e2e")
+    start = httpx.get(f"{BASE_URL}/login", timeout=10)
+    assert start.status_code == 302
+    back = peers.oidc.authorize(start.headers["location"])
+    done = httpx.get(back, timeout=10)
+    assert done.json() == {"sub": "user-e2e", "nonce": "n1", "state": "s1"}
+    assert [r.path for r in peers.oidc.requests()] == ["/authorize", "/token"]
