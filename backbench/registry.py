@@ -150,6 +150,7 @@ PEERS: dict[str, str] = {
     "smtp": "an SMTP server whose inbox the tests read (mail the submission sends)",
     "upstream": "an HTTP service the submission calls, with scripted answers, delays and faults",
     "oidc": "an OpenID Connect provider the submission logs users in with; tests tamper its tokens",
+    "s3": "an S3-compatible object store (moto) the submission keeps files in, through boto3",
 }
 
 

@@ -90,7 +90,7 @@ def all_peers(environ: dict[str, str]) -> Iterator[Peers]:
 
 @pytest.fixture
 def peers(all_peers: Peers) -> Peers:
-    for kind in (all_peers.sink, all_peers.smtp, all_peers.upstream, all_peers.oidc):
+    for kind in (all_peers.sink, all_peers.smtp, all_peers.upstream, all_peers.oidc, all_peers.s3):
         kind.reset()
     return all_peers
 
@@ -263,6 +263,7 @@ def test_service_ports_do_not_serve_the_admin_api(peers: Peers) -> None:
     assert HTTP.get(peers.sink.url + "/records").status_code == 204
     assert HTTP.get(peers.upstream.url + "/records").status_code == 404
     assert HTTP.post(peers.oidc.issuer + "/tamper", json={"iss": "x"}).status_code == 404
+    assert HTTP.post(peers.s3.endpoint + "/fault", json={"drop": True}).status_code == 403
     assert [r.path for r in peers.sink.requests()] == ["/records"]
 
 
@@ -275,6 +276,10 @@ def test_submission_env_holds_no_admin_address_or_token() -> None:
         "SMTP_PORT": "1001", "UPSTREAM_URL": "http://127.0.0.1:1002",
         "OIDC_ISSUER": "http://127.0.0.1:1003", "OIDC_CLIENT_ID": "backbench-app",
         "OIDC_CLIENT_SECRET": "backbench-app-secret-7f3c",
+        "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:1004",
+        "AWS_ACCESS_KEY_ID": "BACKBENCHS3ACCESSKEY",
+        "AWS_SECRET_ACCESS_KEY": "backbench-s3-secret-key-5d1e9a",
+        "AWS_DEFAULT_REGION": "us-east-1", "S3_BUCKET": "backbench-files",
     }  # fmt: skip
     assert TOKEN_ENV not in submission and not any("200" in v for v in submission.values())
     assert tests[TOKEN_ENV] == "t" * 32 and tests["BACKBENCH_PEER_SMTP_ADMIN"].endswith(":2001")
@@ -335,7 +340,7 @@ def test_catalogue_refuses_an_unknown_peer(tmp_path: Path) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
     meta = (SCENARIO / "scenario.yaml").read_text().replace("id: peers_scenario", "id: bad")
-    (folder / "scenario.yaml").write_text(meta.replace("oidc]", "ftp]"))
+    (folder / "scenario.yaml").write_text(meta.replace("s3]", "ftp]"))
     with pytest.raises(CatalogueError, match="unknown peer .ftp."):
         load_scenario(folder)
 
@@ -351,7 +356,7 @@ def assemble_scenario(tmp_path: Path) -> Scenario:
     shutil.copy(SCENARIO / "hidden_conftest.py", folder / "tests" / "conftest.py")
     shutil.copy(SCENARIO / "hidden_test_notify.py", folder / "tests" / "test_notify.py")
     scenario = load_scenario(folder)
-    assert scenario.peers == ["http_sink", "smtp", "upstream", "oidc"]
+    assert scenario.peers == ["http_sink", "smtp", "upstream", "oidc", "s3"]
     return scenario
 
 

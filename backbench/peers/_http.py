@@ -91,7 +91,9 @@ class Response:
             reason = "Status"
         lines = [f"HTTP/1.1 {self.status} {reason}"]
         lines += [f"{k}: {v}" for k, v in self.headers if k.lower() != "content-length"]
-        lines.append(f"Content-Length: {len(self.body)}")
+        # a HEAD answer may state the size its GET would have (an S3 object's)
+        given = next((v for k, v in self.headers if k.lower() == "content-length"), None)
+        lines.append(f"Content-Length: {given if head_only and given else len(self.body)}")
         lines.append(f"Connection: {'keep-alive' if keep_alive else 'close'}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         return head if head_only else head + self.body

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from backbench.peers import s3
 from backbench.peers.oidc import CLIENT_ID, CLIENT_SECRET
 
 LOOPBACK = "127.0.0.1"
@@ -51,6 +52,17 @@ def _oidc_env(host: str, port: int) -> dict[str, str]:
     }
 
 
+def _s3_env(host: str, port: int) -> dict[str, str]:
+    # boto3 (botocore 1.31+) reads AWS_ENDPOINT_URL_S3 by itself
+    return {
+        "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": s3.ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": s3.SECRET_KEY,
+        "AWS_DEFAULT_REGION": s3.REGION,
+        "S3_BUCKET": s3.BUCKET,
+    }
+
+
 PEER_KINDS: dict[str, PeerKind] = {
     kind.name: kind
     for kind in (
@@ -82,6 +94,14 @@ PEER_KINDS: dict[str, PeerKind] = {
             8083,
             9083,
             _oidc_env,
+        ),
+        PeerKind(
+            "s3",
+            "an S3-compatible object store (moto) that checks signatures and presigned URLs' "
+            "expiry, records requests and injects faults",
+            8084,
+            9084,
+            _s3_env,
         ),
     )
 }

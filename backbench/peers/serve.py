@@ -36,6 +36,7 @@ from backbench.peers._http import Handler, HttpServer, Request, Response
 from backbench.peers.kinds import LOOPBACK, PEER_KINDS, TOKEN_ENV
 from backbench.peers.limits import Limits
 from backbench.peers.oidc import OidcPeer
+from backbench.peers.s3 import S3Peer, start_store
 from backbench.peers.sink import SinkPeer
 from backbench.peers.smtp import SmtpPeer
 from backbench.peers.store import Store
@@ -86,7 +87,9 @@ def admin_handler(peer: Peer, token: str, port: int) -> Handler:
     return handle
 
 
-def make_peer(kind: str, limits: Limits) -> SinkPeer | SmtpPeer | UpstreamPeer | OidcPeer:
+def make_peer(
+    kind: str, limits: Limits, folder: Path
+) -> SinkPeer | SmtpPeer | UpstreamPeer | OidcPeer | S3Peer:
     """A peer of a known kind."""
     if kind == "http_sink":
         return SinkPeer(limits)
@@ -96,23 +99,29 @@ def make_peer(kind: str, limits: Limits) -> SinkPeer | SmtpPeer | UpstreamPeer |
         return UpstreamPeer(limits)
     if kind == "oidc":
         return OidcPeer(limits)
+    if kind == "s3":  # its store listens on a socket in the peers' own folder
+        return S3Peer(limits, start_store(folder))
     raise ValueError(f"unknown peer kind {kind!r}; known: {sorted(PEER_KINDS)}")
 
 
 async def start_peer(
-    entry: dict[str, Any], token: str, limits: Limits
+    entry: dict[str, Any], token: str, limits: Limits, folder: Path
 ) -> tuple[str, list[asyncio.Server]]:
     """Start one peer and its admin API on loopback; its kind and listening servers."""
     kind = str(entry["kind"])
-    peer = make_peer(kind, limits)
+    peer = make_peer(kind, limits, folder)
     port, admin_port = int(entry.get("port", 0)), int(entry.get("admin_port", 0))
     if isinstance(peer, SmtpPeer):
         service = await peer.start(LOOPBACK, port)
+    elif isinstance(peer, S3Peer):  # it keeps whole uploads: the store needs them
+        service = await HttpServer(peer.handle, limits, limits.max_body).start(LOOPBACK, port)
     else:
         service = await HttpServer(peer.handle, limits, limits.body_cap).start(LOOPBACK, port)
     bound = _port_of(service)
     if isinstance(peer, OidcPeer):  # its issuer URL names the port it took
         peer.bind(f"http://{LOOPBACK}:{bound}")
+    if isinstance(peer, S3Peer):
+        await asyncio.to_thread(peer.bind, f"{LOOPBACK}:{bound}")
     admin = HttpServer(admin_handler(peer, token, bound), limits, ADMIN_BODY_CAP)
     return kind, [service, await admin.start(LOOPBACK, admin_port)]
 
@@ -134,7 +143,7 @@ async def serve(spec_file: Path, token: str) -> None:
     ready: dict[str, dict[str, int]] = {}
     servers: list[asyncio.Server] = []
     for entry in spec["peers"]:
-        kind, started = await start_peer(entry, token, limits)
+        kind, started = await start_peer(entry, token, limits, spec_file.parent)
         servers += started
         ready[kind] = {"port": _port_of(started[0]), "admin_port": _port_of(started[1])}
     _write_atomically(spec_file.parent / READY_FILE, ready)

@@ -35,15 +35,17 @@ class Store:
         self.items.clear()
 
 
-def request_record(request: Request) -> dict[str, Any]:
-    """The JSON form of a request: body as base64 (exact bytes, for signature checks)."""
+def request_record(request: Request, cap: int | None = None) -> dict[str, Any]:
+    """The JSON form of a request: body as base64 (exact bytes, for signature checks), its
+    first `cap` bytes only where the server kept more (the s3 peer keeps whole uploads)."""
+    body = request.body if cap is None else request.body[:cap]
     return {
         "time": request.received,
         "method": request.method,
         "path": request.path,
         "query": request.query,
         "headers": [[k, v] for k, v in request.headers],
-        "body_b64": base64.b64encode(request.body).decode(),
+        "body_b64": base64.b64encode(body).decode(),
         "body_size": request.body_size,
-        "truncated": request.body_size > len(request.body),
+        "truncated": request.body_size > len(body),
     }

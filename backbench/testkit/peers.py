@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from json import loads
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -55,7 +56,8 @@ class AdminClient:
     def call(self, method: str, path: str, json: Any = None, since: int | None = None) -> Any:
         """The JSON answer of one admin request; PeerAdminError on failure or deadline."""
         end = time.monotonic() + self.deadline
-        params = {} if since is None else {"since": since}
+        # None, not {}: httpx drops a query the path holds when given empty params
+        params = None if since is None else {"since": since}
         try:
             with self._client.stream(
                 method, self.base_url + path, json=json, params=params, headers=self._auth,
@@ -309,6 +311,75 @@ class OidcClient(PeerClient[HttpRecord]):
         return self.records()
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """An object as the store holds it: its bytes and the headers a GET of it answers."""
+
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+    def header(self, name: str) -> str | None:
+        """The first header of that name (case-insensitive), or None."""
+        lowered = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lowered), None)
+
+
+class S3Client(PeerClient[HttpRecord]):
+    """The object store at AWS_ENDPOINT_URL_S3; `bucket` is S3_BUCKET, there from the start.
+    Reads and writes through the admin API pass the store's front: never recorded or faulted."""
+
+    noun = "request"
+
+    def __init__(self, admin: AdminClient, environ: Mapping[str, str]) -> None:
+        super().__init__(admin, HttpRecord.of)
+        self.endpoint = environ.get("AWS_ENDPOINT_URL_S3", "")
+        self.bucket = environ.get("S3_BUCKET", "")
+
+    def objects(self, bucket: str | None = None) -> dict[str, int]:
+        """Every key in the bucket and its size."""
+        found = self.admin.call("GET", f"/objects?bucket={quote(bucket or self.bucket)}")
+        return {item["key"]: item["size"] for item in found["items"]}
+
+    def get(self, key: str, bucket: str | None = None) -> StoredObject:
+        """One object's bytes and headers (PeerAdminError with 404 when there is none)."""
+        path = f"/object?bucket={quote(bucket or self.bucket)}&key={quote(key, safe='')}"
+        found = self.admin.call("GET", path)
+        return StoredObject(
+            base64.b64decode(found["body_b64"]), tuple((k, v) for k, v in found["headers"])
+        )
+
+    def put(
+        self, key: str, body: bytes, content_type: str = "binary/octet-stream",
+        bucket: str | None = None,
+    ) -> None:  # fmt: skip
+        """Store an object as if another system had (up to the admin API's 1 MiB)."""
+        self.admin.call(
+            "POST", "/object",
+            json={"bucket": bucket or self.bucket, "key": key, "content_type": content_type,
+                  "body_b64": base64.b64encode(body).decode()},
+        )  # fmt: skip
+
+    def create_bucket(self, name: str) -> None:
+        self.admin.call("POST", "/bucket", json={"name": name})
+
+    def fault(
+        self, method: str = "*", prefix: str = "/", delay_ms: int = 0, fail_times: int = 0,
+        drop: bool = False, fail_status: int = 503,
+    ) -> None:  # fmt: skip
+        """Requests of `method` (`*`: any) under the path `prefix` (`/bucket/key...`) made slow,
+        failing their first `fail_times` (or dropping them with `drop`), or all dropped (`drop`
+        alone). The newest fault that matches a request applies; reset forgets them all."""
+        self.admin.call(
+            "POST", "/fault",
+            json={"method": method, "prefix": prefix, "delay_ms": delay_ms,
+                  "fail_times": fail_times, "fail_status": fail_status, "drop": drop},
+        )  # fmt: skip
+
+    def requests(self) -> list[HttpRecord]:
+        """Every request the store's front served (the newest `max_records`), oldest first."""
+        return self.records()
+
+
 class Peers:
     """The declared peers; asking for one the scenario does not declare skips the test."""
 
@@ -341,6 +412,10 @@ class Peers:
     @property
     def upstream(self) -> UpstreamClient:
         return UpstreamClient(self._admin("upstream"), self.environ.get("UPSTREAM_URL", ""))
+
+    @property
+    def s3(self) -> S3Client:
+        return S3Client(self._admin("s3"), self.environ)
 
     @property
     def oidc(self) -> OidcClient:

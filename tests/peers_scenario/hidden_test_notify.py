@@ -35,3 +35,9 @@ def test_login_goes_through_the_provider(peers: Peers) -> None:
     done = httpx.get(back, timeout=10)
     assert done.json() == {"sub": "user-e2e", "nonce": "n1", "state": "s1"}
     assert [r.path for r in peers.oidc.requests()] == ["/authorize", "/token"]
+
+
+def test_the_store_refuses_an_unsigned_read(peers: Peers) -> None:
+    peers.s3.put("note.txt", b"kept")
+    assert httpx.get(f"{BASE_URL}/store", timeout=10).json() == {"store": 403}
+    assert [r.outcome for r in peers.s3.requests()] == [403]

@@ -1,15 +1,16 @@
 """A tiny submission that talks to every peer (standard library only).
 
 POST /notify posts its body to the webhook sink and mails it; GET /quote relays the upstream's
-/rates; GET /login and /callback log in at the OpenID provider (the ID token's payload read, not
-verified: the provider is what is under test). With a file NO_MAIL in the workspace it skips the
-mail: the broken variant.
+/rates; GET /store reads the object store unsigned; GET /login and /callback log in at the
+OpenID provider (the ID token's payload read, not verified: the provider is what is under
+test). With a file NO_MAIL in the workspace it skips the mail: the broken variant.
 """
 
 import base64
 import json
 import os
 import smtplib
+import urllib.error
 import urllib.parse
 import urllib.request
 from email.message import EmailMessage
@@ -34,6 +35,13 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
         elif self.path.startswith("/callback?"):
             self.answer(200, self.exchange(urllib.parse.parse_qs(self.path.split("?", 1)[1])))
+        elif self.path == "/store":  # unsigned: the store's front must refuse it
+            url = f"{os.environ['AWS_ENDPOINT_URL_S3']}/{os.environ['S3_BUCKET']}/note.txt"
+            try:
+                urllib.request.urlopen(url, timeout=5).close()
+                self.answer(200, {"store": 200})
+            except urllib.error.HTTPError as ex:
+                self.answer(200, {"store": ex.code})
         elif self.path == "/quote":
             with urllib.request.urlopen(os.environ["UPSTREAM_URL"] + "/rates", timeout=5) as r:
                 self.answer(200, json.load(r))
