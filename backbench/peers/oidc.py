@@ -117,7 +117,8 @@ class OidcPeer:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.store = Store(limits.max_records)
-        self.key, self.foreign_key = _rsa_key(), _rsa_key()
+        self.key = _rsa_key()
+        self._foreign_key: Any = None
         self.issuer = ""  # set once the port is known
         self.grants: dict[str, Grant] = {}
         self.tokens: dict[str, dict[str, Any]] = {}
@@ -274,7 +275,9 @@ class OidcPeer:
 
         if key == "none":
             return jwt.encode(claims, "", algorithm="none")
-        signer = self.key if key == "own" else self.foreign_key
+        if key == "foreign" and self._foreign_key is None:  # made when first asked for
+            self._foreign_key = _rsa_key()
+        signer = self.key if key == "own" else self._foreign_key
         return jwt.encode(claims, signer, algorithm="RS256", headers={"kid": KEY_ID})
 
     def userinfo(self, request: Request) -> Response:

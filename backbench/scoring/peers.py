@@ -21,7 +21,9 @@ from backbench.peers import DECLARED_ENV, PEER_KINDS, TOKEN_ENV, unknown_peers
 from backbench.peers.kinds import LOOPBACK
 from backbench.runtime import HarnessError, ScoringRuntime, SubmissionProcess
 
-READY_TIMEOUT = 20.0
+# a bound, not a cost: the s3 peer imports moto (1-3 s) and the oidc peer makes an RSA key, so
+# five peers on a loaded machine once took past 20 s
+READY_TIMEOUT = 60.0
 Ports = dict[str, dict[str, int]]  # kind -> {"port": .., "admin_port": ..}
 
 
