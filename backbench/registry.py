@@ -151,6 +151,7 @@ PEERS: dict[str, str] = {
     "upstream": "an HTTP service the submission calls, with scripted answers, delays and faults",
     "oidc": "an OpenID Connect provider the submission logs users in with; tests tamper its tokens",
     "s3": "an S3-compatible object store (moto) the submission keeps files in, through boto3",
+    "payments": "a payment provider with idempotency keys whose calls tests make fail or time out",
 }
 
 

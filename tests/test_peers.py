@@ -90,7 +90,8 @@ def all_peers(environ: dict[str, str]) -> Iterator[Peers]:
 
 @pytest.fixture
 def peers(all_peers: Peers) -> Peers:
-    for kind in (all_peers.sink, all_peers.smtp, all_peers.upstream, all_peers.oidc, all_peers.s3):
+    kinds = (all_peers.sink, all_peers.smtp, all_peers.upstream, all_peers.oidc, all_peers.s3)
+    for kind in (*kinds, all_peers.payments):
         kind.reset()
     return all_peers
 
@@ -123,6 +124,14 @@ def test_sink_answers_the_configured_status_until_reset(peers: Peers) -> None:
     assert (answer.status_code, answer.json()) == (500, {"error": "down"})
     peers.sink.reset()
     assert HTTP.post(peers.sink.url + "/hooks", json={}).status_code == 204
+
+
+def test_sink_fails_the_next_requests_then_recovers(peers: Peers) -> None:
+    peers.sink.respond_with(500, times=2)
+    statuses = [HTTP.post(peers.sink.url + "/hooks", content=b"{}").status_code for _ in range(3)]
+    assert statuses == [500, 500, 204]
+    with pytest.raises(PeerAdminError, match="422"):
+        peers.sink.respond_with(500, times=0)
 
 
 def test_sink_keeps_only_the_first_bytes_of_a_large_body(peers: Peers) -> None:
@@ -280,6 +289,7 @@ def test_submission_env_holds_no_admin_address_or_token() -> None:
         "AWS_ACCESS_KEY_ID": "BACKBENCHS3ACCESSKEY",
         "AWS_SECRET_ACCESS_KEY": "backbench-s3-secret-key-5d1e9a",
         "AWS_DEFAULT_REGION": "us-east-1", "S3_BUCKET": "backbench-files",
+        "PAYMENTS_URL": "http://127.0.0.1:1005", "PAYMENTS_API_KEY": "pk_backbench_3b9f0c71",
     }  # fmt: skip
     assert TOKEN_ENV not in submission and not any("200" in v for v in submission.values())
     assert tests[TOKEN_ENV] == "t" * 32 and tests["BACKBENCH_PEER_SMTP_ADMIN"].endswith(":2001")
@@ -340,7 +350,7 @@ def test_catalogue_refuses_an_unknown_peer(tmp_path: Path) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
     meta = (SCENARIO / "scenario.yaml").read_text().replace("id: peers_scenario", "id: bad")
-    (folder / "scenario.yaml").write_text(meta.replace("s3]", "ftp]"))
+    (folder / "scenario.yaml").write_text(meta.replace("payments]", "ftp]"))
     with pytest.raises(CatalogueError, match="unknown peer .ftp."):
         load_scenario(folder)
 
@@ -356,7 +366,7 @@ def assemble_scenario(tmp_path: Path) -> Scenario:
     shutil.copy(SCENARIO / "hidden_conftest.py", folder / "tests" / "conftest.py")
     shutil.copy(SCENARIO / "hidden_test_notify.py", folder / "tests" / "test_notify.py")
     scenario = load_scenario(folder)
-    assert scenario.peers == ["http_sink", "smtp", "upstream", "oidc", "s3"]
+    assert scenario.peers == ["http_sink", "smtp", "upstream", "oidc", "s3", "payments"]
     return scenario
 
 

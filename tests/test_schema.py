@@ -262,7 +262,7 @@ BROKEN = {
     "unknown peer": (
         _unknown_peer,
         f"{META}: peers[1]: unknown peer 'ftp'; "
-        "expected one of http_sink, oidc, s3, smtp, upstream",
+        "expected one of http_sink, oidc, payments, s3, smtp, upstream",
     ),
     "section of another folder": (
         _section_of_another_folder,

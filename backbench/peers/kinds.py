@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from backbench.peers import s3
+from backbench.peers import payments, s3
 from backbench.peers.oidc import CLIENT_ID, CLIENT_SECRET
 
 LOOPBACK = "127.0.0.1"
@@ -63,6 +63,10 @@ def _s3_env(host: str, port: int) -> dict[str, str]:
     }
 
 
+def _payments_env(host: str, port: int) -> dict[str, str]:
+    return {"PAYMENTS_URL": f"http://{host}:{port}", "PAYMENTS_API_KEY": payments.API_KEY}
+
+
 PEER_KINDS: dict[str, PeerKind] = {
     kind.name: kind
     for kind in (
@@ -102,6 +106,14 @@ PEER_KINDS: dict[str, PeerKind] = {
             8084,
             9084,
             _s3_env,
+        ),
+        PeerKind(
+            "payments",
+            "a payment provider's charges API with idempotency keys, whose calls tests make "
+            "slow, failing or dropped, before or after the charge is made",
+            8085,
+            9085,
+            _payments_env,
         ),
     )
 }

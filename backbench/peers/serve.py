@@ -18,6 +18,9 @@ Admin API (every peer, on its admin port, `Authorization: Bearer <token>` requir
                                "delay_ms", "fail_times", "fail_status", "drop"}
     POST /login, /tamper,      oidc: the user who logs in next, what the next ID tokens get
          /fault, /mint         wrong, an endpoint's faults, a token minted (backbench.peers.oidc)
+    POST /fault, /object,      s3: faults by method and path prefix; the store read and written
+         /bucket; GET /objects, /object    past its front (backbench.peers.s3)
+    GET  /charges; POST /fault payments: every charge made; a route's faults (peers.payments)
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from backbench.peers._http import Handler, HttpServer, Request, Response
 from backbench.peers.kinds import LOOPBACK, PEER_KINDS, TOKEN_ENV
 from backbench.peers.limits import Limits
 from backbench.peers.oidc import OidcPeer
+from backbench.peers.payments import PaymentsPeer
 from backbench.peers.s3 import S3Peer, start_store
 from backbench.peers.sink import SinkPeer
 from backbench.peers.smtp import SmtpPeer
@@ -89,7 +93,7 @@ def admin_handler(peer: Peer, token: str, port: int) -> Handler:
 
 def make_peer(
     kind: str, limits: Limits, folder: Path
-) -> SinkPeer | SmtpPeer | UpstreamPeer | OidcPeer | S3Peer:
+) -> SinkPeer | SmtpPeer | UpstreamPeer | OidcPeer | S3Peer | PaymentsPeer:
     """A peer of a known kind."""
     if kind == "http_sink":
         return SinkPeer(limits)
@@ -99,6 +103,8 @@ def make_peer(
         return UpstreamPeer(limits)
     if kind == "oidc":
         return OidcPeer(limits)
+    if kind == "payments":
+        return PaymentsPeer(limits)
     if kind == "s3":  # its store listens on a socket in the peers' own folder
         return S3Peer(limits, start_store(folder))
     raise ValueError(f"unknown peer kind {kind!r}; known: {sorted(PEER_KINDS)}")

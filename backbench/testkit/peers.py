@@ -208,9 +208,11 @@ class SinkClient(PeerClient[HttpRecord]):
         """Every request received (the newest `max_records`), oldest first."""
         return self.records()
 
-    def respond_with(self, status: int, json: Any = None) -> None:
-        """Answer every request from now on with `status` (and a JSON body); reset restores 204."""
-        self.admin.call("POST", "/configure", json={"status": status, "json": json})
+    def respond_with(self, status: int, json: Any = None, times: int | None = None) -> None:
+        """Answer every request from now on with `status` (and a JSON body), or only the next
+        `times` requests (a receiver that fails at first); reset restores 204."""
+        payload = {"status": status, "json": json, "times": times}
+        self.admin.call("POST", "/configure", json=payload)
 
 
 class SmtpClient(PeerClient[Mail]):
@@ -380,6 +382,39 @@ class S3Client(PeerClient[HttpRecord]):
         return self.records()
 
 
+class PaymentsClient(PeerClient[HttpRecord]):
+    """The payment provider at PAYMENTS_URL (API key PAYMENTS_API_KEY)."""
+
+    noun = "call"
+
+    def __init__(self, admin: AdminClient, environ: Mapping[str, str]) -> None:
+        super().__init__(admin, HttpRecord.of)
+        self.url = environ.get("PAYMENTS_URL", "")
+        self.api_key = environ.get("PAYMENTS_API_KEY", "")
+
+    def charges(self) -> list[dict[str, Any]]:
+        """Every charge made, oldest first (id, amount, currency, reference, idempotency_key,
+        created, status)."""
+        return list(self.admin.call("GET", "/charges")["items"])
+
+    def fault(
+        self, route: str = "*", delay_ms: int = 0, fail_times: int = 0, drop: bool = False,
+        fail_status: int = 503, commit: bool = False,
+    ) -> None:  # fmt: skip
+        """Calls of a route (create, get, list, `*`) made slow, failing their first `fail_times`
+        (or dropping them with `drop`), or all dropped (`drop` alone). With `commit`, a failing
+        create still makes its charge: the client times out or errs, but the money moved."""
+        self.admin.call(
+            "POST", "/fault",
+            json={"route": route, "delay_ms": delay_ms, "fail_times": fail_times,
+                  "fail_status": fail_status, "drop": drop, "commit": commit},
+        )  # fmt: skip
+
+    def calls(self) -> list[HttpRecord]:
+        """Every call served (the newest `max_records`), oldest first, with its outcome."""
+        return self.records()
+
+
 class Peers:
     """The declared peers; asking for one the scenario does not declare skips the test."""
 
@@ -412,6 +447,10 @@ class Peers:
     @property
     def upstream(self) -> UpstreamClient:
         return UpstreamClient(self._admin("upstream"), self.environ.get("UPSTREAM_URL", ""))
+
+    @property
+    def payments(self) -> PaymentsClient:
+        return PaymentsClient(self._admin("payments"), self.environ)
 
     @property
     def s3(self) -> S3Client:

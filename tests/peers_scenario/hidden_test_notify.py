@@ -41,3 +41,8 @@ def test_the_store_refuses_an_unsigned_read(peers: Peers) -> None:
     peers.s3.put("note.txt", b"kept")
     assert httpx.get(f"{BASE_URL}/store", timeout=10).json() == {"store": 403}
     assert [r.outcome for r in peers.s3.requests()] == [403]
+
+
+def test_a_keyed_retry_charges_once(peers: Peers) -> None:
+    made = httpx.get(f"{BASE_URL}/pay", timeout=10).json()["charge"]
+    assert [c["id"] for c in peers.payments.charges()] == [made]

@@ -1,9 +1,10 @@
 """A tiny submission that talks to every peer (standard library only).
 
 POST /notify posts its body to the webhook sink and mails it; GET /quote relays the upstream's
-/rates; GET /store reads the object store unsigned; GET /login and /callback log in at the
-OpenID provider (the ID token's payload read, not verified: the provider is what is under
-test). With a file NO_MAIL in the workspace it skips the mail: the broken variant.
+/rates; GET /store reads the object store unsigned; GET /pay charges twice with one idempotency
+key; GET /login and /callback log in at the OpenID provider (the ID token's payload read, not
+verified: the provider is what is under test). With a file NO_MAIL in the workspace it skips the
+mail: the broken variant.
 """
 
 import base64
@@ -42,6 +43,17 @@ class Handler(BaseHTTPRequestHandler):
                 self.answer(200, {"store": 200})
             except urllib.error.HTTPError as ex:
                 self.answer(200, {"store": ex.code})
+        elif self.path == "/pay":  # one charge, keyed so that a retry cannot charge twice
+            charge = urllib.request.Request(
+                os.environ["PAYMENTS_URL"] + "/v1/charges", method="POST",
+                data=json.dumps({"amount": 500, "currency": "eur", "reference": "e2e"}).encode(),
+                headers={"Authorization": f"Bearer {os.environ['PAYMENTS_API_KEY']}",
+                         "Idempotency-Key": "e2e-1", "Content-Type": "application/json"},
+            )  # fmt: skip
+            for _ in range(2):
+                with urllib.request.urlopen(charge, timeout=5) as answer:
+                    made = json.load(answer)
+            self.answer(200, {"charge": made["id"]})
         elif self.path == "/quote":
             with urllib.request.urlopen(os.environ["UPSTREAM_URL"] + "/rates", timeout=5) as r:
                 self.answer(200, json.load(r))
