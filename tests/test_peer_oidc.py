@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -23,9 +22,8 @@ import pytest
 
 from backbench.peers import PEER_KINDS
 from backbench.peers.oidc import DEFAULT_USER
-from backbench.scoring.peers import hidden_test_env, peers_spec
 from backbench.testkit.peers import OidcClient, PeerAdminError, Peers
-from tests.test_peers import start_serve, wait_ready
+from tests.test_peers import running_peers
 
 CALLBACK = "http://127.0.0.1:1/auth/callback"
 HTTP = httpx.Client(timeout=10)
@@ -33,17 +31,8 @@ HTTP = httpx.Client(timeout=10)
 
 @pytest.fixture(scope="module")
 def environ(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    folder = tmp_path_factory.mktemp("oidc")
-    token = secrets.token_hex(16)
-    spec = {**peers_spec(["oidc"], own_loopback=False), "limits": {"max_delay_ms": 2000}}
-    proc = start_serve(folder, spec, token)
-    try:
-        ready = wait_ready(folder)
-        assert ready.returncode == 0, ready.stdout
-        yield hidden_test_env(json.loads(ready.stdout), token)
-    finally:
-        proc.kill()
-        proc.wait()
+    with running_peers(tmp_path_factory.mktemp("oidc"), ["oidc"], {"max_delay_ms": 2000}) as env:
+        yield env
 
 
 @pytest.fixture

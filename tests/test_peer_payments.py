@@ -5,8 +5,6 @@ before or after the charge; concurrent requests with one key make one charge.
 
 from __future__ import annotations
 
-import json
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -15,26 +13,16 @@ import httpx
 import pytest
 
 from backbench.peers import PEER_KINDS
-from backbench.scoring.peers import hidden_test_env, peers_spec
 from backbench.testkit.peers import PaymentsClient, PeerAdminError, Peers
-from tests.test_peers import start_serve, wait_ready
+from tests.test_peers import running_peers
 
 LIMITS = {"max_delay_ms": 3000}
 
 
 @pytest.fixture(scope="module")
 def environ(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    folder = tmp_path_factory.mktemp("payments")
-    token = secrets.token_hex(16)
-    spec = {**peers_spec(["payments"], own_loopback=False), "limits": LIMITS}
-    proc = start_serve(folder, spec, token)
-    try:
-        ready = wait_ready(folder)
-        assert ready.returncode == 0, ready.stdout
-        yield hidden_test_env(json.loads(ready.stdout), token)
-    finally:
-        proc.kill()
-        proc.wait()
+    with running_peers(tmp_path_factory.mktemp("payments"), ["payments"], LIMITS) as env:
+        yield env
 
 
 @pytest.fixture

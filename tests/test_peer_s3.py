@@ -5,8 +5,6 @@ S3 refuses them; faults and records work; moto's control routes stay out of reac
 
 from __future__ import annotations
 
-import json
-import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,9 +17,8 @@ import pytest
 
 from backbench.peers import PEER_KINDS
 from backbench.peers.sigv4 import check_presigned
-from backbench.scoring.peers import hidden_test_env, peers_spec
 from backbench.testkit.peers import PeerAdminError, Peers, S3Client
-from tests.test_peers import start_serve, wait_ready
+from tests.test_peers import running_peers
 
 HTTP = httpx.Client(timeout=10)
 LIMITS = {"max_delay_ms": 2000, "max_records": 50}
@@ -29,17 +26,8 @@ LIMITS = {"max_delay_ms": 2000, "max_records": 50}
 
 @pytest.fixture(scope="module")
 def environ(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    folder = tmp_path_factory.mktemp("s3")
-    token = secrets.token_hex(16)
-    spec = {**peers_spec(["s3"], own_loopback=False), "limits": LIMITS}
-    proc = start_serve(folder, spec, token)
-    try:
-        ready = wait_ready(folder)
-        assert ready.returncode == 0, ready.stdout
-        yield hidden_test_env(json.loads(ready.stdout), token)
-    finally:
-        proc.kill()
-        proc.wait()
+    with running_peers(tmp_path_factory.mktemp("s3"), ["s3"], LIMITS) as env:
+        yield env
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ talks to every peer, through the namespace sandbox and through the exec runtime.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -15,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -65,13 +66,13 @@ def wait_ready(folder: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def environ(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The hidden tests' environment for a live peers process of every kind."""
-    folder = tmp_path_factory.mktemp("peers")
+@contextlib.contextmanager
+def running_peers(
+    folder: Path, kinds: list[str], limits: Mapping[str, float]
+) -> Iterator[dict[str, str]]:
+    """A live peers process of these kinds; the hidden tests' environment for it."""
     token = secrets.token_hex(16)
-    spec = {**peers_spec(list(PEER_KINDS), own_loopback=False), "limits": LIMITS}
-    proc = start_serve(folder, spec, token)
+    proc = start_serve(folder, {**peers_spec(kinds, own_loopback=False), "limits": limits}, token)
     try:
         ready = wait_ready(folder)
         assert ready.returncode == 0, ready.stdout
@@ -79,6 +80,13 @@ def environ(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture(scope="module")
+def environ(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The hidden tests' environment for a live peers process of every kind."""
+    with running_peers(tmp_path_factory.mktemp("peers"), list(PEER_KINDS), LIMITS) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from backbench.peers._http import Request, Response
 from backbench.peers.limits import Limits
 from backbench.peers.store import Store, request_record
-from backbench.peers.upstream import Program
+from backbench.peers.upstream import Program, parse_fault
 
 CLIENT_ID = "backbench-app"
 # the sample's own: the provider is reachable only inside the sample's network
@@ -325,18 +325,10 @@ class OidcPeer:
         if endpoint not in ENDPOINTS.values():
             known = sorted(ENDPOINTS.values())
             return Response.of_json(422, {"error": f"endpoint must be one of {known}"})
-        fault = Program(
-            delay_ms=int(body.get("delay_ms", 0)),
-            fail_times=int(body.get("fail_times", 0)),
-            fail_status=int(body.get("fail_status", 503)),
-            drop=bool(body.get("drop", False)),
-        )
-        if not 0 <= fault.delay_ms <= self.limits.max_delay_ms or fault.fail_times < 0:
-            bound = f"delay_ms 0-{self.limits.max_delay_ms}, fail_times >= 0"
-            return Response.of_json(422, {"error": bound})
-        if not 200 <= fault.fail_status <= 599:
-            return Response.of_json(422, {"error": "fail_status must be 200-599"})
-        self.faults[endpoint] = fault
+        try:
+            self.faults[endpoint] = parse_fault(body, self.limits)
+        except ValueError as ex:
+            return Response.of_json(422, {"error": str(ex)})
         return Response.of_json(200, {"endpoint": endpoint})
 
     def _mint(self, body: dict[str, Any]) -> Response:

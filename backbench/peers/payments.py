@@ -28,7 +28,7 @@ from typing import Any
 from backbench.peers._http import Request, Response
 from backbench.peers.limits import Limits
 from backbench.peers.store import Store, request_record
-from backbench.peers.upstream import Program
+from backbench.peers.upstream import Program, parse_fault
 
 # the sample's own: the provider is reachable only inside the sample's network
 API_KEY = "pk_backbench_3b9f0c71"
@@ -199,18 +199,11 @@ class PaymentsPeer:
             return None
         body = request.json()
         route = str(body.get("route", "*"))
-        program = Program(
-            delay_ms=int(body.get("delay_ms", 0)),
-            fail_times=int(body.get("fail_times", 0)),
-            fail_status=int(body.get("fail_status", 503)),
-            drop=bool(body.get("drop", False)),
-        )
-        if route not in (*ROUTES, "*") or program.fail_times < 0:
-            return Response.of_json(422, {"error": f"route one of {ROUTES} or *; fail_times >= 0"})
-        if not 0 <= program.delay_ms <= self.limits.max_delay_ms:
-            bound = f"delay_ms must be 0-{self.limits.max_delay_ms}"
-            return Response.of_json(422, {"error": bound})
-        if not 200 <= program.fail_status <= 599:
-            return Response.of_json(422, {"error": "fail_status must be 200-599"})
+        try:
+            if route not in (*ROUTES, "*"):
+                raise ValueError(f"route must be one of {ROUTES} or *")
+            program = parse_fault(body, self.limits)
+        except ValueError as ex:
+            return Response.of_json(422, {"error": str(ex)})
         self.faults[route] = Fault(program, bool(body.get("commit", False)))
         return Response.of_json(200, {"route": route})

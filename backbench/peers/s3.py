@@ -32,7 +32,7 @@ from backbench.peers._http import Request, Response
 from backbench.peers.limits import Limits
 from backbench.peers.sigv4 import Denied, check_header_v4, check_presigned
 from backbench.peers.store import Store, request_record
-from backbench.peers.upstream import Program
+from backbench.peers.upstream import Program, parse_fault
 
 ACCESS_KEY = "BACKBENCHS3ACCESSKEY"
 # the sample's own: the store is reachable only inside the sample's network
@@ -226,20 +226,13 @@ class S3Peer:
         return None
 
     def _fault(self, body: dict[str, Any]) -> Response:
-        program = Program(
-            delay_ms=int(body.get("delay_ms", 0)),
-            fail_times=int(body.get("fail_times", 0)),
-            fail_status=int(body.get("fail_status", 503)),
-            drop=bool(body.get("drop", False)),
-        )
         prefix = str(body.get("prefix", "/"))
-        if not prefix.startswith("/") or program.fail_times < 0:
-            return Response.of_json(422, {"error": "prefix must start with /; fail_times >= 0"})
-        if not 0 <= program.delay_ms <= self.limits.max_delay_ms:
-            bound = f"delay_ms must be 0-{self.limits.max_delay_ms}"
-            return Response.of_json(422, {"error": bound})
-        if not 200 <= program.fail_status <= 599:
-            return Response.of_json(422, {"error": "fail_status must be 200-599"})
+        try:
+            if not prefix.startswith("/"):
+                raise ValueError("prefix must start with /")
+            program = parse_fault(body, self.limits)
+        except ValueError as ex:
+            return Response.of_json(422, {"error": str(ex)})
         self.faults.insert(0, Fault(str(body.get("method", "*")).upper(), prefix, program))
         return Response.of_json(200, {"faults": len(self.faults)})
 

@@ -39,15 +39,10 @@ class Program:
         return "fail" if failing else "ok"
 
 
-def parse_program(body: dict[str, Any], limits: Limits) -> tuple[str, str, Program]:
-    """The route and program of a POST /program body; ValueError when it is not valid."""
-    method, path = str(body.get("method", "GET")).upper(), str(body.get("path", ""))
-    if not path.startswith("/"):
-        raise ValueError("path must start with /")
+def parse_fault(body: dict[str, Any], limits: Limits) -> Program:
+    """The fault part of an admin body (delay_ms, fail_times, fail_status, drop); ValueError
+    when it is out of bounds. The oidc, s3 and payments peers program their faults with it."""
     program = Program(
-        status=int(body.get("status", 200)),
-        json=body.get("json"),
-        headers={str(k): str(v) for k, v in (body.get("headers") or {}).items()},
         delay_ms=int(body.get("delay_ms", 0)),
         fail_times=int(body.get("fail_times", 0)),
         fail_status=int(body.get("fail_status", 503)),
@@ -55,10 +50,24 @@ def parse_program(body: dict[str, Any], limits: Limits) -> tuple[str, str, Progr
     )
     if not 0 <= program.delay_ms <= limits.max_delay_ms:
         raise ValueError(f"delay_ms must be 0-{limits.max_delay_ms}")
-    if not (200 <= program.status <= 599 and 200 <= program.fail_status <= 599):
+    if not 200 <= program.fail_status <= 599:
         raise ValueError("statuses must be 200-599")
     if program.fail_times < 0:
         raise ValueError("fail_times must be >= 0")
+    return program
+
+
+def parse_program(body: dict[str, Any], limits: Limits) -> tuple[str, str, Program]:
+    """The route and program of a POST /program body; ValueError when it is not valid."""
+    method, path = str(body.get("method", "GET")).upper(), str(body.get("path", ""))
+    if not path.startswith("/"):
+        raise ValueError("path must start with /")
+    program = parse_fault(body, limits)
+    program.status = int(body.get("status", 200))
+    program.json = body.get("json")
+    program.headers = {str(k): str(v) for k, v in (body.get("headers") or {}).items()}
+    if not 200 <= program.status <= 599:
+        raise ValueError("statuses must be 200-599")
     return method, path, program
 
 

@@ -170,6 +170,10 @@ class PeerClient(Generic[R]):
         """Forget the records (and any programmed behaviour)."""
         self.admin.call("POST", "/reset")
 
+    def _fault(self, **fields: Any) -> None:
+        """Program a fault (the oidc, s3 and payments peers' POST /fault)."""
+        self.admin.call("POST", "/fault", json=fields)
+
     def wait_for(self, predicate: Callable[[R], bool] = lambda _: True, timeout: float = 10.0) -> R:
         """The first record that satisfies `predicate`, polling up to `timeout` seconds.
 
@@ -286,11 +290,8 @@ class OidcClient(PeerClient[HttpRecord]):
     ) -> None:  # fmt: skip
         """Make an endpoint (authorize, token, jwks, userinfo, discovery) slow, failing the first
         `fail_times` calls (or dropping them with `drop`), or dropping every call (`drop` alone)."""
-        self.admin.call(
-            "POST", "/fault",
-            json={"endpoint": endpoint, "delay_ms": delay_ms, "fail_times": fail_times,
-                  "fail_status": fail_status, "drop": drop},
-        )  # fmt: skip
+        self._fault(endpoint=endpoint, delay_ms=delay_ms, fail_times=fail_times, drop=drop,
+                    fail_status=fail_status)  # fmt: skip
 
     def mint(self, claims: dict[str, Any], key: str = "own") -> str:
         """An ID token with exactly `claims`, signed by the provider's key ("own"), by a key not
@@ -371,11 +372,8 @@ class S3Client(PeerClient[HttpRecord]):
         """Requests of `method` (`*`: any) under the path `prefix` (`/bucket/key...`) made slow,
         failing their first `fail_times` (or dropping them with `drop`), or all dropped (`drop`
         alone). The newest fault that matches a request applies; reset forgets them all."""
-        self.admin.call(
-            "POST", "/fault",
-            json={"method": method, "prefix": prefix, "delay_ms": delay_ms,
-                  "fail_times": fail_times, "fail_status": fail_status, "drop": drop},
-        )  # fmt: skip
+        self._fault(method=method, prefix=prefix, delay_ms=delay_ms, fail_times=fail_times,
+                    drop=drop, fail_status=fail_status)  # fmt: skip
 
     def requests(self) -> list[HttpRecord]:
         """Every request the store's front served (the newest `max_records`), oldest first."""
@@ -404,11 +402,8 @@ class PaymentsClient(PeerClient[HttpRecord]):
         """Calls of a route (create, get, list, `*`) made slow, failing their first `fail_times`
         (or dropping them with `drop`), or all dropped (`drop` alone). With `commit`, a failing
         create still makes its charge: the client times out or errs, but the money moved."""
-        self.admin.call(
-            "POST", "/fault",
-            json={"route": route, "delay_ms": delay_ms, "fail_times": fail_times,
-                  "fail_status": fail_status, "drop": drop, "commit": commit},
-        )  # fmt: skip
+        self._fault(route=route, delay_ms=delay_ms, fail_times=fail_times, drop=drop,
+                    fail_status=fail_status, commit=commit)  # fmt: skip
 
     def calls(self) -> list[HttpRecord]:
         """Every call served (the newest `max_records`), oldest first, with its outcome."""
