@@ -162,6 +162,8 @@ def test_ids_are_hyphenated_uuids_in_any_case_and_anything_else_is_404(authed_ap
         for url in (f"/v1/documents/{other}", f"/v1/documents/{other}/content"):
             assert_error(authed_api.get(url), 404, "not_found")
         assert_error(authed_api.delete(f"/v1/documents/{other}"), 404, "not_found")
+    for url in (f"/v1/documents/{doc_id[:8]}%2F{doc_id[9:]}", "/v1/documents/a%2Fb/content"):
+        assert_error(authed_api.get(url), 404, "not_found")
     assert authed_api.get(f"/v1/documents/{doc_id}").status_code == 200
 
 
@@ -201,3 +203,15 @@ def test_a_create_answers_the_first_check_that_fails(
     assert_error(response, 413, "payload_too_large")
     assert document_count(db) == before and stored_files(server) == files
     assert uploads_dir(server).is_dir()
+
+
+@pytest.mark.rules("earlier-files", "stored-file")
+def test_documents_and_their_files_survive_a_restart(authed_api, db, server):
+    content = png()
+    document = uploaded(authed_api, "kept.png", content, "image/png")
+    server.restart()
+    assert_stored(db, server, document, content)
+    download = authed_api.get(f"/v1/documents/{document['id']}/content")
+    assert download.status_code == 200 and download.content == content
+    later = create_text(authed_api, "after.txt", "after the restart\n")
+    assert_stored(db, server, later, b"after the restart\n")

@@ -137,6 +137,18 @@ def test_a_body_over_2_mib_is_413_with_or_without_content_length(
                    headers=headers, extensions={"deadline": 20})  # fmt: skip
     assert_error(chunked, 413, "payload_too_large")
     assert document_count(db) == before and stored_files(server) == files
+    # a body of exactly 2 MiB is read (its file is stored), with or without Content-Length
+    file_part = part("file", "exact.txt", b"two mebibytes in all\n", "text/plain")
+    bare, _ = multipart(file_part, part("notes", None, b"", None))
+    padding = part("notes", None, b"n" * (2 * MIB - len(bare)), None)
+    exact, media = multipart(file_part, padding)  # boundaries are all of one length
+    assert len(exact) == 2 * MIB
+    headers = {"Content-Type": media}
+    response = authed_api.post("/v1/documents", content=exact, headers=headers)
+    assert response.status_code == 201, response.text
+    response = authed_api.post("/v1/documents", content=iter([exact[:MIB], exact[MIB:]]),
+                               headers=headers)  # fmt: skip
+    assert response.status_code == 201, response.text
     # the same text under the limit, sent chunked, is stored
     small, media = multipart(part("file", "small.txt", b"chunked text\n", "text/plain"))
     response = authed_api.post("/v1/documents", content=iter([small[:40], small[40:]]),
@@ -156,14 +168,15 @@ def test_the_body_must_hold_exactly_one_file_part_with_a_filename(authed_api, db
         multipart(part("title", None, b"just a field", None)),
         (b"--nope\r\nthis is not multipart at all", "multipart/form-data; boundary=other"),
         (b"--x--\r\n", "multipart/form-data; boundary=x"),                        # no parts
+        (multipart(part("file", "a.txt", content, "text/plain"))[0], "multipart/form-data"),
     ]  # fmt: skip
     for body, media in refused:
         response = authed_api.post("/v1/documents", content=body, headers={"Content-Type": media})
         assert_error(response, 422, "validation_error")
     assert document_count(db) == before and stored_files(server) == files
-    # parts with other names are ignored
+    # parts with other names are ignored, however large (within the body's 2 MiB)
     response = upload(authed_api, "kept.txt", content, "text/plain",
-                      part("title", None, b"ignored", None),
+                      part("title", None, b"t" * (MIB + MIB // 2), None),
                       part("attachment", "other.txt", b"ignored too", "text/plain"))  # fmt: skip
     assert response.status_code == 201, response.text
     assert response.json()["filename"] == "kept.txt"
