@@ -477,3 +477,21 @@ def test_sample_values_follow_the_documents_formats() -> None:
     date.fromisoformat(body["born"])
     datetime.fromisoformat(body["at"])
     assert "@" in body["mail"] and body["site"].startswith("https://")
+
+
+def test_sample_values_follow_the_documents_patterns() -> None:
+    # a card number checked by a pattern: a sample that breaks it is refused with 422 before the
+    # code under attack runs (payments-structured-logs)
+    import re
+
+    from backbench.scoring.exploits._send import Target
+
+    target = Target(None, {}, SECRET)  # type: ignore[arg-type]
+    card = {"type": "string", "pattern": "^[0-9]{13,19}$", "minLength": 13, "maxLength": 19}
+    coded = {"type": "string", "pattern": r"^[A-Z]{3}-\d{4}$"}
+    drawn = [target.value(card, "card_number") for _ in range(3)] + [target.value(coded, "sku")]
+    assert all(re.fullmatch(r"[0-9]{13,19}", v) for v in drawn[:3]), drawn
+    assert re.fullmatch(r"[A-Z]{3}-\d{4}", drawn[3]), drawn
+    # a pattern hypothesis cannot draw from falls back to the schema's example
+    lookahead = {"type": "string", "pattern": r"^(?=.*\d)\w{4}$", "example": "ab12"}
+    assert re.fullmatch(r"\w{4}", target.value(lookahead, "code"))
