@@ -22,9 +22,9 @@ EVALUATE = 0.5  # stated: every symbol's rule at least every 0.5 s
 _random = random.SystemRandom()
 
 
-def new_symbol() -> str:
-    """A symbol no other test or run uses: Q and 9 letters or digits."""
-    return "Q" + "".join(_random.choices(string.ascii_uppercase + string.digits, k=9))
+def new_symbol(prefix: str = "Q") -> str:
+    """A symbol no other test or run uses: the prefix, then letters or digits up to 10."""
+    return prefix + "".join(_random.choices(string.ascii_uppercase + string.digits, k=10 - len(prefix)))
 
 
 def route(symbol: str) -> str:

@@ -33,16 +33,17 @@ def assert_quiet(authed_api, peers, symbol: str) -> None:
     assert listed(authed_api, symbol) is None
 
 
-@pytest.mark.rules("rule-threshold", "rule-min-requests", "eval-on-request", "signal-fields")
+@pytest.mark.rules("rule-threshold", "rule-min-requests", "eval-on-request", "signal-fields",
+                   "alerts-list")
 def test_exactly_20_percent_or_fewer_than_5_requests_never_fire(authed_api, upstream, peers):
-    twenty = new_symbol()
+    twenty = new_symbol("QZ")  # fires first, listed after the other (ordered by symbol)
     answer_ok(upstream, twenty)
     quotes(authed_api, twenty, 200, 4)
     answer_fail(upstream, twenty)
     quote(authed_api, twenty, 502)
     assert rate(authed_api, twenty) == {"symbol": twenty, "window_seconds": 10, "requests": 5,
                                         "failures": 1, "error_rate": 0.2, "firing": False}  # fmt: skip
-    few = new_symbol()
+    few = new_symbol("QA")
     answer_fail(upstream, few, 503)
     quotes(authed_api, few, 502, 4)
     assert rate(authed_api, few)["error_rate"] == 1 and rate(authed_api, few)["requests"] == 4
@@ -58,6 +59,8 @@ def test_exactly_20_percent_or_fewer_than_5_requests_never_fire(authed_api, upst
         signal = rate(authed_api, symbol)
         assert signal["firing"] is True and (signal["requests"], signal["failures"]) == counts
         assert listed(authed_api, symbol) is not None
+    symbols = [a["symbol"] for a in authed_api.get("/v1/alerts").json()["alerts"]]
+    assert symbols == sorted(symbols) and symbols.index(few) < symbols.index(twenty), symbols
 
 
 @pytest.mark.rules("rule-fires", "eval-on-request", "alerts-list", "notify-once", "notify-body",

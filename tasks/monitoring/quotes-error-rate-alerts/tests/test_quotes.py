@@ -107,13 +107,13 @@ def test_no_answer_within_a_second_is_504_and_counts_as_failed(authed_api, upstr
     upstream.program("GET", route(symbol), json={"price": 3, "currency": "USD"}, delay_ms=4000)
     started = time.monotonic()
     assert_error(authed_api.get(f"/v1/quotes/{symbol}"), 504, "upstream_timeout")
-    assert time.monotonic() - started < 2.5  # abandoned 1 s after the call was sent
+    assert time.monotonic() - started < 1.8  # abandoned 1 s after the call was sent
     assert len(calls_of(peers, symbol)) == 1
     signal = rate(authed_api, symbol)
     assert (signal["requests"], signal["failures"]) == (1, 1)
     # an answer within the second is used
     slow = new_symbol()
-    upstream.program("GET", route(slow), json={"price": 4, "currency": "USD"}, delay_ms=300)
+    upstream.program("GET", route(slow), json={"price": 4, "currency": "USD"}, delay_ms=600)
     assert quote(authed_api, slow, 200).json()["price"] == 4
     assert (rate(authed_api, slow)["requests"], rate(authed_api, slow)["failures"]) == (1, 0)
 
