@@ -21,18 +21,19 @@ MIN_REQUESTS = 5
 EVALUATE_EVERY = 0.25  # seconds between evaluations of every symbol (stated: at most 0.5)
 NOTIFY_TIMEOUT = 2.0
 
-ACTIVE = "quotes:active"  # zset: symbol -> time of its latest counted request (ms)
-FIRING = "quotes:firing"  # set of the symbols whose alert fires
+ACTIVE = "quotes:active"  # set of the symbols whose window holds requests
+FIRING = "quotes:firing"  # hash: symbol of a firing alert -> its starts_at
 
-# KEYS: calls, failures, alert, active, firing
-# ARGV: now_ms, window_ms, symbol, now_text, member ('' to only evaluate), failed ('1'/'0')
+# KEYS: calls, failures, active, firing
+# ARGV: now_ms, window_ms, symbol, now_text, member ('' to only evaluate), failed ('1'/'0'),
+#       the fewest requests that may fire
 EVALUATE = """
 local now = tonumber(ARGV[1])
 local cutoff = now - tonumber(ARGV[2])
 if ARGV[5] ~= '' then
   redis.call('ZADD', KEYS[1], now, ARGV[5])
   if ARGV[6] == '1' then redis.call('ZADD', KEYS[2], now, ARGV[5]) end
-  redis.call('ZADD', KEYS[4], now, ARGV[3])
+  redis.call('SADD', KEYS[3], ARGV[3])
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 5000)
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) + 5000)
 end
@@ -40,17 +41,15 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
 local requests = redis.call('ZCARD', KEYS[1])
 local failures = redis.call('ZCARD', KEYS[2])
-local firing = redis.call('EXISTS', KEYS[3]) == 1
+local starts = redis.call('HGET', KEYS[4], ARGV[3])
 local holds = requests >= tonumber(ARGV[7]) and failures * 5 > requests
-if holds and not firing then
-  redis.call('HSET', KEYS[3], 'starts_at', ARGV[4])
-  redis.call('SADD', KEYS[5], ARGV[3])
+if requests == 0 then redis.call('SREM', KEYS[3], ARGV[3]) end
+if holds and not starts then
+  redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
   return {'firing', requests, failures, ARGV[4]}
 end
-if firing and not holds then
-  local starts = redis.call('HGET', KEYS[3], 'starts_at')
-  redis.call('DEL', KEYS[3])
-  redis.call('SREM', KEYS[5], ARGV[3])
+if starts and not holds then
+  redis.call('HDEL', KEYS[4], ARGV[3])
   return {'resolved', requests, failures, starts}
 end
 return {'', requests, failures, ''}
@@ -63,23 +62,17 @@ def rfc3339(moment: float) -> str:
 
 
 def keys(symbol: str) -> list[str]:
-    return [f"quotes:calls:{symbol}", f"quotes:failures:{symbol}", f"quotes:alert:{symbol}",
-            ACTIVE, FIRING]  # fmt: skip
+    return [f"quotes:calls:{symbol}", f"quotes:failures:{symbol}", ACTIVE, FIRING]
 
 
 class Alerting:
     """Counting, evaluating and notifying; one per process."""
 
-    def __init__(self, redis_url: str, sink_url: str | None) -> None:
+    def __init__(self, redis_url: str) -> None:
         self.redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
         self.script = self.redis.register_script(EVALUATE)
-        self.sink_url = (sink_url or "").rstrip("/")
-        self.http = httpx.AsyncClient(timeout=NOTIFY_TIMEOUT, trust_env=False)
+        self.http = httpx.AsyncClient(timeout=NOTIFY_TIMEOUT)
         self.tasks: set[asyncio.Task] = set()
-
-    async def close(self) -> None:
-        await self.http.aclose()
-        await self.redis.aclose()
 
     async def evaluate(self, symbol: str, failed: bool | None = None) -> tuple[int, int]:
         """Count a request (failed or not) when `failed` is given, then evaluate the rule;
@@ -107,37 +100,27 @@ class Alerting:
         signature = hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
         headers = {"Content-Type": "application/json", "X-Signature": f"sha256={signature}"}
         try:
-            await self.http.post(f"{self.sink_url}/hooks/alerts", content=body, headers=headers)
+            sink = os.environ["WEBHOOK_SINK_URL"].rstrip("/")
+            await self.http.post(f"{sink}/hooks/alerts", content=body, headers=headers)
         except httpx.HTTPError:
             pass  # sent once: a failed delivery is not retried
 
     async def window(self, symbol: str) -> tuple[int, int, bool]:
-        cutoff = int(time.time() * 1000) - WINDOW_MS
-        calls, fails, alert = keys(symbol)[:3]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zcount(calls, f"({cutoff}", "+inf")
-            pipe.zcount(fails, f"({cutoff}", "+inf")
-            pipe.exists(alert)
-            requests, failures, firing = await pipe.execute()
-        return requests, failures, bool(firing)
+        """The window now (an evaluation, which may make a transition) and the alert's state."""
+        requests, failures = await self.evaluate(symbol)
+        return requests, failures, await self.redis.hexists(FIRING, symbol)
 
     async def firing(self) -> list[dict]:
-        symbols = sorted(await self.redis.smembers(FIRING))
-        alerts = []
-        for symbol in symbols:
-            starts = await self.redis.hget(keys(symbol)[2], "starts_at")
-            if starts:
-                alerts.append({"alertname": ALERT_NAME, "symbol": symbol, "status": "firing",
-                               "starts_at": starts})  # fmt: skip
-        return alerts
+        alerts = sorted((await self.redis.hgetall(FIRING)).items())
+        return [{"alertname": ALERT_NAME, "symbol": symbol, "status": "firing", "starts_at": starts}
+                for symbol, starts in alerts]  # fmt: skip
 
     async def evaluate_all(self) -> None:
-        cutoff = int(time.time() * 1000) - WINDOW_MS
-        recent = await self.redis.zrangebyscore(ACTIVE, f"({cutoff}", "+inf")
-        firing = await self.redis.smembers(FIRING)
-        for symbol in set(recent) | set(firing):
+        """Evaluate every symbol with requests in its window or a firing alert (the script
+        forgets a symbol once its window is empty)."""
+        symbols = set(await self.redis.smembers(ACTIVE)) | set(await self.redis.hkeys(FIRING))
+        for symbol in symbols:
             await self.evaluate(symbol)
-        await self.redis.zremrangebyscore(ACTIVE, "-inf", cutoff)
 
     async def run(self) -> None:
         """Evaluate every symbol with requests in its window, or a firing alert, forever."""

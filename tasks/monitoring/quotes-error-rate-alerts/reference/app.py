@@ -3,6 +3,7 @@ error-rate window and the alert QuoteUpstreamErrors (alerting.py)."""
 
 import asyncio
 import hmac
+import json
 import math
 import os
 import re
@@ -11,28 +12,23 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alerting import WINDOW_MS, Alerting
 
 APP_SECRET = os.environ["APP_SECRET"]
 SYMBOL = re.compile(r"[A-Z0-9]{1,10}")
 UPSTREAM_TIMEOUT = 1.0  # seconds from sending the call to its complete answer
-UPSTREAM_LIMIT = 64 * 1024  # bytes of an upstream answer read at most
 
 state: dict = {}
 
 
 @asynccontextmanager
 async def lifespan(_app):
-    alerting = Alerting(os.environ["REDIS_URL"], os.environ.get("WEBHOOK_SINK_URL"))
+    alerting = Alerting(os.environ["REDIS_URL"])
     state["alerting"] = alerting
-    state["upstream"] = httpx.AsyncClient(trust_env=False, timeout=UPSTREAM_TIMEOUT)
-    evaluator = asyncio.create_task(alerting.run())
+    state["upstream"] = httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT)
+    state["evaluator"] = asyncio.create_task(alerting.run())
     yield
-    evaluator.cancel()
-    await state["upstream"].aclose()
-    await alerting.close()
 
 
 app = FastAPI(lifespan=lifespan, redirect_slashes=False, openapi_url=None, docs_url=None)
@@ -52,11 +48,9 @@ async def api_error_handler(_request, exc: ApiError):
     return error(exc.status, exc.code, exc.message)
 
 
-@app.exception_handler(StarletteHTTPException)
-async def http_handler(_request, exc):
-    if exc.status_code == 404:
-        return error(404, "not_found", "no such resource")
-    return error(exc.status_code, "method_not_allowed", "method not allowed")
+@app.exception_handler(404)
+async def not_found_handler(_request, _exc):
+    return error(404, "not_found", "no such resource")
 
 
 def require_token(request: Request) -> None:
@@ -87,21 +81,16 @@ async def call_upstream(symbol: str) -> tuple[int, dict]:
     url = os.environ.get("UPSTREAM_URL", "").rstrip("/") + f"/v1/prices/{symbol}"
     try:
         async with asyncio.timeout(UPSTREAM_TIMEOUT):
-            async with state["upstream"].stream("GET", url) as response:
-                raw = bytearray()
-                async for chunk in response.aiter_bytes():
-                    raw += chunk
-                    if len(raw) > UPSTREAM_LIMIT:
-                        break
+            response = await state["upstream"].get(url)
     except TimeoutError:
         return 504, {"error": {"code": "upstream_timeout", "message": "no answer in 1 s"}}
-    except (httpx.HTTPError, ValueError):
+    except httpx.HTTPError:
         return 502, {"error": {"code": "upstream_error", "message": "the upstream failed"}}
     if response.status_code == 404:
         return 404, {"error": {"code": "unknown_symbol", "message": "unknown symbol"}}
-    if response.status_code == 200 and len(raw) <= UPSTREAM_LIMIT:
+    if response.status_code == 200:
         try:
-            found = price_of(httpx.Response(200, content=bytes(raw)).json())
+            found = price_of(json.loads(response.content))
         except ValueError:
             found = None
         if found:

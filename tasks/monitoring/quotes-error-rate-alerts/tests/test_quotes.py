@@ -54,6 +54,7 @@ def test_a_quote_is_answered_from_one_upstream_call(authed_api, upstream, peers)
     before = rate(authed_api, symbol)
     assert before == {"symbol": symbol, "window_seconds": 10, "requests": 0, "failures": 0,
                       "error_rate": 0, "firing": False}  # fmt: skip
+    assert type(before["window_seconds"]) is int and type(before["requests"]) is int
     answer_ok(upstream, symbol, price=17, currency="EUR")
     r = quote(authed_api, symbol, 200)
     assert r.json() == {"symbol": symbol, "price": 17, "currency": "EUR"}
