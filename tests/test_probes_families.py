@@ -490,8 +490,9 @@ def test_sample_values_follow_the_documents_patterns() -> None:
     card = {"type": "string", "pattern": "^[0-9]{13,19}$", "minLength": 13, "maxLength": 19}
     coded = {"type": "string", "pattern": r"^[A-Z]{3}-\d{4}$"}
     drawn = [target.value(card, "card_number") for _ in range(3)] + [target.value(coded, "sku")]
-    assert all(re.fullmatch(r"[0-9]{13,19}", v) for v in drawn[:3]), drawn
+    assert re.fullmatch(r"[0-9]{13,19}", drawn[0]), drawn
+    # one draw for the run: the two halves of a differential probe differ in the payload only
+    assert drawn[0] == drawn[1] == drawn[2], drawn
     assert re.fullmatch(r"[A-Z]{3}-\d{4}", drawn[3]), drawn
-    # a pattern hypothesis cannot draw from falls back to the schema's example
-    lookahead = {"type": "string", "pattern": r"^(?=.*\d)\w{4}$", "example": "ab12"}
-    assert re.fullmatch(r"\w{4}", target.value(lookahead, "code"))
+    # the schema's own example comes first: its author's valid value (a checksum passes)
+    assert target.value({**card, "example": "4242424242424242"}, "card") == "4242424242424242"
