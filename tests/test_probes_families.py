@@ -496,3 +496,6 @@ def test_sample_values_follow_the_documents_patterns() -> None:
     assert re.fullmatch(r"[A-Z]{3}-\d{4}", drawn[3]), drawn
     # the schema's own example comes first: its author's valid value (a checksum passes)
     assert target.value({**card, "example": "4242424242424242"}, "card") == "4242424242424242"
+    # a pattern the random text fits keeps it: unique values and the bypass families' markers
+    loose = {"type": "string", "pattern": "^[a-z0-9]+$"}
+    assert target.value(loose, "slug") != target.value(loose, "slug")
