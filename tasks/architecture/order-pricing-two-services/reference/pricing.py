@@ -15,11 +15,9 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common import SKU, ApiError, error_body, invalid, is_int
 
@@ -36,23 +34,14 @@ ON CONFLICT (sku) DO NOTHING;
 QUANTITY = re.compile(r"[0-9]{1,4}")
 DISCOUNT_FROM = 10
 
-pool = ConnectionPool(
-    os.environ["DATABASE_URL"], min_size=2, max_size=10, open=False,
-    kwargs={"autocommit": True, "row_factory": dict_row},
-)  # fmt: skip
+pool = ConnectionPool(os.environ["DATABASE_URL"], kwargs={"row_factory": dict_row}, open=True)
 
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    pool.open(wait=True)
-    with pool.connection() as conn:
-        conn.execute("SELECT pg_advisory_lock(72000101)")
-        try:
-            conn.execute(SCHEMA)
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(72000101)")
+    with pool.connection() as conn:  # this process alone creates the products table
+        conn.execute(SCHEMA)
     yield
-    pool.close()
 
 
 app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -61,17 +50,6 @@ app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
 @app.exception_handler(ApiError)
 async def api_error(_: Request, ex: ApiError) -> JSONResponse:
     return error_body(ex.status, ex.code, ex.message)
-
-
-@app.exception_handler(RequestValidationError)
-async def validation_error(_: Request, __: RequestValidationError) -> JSONResponse:
-    return error_body(422, "validation_error", "the request is not valid")
-
-
-@app.exception_handler(StarletteHTTPException)
-async def http_error(_: Request, ex: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not_found", 405: "method_not_allowed"}.get(ex.status_code, "error")
-    return error_body(ex.status_code, code, str(ex.detail))
 
 
 def total_cents(unit: int, quantity: int) -> int:
@@ -102,7 +80,7 @@ def quote(sku: str = "", quantity: str = "") -> dict[str, Any]:
     }  # fmt: skip
 
 
-@app.put("/prices/{sku}")
+@app.put("/prices/{sku:path}")
 async def put_price(sku: str, request: Request) -> dict[str, Any]:
     try:
         body = json.loads((await request.body()).decode("utf-8"))

@@ -26,7 +26,7 @@ from orders_kit import (
     wait_waiters,
 )
 
-BOUND = 2.0 + 1.0  # stated: never waits longer than 2 s for a quote; room for its own work
+BOUND = 2.0 + 0.5  # stated: never waits longer than 2 s for a quote; room for its own work
 
 
 def timed_post(api, body: dict) -> tuple[float, object]:

@@ -97,9 +97,14 @@ def test_bodies_that_are_not_json_too_large_or_of_another_type_are_refused(api):
     assert_error(api.post("/v1/orders", content=padded, headers=json_type), 413, "payload_too_large")
     chunks = iter([padded[:40000], padded[40000:]])  # no Content-Length: sent chunked
     assert_error(api.post("/v1/orders", content=chunks, headers=json_type), 413, "payload_too_large")
-    fits = b'{"sku": "WIDGET-1", "quantity": 1, "pad": "' + b"a" * (65536 - 100) + b'"}'
-    assert len(fits) <= 65536
+    head = b'{"sku": "WIDGET-1", "quantity": 1, "pad": "'
+    fits = head + b"a" * (65536 - len(head) - 2) + b'"}'
+    assert len(fits) == 65536
     assert api.post("/v1/orders", content=fits, headers=json_type).status_code == 201
+    over = head + b"a" * (65537 - len(head) - 2) + b'"}'
+    assert_error(api.post("/v1/orders", content=over, headers=json_type), 413, "payload_too_large")
+    assert_error(api.post("/v1/orders", content=iter([over[:30000], over[30000:]]), headers=json_type),
+                 413, "payload_too_large")  # fmt: skip
     # the order of faults: size, then type, then body, then the sku
     huge_text = b"x" * 70000
     assert_error(api.post("/v1/orders", content=huge_text, headers={"Content-Type": "text/plain"}),

@@ -53,3 +53,9 @@ def test_the_pricing_routes_are_not_served_on_the_public_port(api, db):
     assert_error(r, 404, "not_found")
     assert db.scalar("SELECT count(*) FROM products WHERE sku = %s", (sku,)) == 0
     assert_error(api.get("/quote", params={"sku": "WIDGET-1", "quantity": "1"}), 404, "not_found")
+
+
+@pytest.mark.rules("method-405")
+def test_a_method_a_public_path_lacks_is_405(api):
+    assert_error(api.delete("/v1/orders/1"), 405, "method_not_allowed")
+    assert_error(api.put("/v1/orders", json={}), 405, "method_not_allowed")

@@ -71,7 +71,8 @@ def test_two_messages_for_one_order_handled_at_once_fulfil_it_once(api, pricing,
 def test_messages_that_name_no_order_are_dropped_and_the_worker_goes_on(api, pricing, db, redis):
     top = int(db.scalar("SELECT coalesce(max(id), 0) FROM orders"))
     for raw in ("not json", "[1]", '{"order_id": "1"}', '{"order_id": 1.5}', '{"other": 1}',
-                f'{{"order_id": {top + 100000}}}', '{"order_id": 99999999999999999999999}', "null"):
+                f'{{"order_id": {top + 100000}}}', '{"order_id": 99999999999999999999999}', "null",
+                "{bad", '{"order_id": -5}'):
         redis.lpush(QUEUE, raw)  # fmt: skip
     sku = new_product(pricing, 300, stock=10)
     made = order(api, sku, 1)
