@@ -14,11 +14,13 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 PROC = Path("/proc")
 CMDLINE_CHARS = 300
+KILL_WAIT = 5.0  # seconds a kill_matching waits for what it killed to be gone
 
 
 def _stat_fields(entry: Path) -> list[str] | None:
@@ -84,17 +86,28 @@ def processes(pgid: int, proc: Path = PROC) -> list[dict[str, Any]]:
     return [d for pid in group_members(pgid, proc) if (d := describe(pid, proc)) is not None]
 
 
-def kill_matching(pgid: int, word: str, proc: Path = PROC) -> list[int]:
-    """SIGKILL the group's processes whose command line holds `word`; their pids."""
+def kill_matching(pgid: int, word: str, proc: Path = PROC, wait: float = KILL_WAIT) -> list[int]:
+    """SIGKILL the group's processes whose command line holds `word`, and return once none is
+    left (or `wait` seconds pass); their pids.
+
+    One pass is not enough: a process keeps its command line for a moment after SIGKILL, and a
+    worker may fork a child (RQ's work horse) between the listing and its own kill; a test that
+    looks right after the kill would see either as a worker still running.
+    """
     if not word:
         raise ValueError("name a word of the command line to kill")
-    killed = []
-    for found in processes(pgid, proc):
-        if word in found["cmdline"]:
+    killed: list[int] = []
+    deadline = time.monotonic() + wait
+    while True:
+        found = [p["pid"] for p in processes(pgid, proc) if word in p["cmdline"]]
+        if not found or time.monotonic() > deadline:
+            return killed
+        for pid in found:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(found["pid"], signal.SIGKILL)
-                killed.append(found["pid"])
-    return killed
+                os.kill(pid, signal.SIGKILL)
+                if pid not in killed:
+                    killed.append(pid)
+        time.sleep(0.02)
 
 
 def kill_members(pgid: int, proc: Path = PROC) -> list[int]:

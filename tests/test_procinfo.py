@@ -113,3 +113,30 @@ def test_killing_the_members_takes_the_escaped_child_too(
     while procinfo.describe(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert procinfo.describe(child) is None
+
+
+def test_a_worker_forking_children_is_gone_with_them_when_the_kill_returns() -> None:
+    # a worker that forks a child every few milliseconds (an RQ worker taking jobs): what the
+    # kill names must all be gone when it returns, children forked during the kill included
+    code = (
+        "import os, sys, time\n"
+        "while True:\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(60); os._exit(0)\n"
+        "    time.sleep(0.005)\n"
+    )
+    leader = subprocess.Popen(
+        ["bash", "-c", f"w=bb-fork; {sys.executable} -c '{code}' $w-worker & sleep 60"],
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while len(procinfo.group_members(leader.pid)) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        killed = procinfo.kill_matching(leader.pid, "bb-fork-worker")
+        left = [p for p in procinfo.processes(leader.pid) if "bb-fork-worker" in p["cmdline"]]
+        assert len(killed) >= 5 and left == [], left
+    finally:
+        procinfo.kill_members(leader.pid)
+        leader.kill()
+        leader.wait()
