@@ -17,6 +17,7 @@ import store
 SECRET = os.environ["APP_SECRET"].encode()
 LIMIT = 1024 * 1024
 BIGGEST_ID = 9223372036854775807
+COLUMNS = "id, amount, currency, status, charge_id, payment_key"
 
 app = Flask(__name__)
 
@@ -104,7 +105,7 @@ def create() -> Response:
     with store.pool.connection() as conn:
         row = conn.execute(
             f"INSERT INTO orders (amount, currency, payment_key) VALUES (%s, %s, %s) "
-            f"RETURNING {store.SELECT}",
+            f"RETURNING {COLUMNS}",
             (amount, currency, secrets.token_urlsafe(24)),
         ).fetchone()
     return reply(row, 201)
@@ -114,7 +115,7 @@ def create() -> Response:
 def show(raw_id: str) -> Response:
     wanted = order_id(raw_id)
     with store.pool.connection() as conn:
-        row = conn.execute(f"SELECT {store.SELECT} FROM orders WHERE id = %s", (wanted,)).fetchone()
+        row = conn.execute(f"SELECT {COLUMNS} FROM orders WHERE id = %s", (wanted,)).fetchone()
     if row is None:
         raise Refused(404, "not_found", "order not found")
     return reply(row)
@@ -126,7 +127,7 @@ def pay(raw_id: str) -> Response:
     with store.pool.connection() as conn:
         # a transaction-scoped advisory lock per order: its pay requests take turns
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (wanted,))
-        row = conn.execute(f"SELECT {store.SELECT} FROM orders WHERE id = %s", (wanted,)).fetchone()
+        row = conn.execute(f"SELECT {COLUMNS} FROM orders WHERE id = %s", (wanted,)).fetchone()
         if row is None:
             raise Refused(404, "not_found", "order not found")
         if row["status"] == "paid":
@@ -137,7 +138,7 @@ def pay(raw_id: str) -> Response:
             raise Refused(502, "payment_failed", str(ex)) from ex
         row = conn.execute(
             f"UPDATE orders SET status = 'paid', charge_id = %s WHERE id = %s "
-            f"RETURNING {store.SELECT}",
+            f"RETURNING {COLUMNS}",
             (charge_id, wanted),
         ).fetchone()
     return reply(row)

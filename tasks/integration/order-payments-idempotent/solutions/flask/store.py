@@ -9,8 +9,6 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 DATABASE_URL = os.environ["DATABASE_URL"]
-FIELDS = ("id", "amount", "currency", "status", "charge_id", "payment_key")
-SELECT = ", ".join(FIELDS)
 
 
 def create_schema() -> None:
