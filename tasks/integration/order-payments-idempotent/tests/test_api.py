@@ -88,11 +88,18 @@ def test_a_field_that_breaks_its_rule_is_422_and_stores_nothing(authed_api, db, 
     assert count_orders(db) == before
 
 
-@pytest.mark.rules("create-rules", "limits-inclusive")
+@pytest.mark.rules("create-rules", "limits-inclusive", "create-201")
 def test_the_limits_themselves_are_accepted(authed_api):
     for amount, currency in ((1, "XYZ"), (100_000_000, "AAA"), (999, "ZZZ")):
         order = create(authed_api, amount, currency)
         assert (order["amount"], order["currency"]) == (amount, currency)
+    # ids run past the small numbers: an order with a three-digit id is read like any other
+    for _ in range(300):
+        order = create(authed_api, 5, "EUR")
+        if order["id"] > 200:
+            break
+    assert order["id"] > 200, order
+    assert get(authed_api, order["id"]) == order
 
 
 @pytest.mark.rules("body-json", "error-422", "content-type", "body-size", "fault-order",
