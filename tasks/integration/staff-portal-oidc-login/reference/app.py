@@ -159,7 +159,9 @@ def start_login() -> Response:
         }
     )  # fmt: skip
     joiner = "&" if "?" in authorize else "?"
-    answer = RedirectResponse(authorize + joiner + query, status_code=302)
+    answer = RedirectResponse(
+        authorize + joiner + query, status_code=302, headers={"Content-Type": "text/plain"}
+    )
     answer.set_cookie(
         LOGIN_COOKIE, attempt, max_age=ATTEMPT_SECONDS, path="/", httponly=True, samesite="lax"
     )
