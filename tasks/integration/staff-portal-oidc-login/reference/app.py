@@ -228,8 +228,6 @@ def verify(id_token: str, nonce: str) -> dict[str, Any]:
         claims["nonce"], nonce
     ):
         raise Refusal(401, "invalid_token", "the ID token's nonce is not this login's")
-    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-        raise Refusal(401, "invalid_token", "the ID token has no sub")
     return claims
 
 

@@ -83,6 +83,19 @@ def test_a_callback_carrying_another_browsers_state_is_refused(
     assert attacker.get(attacker_back).status_code == 200
 
 
+@pytest.mark.rules("attempt-lifetime", "state-cookie")
+def test_logins_started_in_two_browsers_both_complete(client_factory, oidc, db, unique) -> None:
+    first, second = Browser(client_factory()), Browser(client_factory())
+    sub = unique("staff")
+    oidc.login_as(sub)
+    first_back = to_provider(first, oidc)
+    second_back = to_provider(second, oidc)
+    assert second.get(second_back).status_code == 200
+    answer = first.get(first_back)
+    assert answer.status_code == 200, "a later login lost the pending attempt of another browser"
+    assert session_count(db, sub) == 2
+
+
 @pytest.mark.rules("state-once")
 def test_a_replayed_callback_is_refused(browser: Browser, oidc, db, unique) -> None:
     sub = unique("staff")
