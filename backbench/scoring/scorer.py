@@ -363,7 +363,9 @@ async def load_stage(
     beside = (baseline or scenario.kind == "speedup") and scenario.baseline_dir.is_dir()
     if scenario.kind == "speedup":
         load_seconds = max(load_seconds, SPEEDUP_LOAD_SECONDS)
-    reference = await start_baseline(runtime, scenario, tool_env) if beside else None
+    reference = (
+        await start_baseline(runtime, scenario, tool_env, running.peer_env) if beside else None
+    )
     try:
         for attempt in range(LOAD_ATTEMPTS):
             health_task = asyncio.create_task(

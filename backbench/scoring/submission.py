@@ -25,6 +25,7 @@ class RunningSubmission:
     ready: bool = False
     ready_seconds: float = 0.0
     test_env: dict[str, str] = field(default_factory=dict)  # for the hidden tests only (peers)
+    peer_env: dict[str, str] = field(default_factory=dict)  # the peers' variables it was given
 
     @property
     def base_url(self) -> str:
@@ -60,7 +61,9 @@ async def start_submission(
 ) -> RunningSubmission:
     """Run ./start.sh with the scoring environment and `extra_env`; wait up to 30 s for its port."""
     env = {**(extra_env or {}), **await runtime.submission_env()}
-    return await launch_submission(runtime, env, runtime.private / "server.log", tool_env)
+    running = await launch_submission(runtime, env, runtime.private / "server.log", tool_env)
+    running.peer_env = dict(extra_env or {})
+    return running
 
 
 async def launch_submission(
