@@ -35,6 +35,8 @@ SMOKE_CHOICE = {
     "architecture": "request-tracing-middleware",
     "data_processing": "product-import-etl",
     "monitoring": "inventory-health-readiness",
+    # its hidden tests take 13 s against order-payments-idempotent's 27 (adequacy's timing)
+    "integration": "staff-portal-oidc-login",
 }
 SMOKE = {
     section: SMOKE_CHOICE.get(section) or section_scenarios(section)[0].id
