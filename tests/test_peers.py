@@ -27,7 +27,7 @@ from backbench.catalogue import CatalogueError, Scenario, load_scenario
 from backbench.peers import DECLARED_ENV, PEER_KINDS, TOKEN_ENV
 from backbench.runtime.exec import ExecRuntimeConfig, ExecScoringRuntime
 from backbench.sandbox.ports import free_port
-from backbench.scoring.peers import hidden_test_env, peers_spec, submission_peer_env
+from backbench.scoring.peers import hidden_test_env, peer_env_of, peers_spec, submission_peer_env
 from backbench.scoring.scorer import score_submission
 from backbench.testkit.peers import AdminClient, PeerAdminError, Peers
 from tests.conftest import (
@@ -456,3 +456,12 @@ def test_docs_table_of_peers_matches_the_registry() -> None:
         for name, value in kind.submission_env("127.0.0.1", kind.port).items():
             assert f"{name}" in row and str(kind.port) in row and value.split(":")[-1] in row
         assert f"{kind.name.removeprefix('http_')} {kind.admin_port}" in docs.replace("\n", " ")
+
+
+def test_the_load_baseline_gets_the_peers_variables_of_the_submission() -> None:
+    ports = {k: {"port": 1000 + n, "admin_port": 2000 + n} for n, k in enumerate(PEER_KINDS)}
+    peers = submission_peer_env(ports)
+    started = {**peers, "PORT": "8000", "APP_SECRET": "s" * 32, "DATABASE_URL": "postgresql://x"}
+    assert peer_env_of(started) == peers
+    assert peer_env_of({"PORT": "8000", **hidden_test_env(ports, "t" * 32)}) == peers
+    assert peer_env_of({"PORT": "8000"}) == {}

@@ -15,14 +15,15 @@ LOAD_BASELINES = ("reference", "none")
 
 
 async def start_baseline(
-    runtime: ScoringRuntime, scenario: Scenario, tool_env: dict[str, str]
-) -> RunningSubmission:
+    runtime: ScoringRuntime, scenario: Scenario, tool_env: dict[str, str],
+    peer_env: dict[str, str] | None = None,
+) -> RunningSubmission:  # fmt: skip
     """Start a copy of the baseline (the reference; a speed-up's starting code) as a harness
     tool (out of the agent's reach, never paused) on a database, Redis database and port of its
-    own."""
+    own; `peer_env`: the peers' variables, so that it reaches the peers the submission does."""
     folder = runtime.private / f"baseline-{uuid.uuid4().hex[:8]}"
     shutil.copytree(scenario.baseline_dir, folder)
-    env = await runtime.baseline_env()
+    env = {**(peer_env or {}), **await runtime.baseline_env()}
     log = runtime.private / "baseline.log"
     proc = await runtime.spawn_tool(["./start.sh"], env=env, cwd=folder, log=log)
     running = await await_ready(runtime, RunningSubmission(proc=proc, env=env, log=log), tool_env)

@@ -61,6 +61,13 @@ def submission_peer_env(ports: Ports) -> dict[str, str]:
     return env
 
 
+def peer_env_of(env: dict[str, str]) -> dict[str, str]:
+    """The peers' service variables a submission was started with (any kind's, no admin):
+    what the reference started beside it for the load baseline needs to reach the same peers."""
+    names = {name for kind in PEER_KINDS.values() for name in kind.submission_env(LOOPBACK, 0)}
+    return {k: v for k, v in env.items() if k in names}
+
+
 def hidden_test_env(ports: Ports, token: str) -> dict[str, str]:
     """What the hidden tests are told: the submission's variables, admin addresses, token."""
     env = {**submission_peer_env(ports), DECLARED_ENV: ",".join(ports), TOKEN_ENV: token}

@@ -39,7 +39,7 @@ from backbench.scoring.load_test import (
     not_loaded,
     run_load,
 )
-from backbench.scoring.peers import declared_peers, start_peers
+from backbench.scoring.peers import declared_peers, peer_env_of, start_peers
 from backbench.scoring.quality import collect_quality, quality_verdict
 from backbench.scoring.quiet import measuring, stage_running
 from backbench.scoring.robustness import RobustEvidence, robust_verdict, run_robust
@@ -363,7 +363,11 @@ async def load_stage(
     beside = (baseline or scenario.kind == "speedup") and scenario.baseline_dir.is_dir()
     if scenario.kind == "speedup":
         load_seconds = max(load_seconds, SPEEDUP_LOAD_SECONDS)
-    reference = await start_baseline(runtime, scenario, tool_env) if beside else None
+    reference = (
+        await start_baseline(runtime, scenario, tool_env, peer_env_of(running.env))
+        if beside
+        else None
+    )
     try:
         for attempt in range(LOAD_ATTEMPTS):
             health_task = asyncio.create_task(
