@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 AUDIENCE = "report-files"
 MAX_BODY = 1024 * 1024
@@ -151,8 +151,7 @@ class Gatekeeper:
             if body is None:  # read_body drained what was left of it
                 await refuse(scope, receive, send, 413, "the body is larger than 1 MiB")
                 return
-            state["body"] = body
-            receive = replay(body, receive)
+            state["body"] = body  # the routes take it from here, never from receive
         await self.app(scope, receive, send)
 
 
@@ -198,20 +197,6 @@ async def refuse(scope: Scope, receive: Receive, send: Send, status: int, messag
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     await response(scope, receive, send)
-
-
-def replay(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands the body read already to the app, then waits as the server's."""
-    sent = False
-
-    async def again() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return again
 
 
 # -- helpers -------------------------------------------------------------------------------------
