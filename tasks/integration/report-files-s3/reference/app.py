@@ -33,6 +33,7 @@ SUB = re.compile(r"[A-Za-z0-9_-]{1,64}")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 DIGITS = re.compile(r"[0-9]+")
 FILE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+UNSUPPORTED = "send text/csv, text/plain, application/json or application/pdf"
 BUCKET = os.environ.get("S3_BUCKET", "")
 
 SCHEMA = """
@@ -128,8 +129,8 @@ def verify(header: str) -> User | None:
 
 
 class Gatekeeper:
-    """Before any /v1 route: the token (401), then the body's size (413); the caller and the
-    body read go on in scope["state"]."""
+    """Before any /v1 route: the token (401), then the body's size (413) and its Content-Type
+    (415); the caller, the body read and its Content-Type go on in scope["state"]."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -151,7 +152,12 @@ class Gatekeeper:
             if body is None:  # read_body drained what was left of it
                 await refuse(scope, receive, send, 413, "the body is larger than 1 MiB")
                 return
+            media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if media not in ALLOWED_TYPES:
+                await refuse(scope, receive, send, 415, UNSUPPORTED)
+                return
             state["body"] = body  # the routes take it from here, never from receive
+            state["content_type"] = headers.get("content-type", "")
         await self.app(scope, receive, send)
 
 
@@ -266,9 +272,7 @@ def health() -> dict[str, str]:
 def create_file(request: Request) -> JSONResponse:
     user: User = request.state.user
     body: bytes = request.state.body
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";", 1)[0].strip().lower() not in ALLOWED_TYPES:
-        raise ApiError(415, "send text/csv, text/plain, application/json or application/pdf")
+    content_type: str = request.state.content_type
     name = request.headers.get("x-file-name")
     if name is None or NAME.fullmatch(name) is None:
         raise ApiError(422, "X-File-Name must be 1 to 200 letters, digits, '.', '-' or '_'")
@@ -320,7 +324,7 @@ def download_link(request: Request, file_id: str) -> dict[str, Any]:
         },
         ExpiresIn=seconds,
     )
-    return {"url": url, "expires_in": seconds}
+    return {"id": row["id"], "url": url, "expires_in": seconds}
 
 
 @app.delete("/v1/files/{file_id}", status_code=204)

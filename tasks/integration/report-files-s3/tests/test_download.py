@@ -25,6 +25,7 @@ def test_a_link_answers_the_exact_bytes_with_the_stated_headers(people, store_ht
     response = user.link(made["id"])
     assert response.status_code == 200, response.text
     link = response.json()
+    assert link["id"] == made["id"]
     assert link["expires_in"] == 300
     assert abs(lifetime_of(link["url"], asked) - 300) <= 2, link["url"]
     fetched = store_http.get(link["url"])

@@ -118,6 +118,15 @@ def test_body_size_limits(people, peers, db):
         "/v1/files", content=chunked(), headers={"Content-Type": "text/plain", "X-File-Name": "c.txt"}
     )
     assert_error(response, 413, "payload_too_large")
+    # far over the limit: the answer still arrives, with or without a Content-Length
+    huge = b"h" * (8 * MiB)
+    assert_error(user.upload(huge, name="huge.txt", content_type="text/plain"),
+                 413, "payload_too_large")  # fmt: skip
+    response = user.client.post(
+        "/v1/files", content=iter([huge]),
+        headers={"Content-Type": "text/plain", "X-File-Name": "huge.txt"},
+    )  # fmt: skip
+    assert_error(response, 413, "payload_too_large")
     assert_error(user.upload(b"", name="empty.txt", content_type="text/plain"),
                  422, "validation_error")  # fmt: skip
     assert rows_of(db, user) == 1

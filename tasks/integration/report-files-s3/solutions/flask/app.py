@@ -210,7 +210,7 @@ def download(file_id: str):
                 "ResponseContentDisposition": 'attachment; filename="%s"' % row["name"]},
         ExpiresIn=seconds,
     )  # fmt: skip
-    return {"url": url, "expires_in": seconds}
+    return {"id": row["id"], "url": url, "expires_in": seconds}
 
 
 @app.get("/v1/files/<file_id>")
