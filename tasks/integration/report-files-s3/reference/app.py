@@ -199,10 +199,7 @@ async def drain(receive: Receive) -> None:
 
 
 async def refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
-    response = error_response(status, message)
-    if status == 401:
-        response.headers["WWW-Authenticate"] = "Bearer"
-    await response(scope, receive, send)
+    await error_response(status, message)(scope, receive, send)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -268,7 +265,7 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.post("/v1/files", status_code=201)
+@app.post("/v1/files")
 def create_file(request: Request) -> JSONResponse:
     user: User = request.state.user
     body: bytes = request.state.body
@@ -327,7 +324,7 @@ def download_link(request: Request, file_id: str) -> dict[str, Any]:
     return {"id": row["id"], "url": url, "expires_in": seconds}
 
 
-@app.delete("/v1/files/{file_id}", status_code=204)
+@app.delete("/v1/files/{file_id}")
 def delete_file(request: Request, file_id: str) -> Response:
     row = owned_file(request.state.user, file_id)
     try:
