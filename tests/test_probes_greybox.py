@@ -25,7 +25,6 @@ import pytest
 from backbench.scoring.attack_surface import probe_plan, with_code
 from backbench.scoring.code_surface import code_surface
 from backbench.scoring.exploits import log_exposure
-from backbench.scoring.exploits._discover import _add
 from backbench.scoring.netprobe import run_probes
 from backbench.scoring.security import judge_log, probes_verdict, robust_failures
 from tests.loopback import loopback_servers, write_openapi
@@ -439,11 +438,3 @@ def test_a_regex_that_freezes_the_whole_server_is_its_own_cwe_not_an_unresponsiv
     [found] = denial_of_service.findings({"attempts": [attempt]})
     assert found["cwe"] == 1333 and "stopped answering" in found["signal"]
 
-
-def test_a_header_the_code_reads_is_probed_unless_it_describes_the_request() -> None:
-    # an upload handler reads Content-Type; filling it with a sample value would turn every
-    # later request of the families into a 415 (document-uploads-files)
-    op: dict[str, Any] = {"id": "POST /v1/documents", "params": [], "body": None}
-    assert not _add(op, "Content-Type", "header") and not _add(op, "authorization", "header")
-    assert _add(op, "X-Debug-Mode", "header")
-    assert [p["name"] for p in op["params"]] == ["X-Debug-Mode"]
