@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -196,3 +197,14 @@ def test_s3_is_a_registered_peer_kind() -> None:
     env = kind.submission_env("127.0.0.1", kind.port)
     assert env["AWS_ENDPOINT_URL_S3"] == f"http://127.0.0.1:{kind.port}"
     assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_BUCKET"} <= set(env)
+
+
+def test_the_store_listens_below_a_folder_too_long_for_a_socket_path(tmp_path: Path) -> None:
+    # a socket's path holds at most 107 bytes; pytest's and the exec runtime's folders can be
+    # longer, and then the peers never became ready (CI: "peers not ready within 60 s")
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    with running_peers(deep, ["s3"], LIMITS) as env:
+        store = Peers(env).s3
+        store.put("deep.txt", b"ok")
+        assert store.objects() == {"deep.txt": 2}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import http.client
+import os
 import socket
 import threading
 import xml.etree.ElementTree as ET
@@ -87,16 +88,26 @@ def _s3_error(status: int, denied: Denied) -> Response:
 
 
 def start_store(folder: Path) -> str:
-    """Start moto's S3 on a Unix socket in `folder` (a thread of this process); its path."""
+    """Start moto's S3 on a Unix socket in `folder` (a thread of this process); the path this
+    process reaches it by.
+
+    A socket's path may hold 107 bytes, and a sample's folder can be longer (pytest's and the
+    exec runtime's folders were): the path goes through an open descriptor of the folder,
+    `/proc/self/fd/N/s3.sock`, which only this process can follow.
+    """
     from moto.moto_server.threaded_moto_server import MotoRequestHandler
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    path = str(folder / "s3.sock")
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)  # held for the process's life
+    path = f"/proc/self/fd/{descriptor}/s3.sock"
     app = DomainDispatcherApplication(create_backend_app)
-    server = make_server(
-        "unix://" + path, 0, app, threaded=True, request_handler=_quiet(MotoRequestHandler)
-    )
+    try:
+        server = make_server(
+            "unix://" + path, 0, app, threaded=True, request_handler=_quiet(MotoRequestHandler)
+        )
+    except SystemExit as ex:  # werkzeug exits when it cannot listen: say so, as a failure
+        raise OSError(f"the s3 store could not listen on {folder / 's3.sock'}") from ex
     threading.Thread(target=server.serve_forever, daemon=True, name="moto-s3").start()
     return path
 
