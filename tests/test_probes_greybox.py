@@ -437,4 +437,3 @@ def test_a_regex_that_freezes_the_whole_server_is_its_own_cwe_not_an_unresponsiv
     attempt = denial_of_service._checked(target, attack, 1333)
     [found] = denial_of_service.findings({"attempts": [attempt]})
     assert found["cwe"] == 1333 and "stopped answering" in found["signal"]
-
